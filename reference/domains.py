@@ -1,0 +1,158 @@
+"""Number domains in which the reference evaluates programs (spec 3.1).
+
+* :class:`Float64Domain`: each value is a NumPy array of its declared dtype (f64, f32, i64,
+  i32, bool); float operations round as NumPy does for that dtype.
+* :class:`MpDomain`: float values are NumPy object arrays of mpmath numbers of a private
+  :class:`mpmath.MPContext` at the requested number of decimal digits; integer and boolean
+  values stay exact NumPy arrays. Float widths are not modelled: f32 and f64 both denote real
+  numbers, so the mp evaluation is the mathematical value the float64 one approximates.
+
+A domain is created per evaluation; nothing global is ever changed (the mpmath context is
+local to the domain object, never ``mpmath.mp``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import mpmath
+import numpy as np
+from lintra.reference.errors import LintraTypeError
+from lintra.reference.syntax import ArrayType, DType, LiteralValue
+
+
+class Domain:
+    """Interface shared by the two number domains."""
+
+    name: str
+    is_mp: bool
+
+    def literal(self, value: LiteralValue, dtype: DType) -> np.ndarray:
+        """A rank-0 array holding a literal converted to ``dtype``."""
+        raise NotImplementedError  # abstract: implemented by each domain
+
+    def full(self, t: ArrayType, value: LiteralValue) -> np.ndarray:
+        """An array of type ``t`` filled with ``value``."""
+        return np.broadcast_to(self.literal(value, t.dtype), t.shape).copy()
+
+    def zeros(self, t: ArrayType) -> np.ndarray:
+        return self.full(t, False if t.dtype is DType.bool else 0)
+
+    def argument(self, value: object, t: ArrayType) -> np.ndarray:
+        """Convert a user-supplied argument to a value of type ``t`` (shape checked by caller)."""
+        raise NotImplementedError  # abstract: implemented by each domain
+
+    def is_float_array(self, x: np.ndarray) -> bool:
+        raise NotImplementedError  # abstract: implemented by each domain
+
+
+def _float_argument(value: object, t: ArrayType) -> np.ndarray:
+    arr = np.asarray(value)
+    if arr.dtype == object:
+        arr = np.vectorize(float, otypes=[np.float64])(arr) if arr.size else arr.astype(np.float64)
+    if arr.dtype.kind not in "fiub":
+        raise LintraTypeError(f"expected numbers for {t}, got an array of {arr.dtype}")
+    return arr
+
+
+def _exact_argument(value: object, t: ArrayType) -> np.ndarray:
+    """Integer or boolean argument: no rounding, no wrapping, no truncation of fractions."""
+    arr = np.asarray(value)
+    if t.dtype is DType.bool:
+        if arr.dtype.kind != "b":
+            raise LintraTypeError(f"expected booleans for {t}, got an array of {arr.dtype}")
+        return arr.astype(np.bool_)
+    integral_floats = arr.dtype.kind == "f" and bool(
+        np.all(np.isfinite(arr)) and np.all(arr == np.trunc(arr))
+    )
+    if arr.dtype.kind not in "iu" and not integral_floats:
+        raise LintraTypeError(f"expected integers for {t}, got an array of {arr.dtype}")
+    info = np.iinfo(t.dtype.numpy)
+    if arr.size and (np.min(arr) < info.min or np.max(arr) > info.max):
+        raise LintraTypeError(f"integer argument out of range for {t.dtype}")
+    return arr.astype(t.dtype.numpy)
+
+
+@dataclass(frozen=True)
+class Float64Domain(Domain):
+    """IEEE binary64/binary32 evaluation with NumPy."""
+
+    name: str = "float64"
+    is_mp: bool = False
+
+    def literal(self, value: LiteralValue, dtype: DType) -> np.ndarray:
+        return np.asarray(value, dtype=dtype.numpy)
+
+    def argument(self, value: object, t: ArrayType) -> np.ndarray:
+        if t.dtype.is_float:
+            return _float_argument(value, t).astype(t.dtype.numpy)
+        return _exact_argument(value, t)
+
+    def is_float_array(self, x: np.ndarray) -> bool:
+        return x.dtype.kind == "f"
+
+
+@dataclass(frozen=True)
+class MpDomain(Domain):
+    """Evaluation with mpmath at ``dps`` decimal digits, in a context of its own."""
+
+    dps: int = 50
+    name: str = "mpmath"
+    is_mp: bool = True
+    ctx: mpmath.MPContext = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.dps, int) or isinstance(self.dps, bool) or self.dps < 1:
+            raise LintraTypeError(f"dps must be a positive integer, got {self.dps!r}")
+        ctx = mpmath.MPContext()
+        ctx.dps = self.dps
+        object.__setattr__(self, "ctx", ctx)
+
+    def mpf(self, value: object) -> object:
+        """An mpmath number of this domain; binary floats convert exactly, strings at ``dps``."""
+        if isinstance(value, (np.floating, np.integer)):
+            value = value.item()
+        return self.ctx.mpf(value)
+
+    def literal(self, value: LiteralValue, dtype: DType) -> np.ndarray:
+        if dtype.is_float:
+            out = np.empty((), dtype=object)
+            out[()] = self.mpf(float(value) if not isinstance(value, bool) else int(value))
+            return out
+        return np.asarray(value, dtype=dtype.numpy)
+
+    def argument(self, value: object, t: ArrayType) -> np.ndarray:
+        if not t.dtype.is_float:
+            return _exact_argument(value, t)
+        arr = np.asarray(value, dtype=object) if not isinstance(value, np.ndarray) else value
+        if arr.dtype != object:
+            if arr.dtype.kind not in "fiub":
+                raise LintraTypeError(f"expected numbers for {t}, got an array of {arr.dtype}")
+            arr = arr.astype(object)
+        return self.map(self.mpf, arr)
+
+    def map(self, fn: Callable[..., object], *xs: np.ndarray) -> np.ndarray:
+        """Apply a scalar function elementwise to (broadcast) object arrays."""
+        xs = np.broadcast_arrays(*[np.asarray(x, dtype=object) for x in xs])
+        out = np.empty(xs[0].shape, dtype=object)
+        for index in np.ndindex(out.shape):
+            out[index] = fn(*(x[index] for x in xs))
+        return out
+
+    def is_float_array(self, x: np.ndarray) -> bool:
+        return x.dtype == object
+
+
+def domain_for(dps: int | None) -> Domain:
+    """The float64 domain for ``dps=None``, else an mpmath domain at ``dps`` digits."""
+    return Float64Domain() if dps is None else MpDomain(dps)
+
+
+def to_float64(x: np.ndarray, dtype: DType) -> np.ndarray:
+    """Round a value of either domain to its declared NumPy dtype (nearest, ties to even)."""
+    if x.dtype == object:
+        if not x.size:
+            return np.zeros(x.shape, dtype.numpy)
+        return np.vectorize(float, otypes=[np.float64])(x).astype(dtype.numpy)
+    return x.astype(dtype.numpy)

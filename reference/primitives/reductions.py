@@ -1,0 +1,7 @@
+"""Primitive family `reductions` (spec chapter 3)."""
+
+from __future__ import annotations
+
+from lintra.reference.primitives.base import Primitive
+
+PRIMITIVES: tuple[Primitive, ...] = ()
