@@ -1,0 +1,487 @@
+"""The type and linearity checker (spec chapter 2).
+
+``check`` walks a program's equations once, in order (no recursion in program length), and
+either returns the typing of every equation or raises the first error as a
+:class:`LintraTypeError`, :class:`ShapeError`, :class:`LinearityError` or
+:class:`UnsupportedPrimitiveError` naming the program, line and column, equation and variable.
+
+Each judgment of chapter 2 has one function here, named after it:
+``check_program`` (T-Program), ``check_params`` (T-Params), ``check_operand`` (T-Var, T-Lit),
+``check_linearity`` (L-Never, L-Together, L-AtMostOne, L-LinearOnly), ``check_equation``
+(T-Eqn), ``check_call`` (T-Call), ``check_return`` (T-Return) and ``check_consumed``
+(L-Exhaust). Conventions: ``p`` program, ``e`` equation, ``a`` atom, ``vt`` variable type.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+from lintra.reference.errors import (
+    LinearityError,
+    LintraError,
+    LintraTypeError,
+    Location,
+)
+from lintra.reference.primitives import lookup
+from lintra.reference.primitives.base import LinearityKind, Primitive
+from lintra.reference.syntax import (
+    ArrayType,
+    Atom,
+    DType,
+    Equation,
+    Literal,
+    Module,
+    ParamValue,
+    Program,
+    Var,
+    VarType,
+)
+
+CALL = "call"
+"""The call form ``call(args..., fn="name")`` (spec 1.4): a language construct, not a primitive."""
+
+DEFAULT_LITERAL_DTYPE = {"float": DType.f64, "int": DType.i64, "bool": DType.bool}
+
+
+@dataclass(frozen=True)
+class EquationTyping:
+    """What the checker learned about one equation: resolved operand and result types, and
+    the parameters with their defaults filled in."""
+
+    inputs: tuple[VarType, ...]
+    outputs: tuple[VarType, ...]
+    params: Mapping[str, ParamValue]
+
+
+@dataclass(frozen=True)
+class ProgramTyping:
+    """The typing of a well-typed program: its variables' types and each equation's typing."""
+
+    program: Program
+    variables: Mapping[str, VarType] = field(repr=False)
+    equations: tuple[EquationTyping, ...] = field(repr=False)
+
+
+def annotate(typing: ProgramTyping) -> Program:
+    """The program with every binder annotated with its checked type: the canonical form that
+    the transformations and the runner print (spec 1.3)."""
+    p = typing.program
+    equations = tuple(
+        replace(e, outputs=tuple(replace(b, type=vt) for b, vt in zip(e.outputs, et.outputs)))
+        for e, et in zip(p.equations, typing.equations)
+    )
+    return replace(p, equations=equations)
+
+
+@dataclass
+class _Scope:
+    """The checker's state while walking one program (local to one ``check_program`` call)."""
+
+    program: Program
+    types: dict[str, VarType] = field(default_factory=dict)
+    bound_at: dict[str, Location | None] = field(default_factory=dict)
+    used_at: dict[str, Location | None] = field(default_factory=dict)  # linear variables only
+
+
+def _where(e: Equation | None, index: int | None) -> str | None:
+    if e is None:
+        return None
+    return f"equation {index + 1}: {e}" if index is not None else str(e)
+
+
+def _fail(
+    error: type[LintraError],
+    message: str,
+    scope: _Scope,
+    *,
+    loc: Location | None = None,
+    eqn: Equation | None = None,
+    index: int | None = None,
+    variable: str | None = None,
+) -> LintraError:
+    """The one helper every checker error goes through: attaches program, place and equation."""
+    return error(
+        message,
+        program=scope.program.name,
+        location=loc or (eqn.loc if eqn is not None else None),
+        equation=_where(eqn, index),
+        variable=variable,
+    )
+
+
+def _line_of(loc: Location | None) -> str:
+    return f" at line {loc.line}" if loc is not None else ""
+
+
+# --------------------------------------------------------------------------------------------
+# Judgments
+
+
+def check_binder_type(vt: VarType, name: str, scope: _Scope, loc: Location | None) -> None:
+    """T-Type: a linear variable has a float dtype; dimensions are non-negative."""
+    if vt.linear and not vt.array.dtype.is_float:
+        raise _fail(
+            LinearityError,
+            f"{name} is declared lin {vt.array}, but linear values must have a float dtype",
+            scope,
+            loc=loc,
+            variable=name,
+        )
+    if any(n < 0 for n in vt.array.shape):
+        raise _fail(LintraTypeError, f"{name} has a negative dimension", scope, loc=loc)
+
+
+def bind(scope: _Scope, name: str, vt: VarType, loc: Location | None, eqn: Equation | None = None,
+         index: int | None = None) -> None:
+    """SSA: every variable is bound exactly once."""
+    if name in scope.types:
+        raise _fail(
+            LintraTypeError,
+            f"variable {name} is bound twice (first{_line_of(scope.bound_at[name])})",
+            scope,
+            loc=loc,
+            eqn=eqn,
+            index=index,
+            variable=name,
+        )
+    check_binder_type(vt, name, scope, loc)
+    scope.types[name] = vt
+    scope.bound_at[name] = loc
+
+
+def check_operand(
+    a: Atom, dtype_hint: DType | None, scope: _Scope, e: Equation, index: int
+) -> VarType:
+    """T-Var and T-Lit: the type of an operand; a linear variable is consumed here."""
+    if isinstance(a, Var):
+        vt = scope.types.get(a.name)
+        if vt is None:
+            raise _fail(
+                LintraTypeError,
+                f"variable {a.name} is not defined before this equation",
+                scope, loc=a.loc, eqn=e, index=index, variable=a.name,
+            )
+        if vt.linear:
+            consume(scope, a, e, index)
+        return vt
+    dtype = dtype_hint or DEFAULT_LITERAL_DTYPE[a.kind]
+    check_literal(a, dtype, scope, e, index)
+    return VarType(ArrayType(dtype, ()), linear=False)
+
+
+def check_literal(a: Literal, dtype: DType, scope: _Scope, e: Equation | None, index: int | None
+                  ) -> None:
+    """A literal must be representable in the dtype it takes (spec 2.2)."""
+    ok = {
+        "bool": dtype is DType.bool,
+        "int": dtype.is_numeric,
+        "float": dtype.is_float,
+    }[a.kind]
+    if ok and a.kind == "int" and dtype.is_int:
+        info = {DType.i64: (-(2**63), 2**63 - 1), DType.i32: (-(2**31), 2**31 - 1)}[dtype]
+        ok = info[0] <= a.value <= info[1]
+    if not ok:
+        raise _fail(
+            LintraTypeError,
+            f"literal {a} cannot take dtype {dtype} (a {a.kind} literal; "
+            "literals take the dtype of the other operands)",
+            scope, loc=a.loc, eqn=e, index=index,
+        )
+
+
+def consume(scope: _Scope, v: Var, e: Equation | None, index: int | None) -> None:
+    """L-Use: a linear variable is used exactly once."""
+    if v.name in scope.used_at:
+        first = scope.used_at[v.name]
+        raise _fail(
+            LinearityError,
+            f"linear variable {v.name} is used a second time (first use{_line_of(first)}); "
+            f"share a linear value explicitly with dup({v.name})",
+            scope, loc=v.loc, eqn=e, index=index, variable=v.name,
+        )
+    scope.used_at[v.name] = v.loc or (e.loc if e is not None else None)
+
+
+def resolve_literal_dtypes(prim: Primitive, e: Equation, scope: _Scope) -> list[DType | None]:
+    """The dtype each literal operand takes: the dtype of the first variable among the
+    primitive's shared-dtype positions, if the literal is one of them (spec 2.2)."""
+    shared = prim.shared_dtype.indices(len(e.inputs))
+    common = None
+    for i in shared:
+        a = e.inputs[i]
+        if isinstance(a, Var) and a.name in scope.types:
+            common = scope.types[a.name].array.dtype
+            break
+    return [common if i in shared else None for i in range(len(e.inputs))]
+
+
+def check_linearity(
+    prim: Primitive, e: Equation, operands: list[VarType], scope: _Scope, index: int
+) -> bool:
+    """L-Never, L-Together, L-AtMostOne, L-LinearOnly: whether the results are linear."""
+    n = len(operands)
+    lin = [vt.linear for vt in operands]
+    rule = prim.linearity
+    positions = rule.positions.indices(n)
+
+    def name(i: int) -> str:
+        a = e.inputs[i]
+        return a.name if isinstance(a, Var) else f"literal {a}"
+
+    def fail(msg: str, i: int | None = None) -> LintraError:
+        a = e.inputs[i] if i is not None else None
+        return _fail(
+            LinearityError, msg, scope,
+            loc=a.loc if a is not None else None, eqn=e, index=index,
+            variable=a.name if isinstance(a, Var) else None,
+        )
+
+    if rule.kind is LinearityKind.LINEAR_ONLY:
+        for i in range(n):
+            if not lin[i]:
+                raise fail(f"{prim.name} takes only linear operands, but {name(i)} is non-linear", i)
+        return True
+    for i in range(n):
+        if lin[i] and i not in positions:
+            if rule.kind is LinearityKind.NEVER:
+                raise fail(
+                    f"{prim.name} is not linear, so it cannot take the linear value {name(i)} "
+                    "(no value may flow from a linear variable into a non-linear result)", i,
+                )
+            raise fail(
+                f"operand {i + 1} of {prim.name} ({name(i)}) must be non-linear: "
+                f"{rule.describe(n)}", i,
+            )
+    linear_here = [i for i in positions if lin[i]]
+    if rule.kind is LinearityKind.TOGETHER and linear_here and len(linear_here) < len(positions):
+        other = next(i for i in positions if not lin[i])
+        hint = " (a literal is non-linear: adding a constant is affine, not linear)" if isinstance(
+            e.inputs[other], Literal) else ""
+        raise fail(
+            f"{prim.name} mixes linear {name(linear_here[0])} with non-linear {name(other)}: "
+            f"{rule.describe(n)}{hint}", other,
+        )
+    if rule.kind is LinearityKind.AT_MOST_ONE and len(linear_here) > 1:
+        raise fail(
+            f"{prim.name} of two linear values ({name(linear_here[0])}, {name(linear_here[1])}) "
+            f"is not linear: {rule.describe(n)}", linear_here[1],
+        )
+    return bool(linear_here)
+
+
+def check_params(prim: Primitive, e: Equation, scope: _Scope, index: int) -> dict[str, ParamValue]:
+    """T-Params: known parameter names of the right kinds, defaults filled in."""
+    try:
+        return prim.param_values(e.param_dict)
+    except LintraError as err:
+        raise err.at(program=scope.program.name, location=e.loc, equation=_where(e, index)) from None
+
+
+def check_equation(
+    e: Equation, index: int, scope: _Scope, module: Module | None
+) -> EquationTyping:
+    """T-Eqn: operands, parameters, linearity, result types, annotations, bindings."""
+    if e.primitive == CALL:
+        return check_call(e, index, scope, module)
+    try:
+        prim = lookup(e.primitive)
+    except LintraError as err:
+        raise err.at(program=scope.program.name, location=e.loc, equation=_where(e, index)) from None
+    if not prim.arity.accepts(len(e.inputs)):
+        raise _fail(
+            LintraTypeError,
+            f"{prim.name} takes {prim.arity}, got {len(e.inputs)}",
+            scope, eqn=e, index=index,
+        )
+    hints = resolve_literal_dtypes(prim, e, scope)
+    operands = [check_operand(a, h, scope, e, index) for a, h in zip(e.inputs, hints)]
+    params = check_params(prim, e, scope, index)
+    linear = check_linearity(prim, e, operands, scope, index)
+    if prim.result_from_annotation:
+        results = annotated_results(prim, e, scope, index)
+    else:
+        try:
+            results = prim.type_rule(tuple(vt.array for vt in operands), params)
+        except LintraError as err:
+            raise err.at(
+                program=scope.program.name, location=e.loc, equation=_where(e, index)
+            ) from None
+    outputs = tuple(VarType(t, linear) for t in results)
+    bind_results(e, index, outputs, scope)
+    return EquationTyping(tuple(operands), outputs, params)
+
+
+def annotated_results(prim: Primitive, e: Equation, scope: _Scope, index: int
+                      ) -> tuple[ArrayType, ...]:
+    """T-Zero: ``z: lin f64[3] = zero()`` takes its type from the annotation."""
+    if len(e.outputs) != 1 or e.outputs[0].type is None or not e.outputs[0].type.linear:
+        raise _fail(
+            LintraTypeError,
+            f"{prim.name}() needs one annotated linear result, e.g. z: lin f64[3] = {prim.name}()",
+            scope, eqn=e, index=index,
+        )
+    return (e.outputs[0].type.array,)
+
+
+def bind_results(e: Equation, index: int, outputs: tuple[VarType, ...], scope: _Scope) -> None:
+    """T-Bind: as many binders as results, annotations equal to the inferred types."""
+    if len(e.outputs) != len(outputs):
+        raise _fail(
+            LintraTypeError,
+            f"{e.primitive} gives {len(outputs)} result{'s' if len(outputs) != 1 else ''}, "
+            f"but {len(e.outputs)} variable{'s are' if len(e.outputs) != 1 else ' is'} bound",
+            scope, eqn=e, index=index,
+        )
+    for b, vt in zip(e.outputs, outputs):
+        if b.type is not None and b.type != vt:
+            raise _fail(
+                LinearityError if b.type.array == vt.array else LintraTypeError,
+                f"{b.name} is annotated {b.type}, but {e.primitive} gives {vt}",
+                scope, loc=b.loc, eqn=e, index=index, variable=b.name,
+            )
+        bind(scope, b.name, vt, b.loc or e.loc, e, index)
+
+
+def check_call(e: Equation, index: int, scope: _Scope, module: Module | None) -> EquationTyping:
+    """T-Call: ``call(args..., fn="name")`` calls another def of the same module."""
+    params = e.param_dict
+    fn = params.get("fn")
+    if set(params) != {"fn"} or not isinstance(fn, str):
+        raise _fail(
+            LintraTypeError, 'call takes operands and exactly one parameter fn="name"',
+            scope, eqn=e, index=index,
+        )
+    if module is None or fn not in module:
+        known = f" (defs: {', '.join(module)})" if module else " (no module given)"
+        raise _fail(
+            LintraTypeError, f"call to unknown def {fn!r}{known}", scope, eqn=e, index=index
+        )
+    callee = module[fn]
+    if len(e.inputs) != len(callee.inputs):
+        raise _fail(
+            LintraTypeError,
+            f"{fn} takes {len(callee.inputs)} arguments, got {len(e.inputs)}",
+            scope, eqn=e, index=index,
+        )
+    operands: list[VarType] = []
+    for a, param in zip(e.inputs, callee.inputs):
+        expected = param.type
+        if expected is None:
+            raise _fail(LintraTypeError, f"parameter {param.name} of {fn} needs a type", scope,
+                        eqn=e, index=index)
+        vt = check_operand(a, expected.array.dtype, scope, e, index)
+        if vt != expected:
+            cls = LinearityError if vt.array == expected.array else LintraTypeError
+            raise _fail(
+                cls, f"argument {a} of call to {fn} has type {vt}, expected {expected} "
+                f"(parameter {param.name})", scope, loc=a.loc, eqn=e, index=index,
+            )
+        operands.append(vt)
+    outputs = callee.result_types
+    bind_results(e, index, outputs, scope)
+    return EquationTyping(tuple(operands), outputs, dict(params))
+
+
+def check_return(p: Program, scope: _Scope) -> None:
+    """T-Return: returned variables match the declared result types, linear ones consumed."""
+    if len(p.outputs) != len(p.result_types):
+        raise _fail(
+            LintraTypeError,
+            f"{p.name} declares {len(p.result_types)} results but returns {len(p.outputs)}",
+            scope, loc=p.outputs[0].loc if p.outputs else p.loc,
+        )
+    for v, declared in zip(p.outputs, p.result_types):
+        vt = scope.types.get(v.name)
+        if vt is None:
+            raise _fail(LintraTypeError, f"returned variable {v.name} is not defined", scope,
+                        loc=v.loc, variable=v.name)
+        if vt != declared:
+            cls = LinearityError if vt.array == declared.array else LintraTypeError
+            raise _fail(cls, f"returned {v.name} has type {vt}, but the result is declared "
+                        f"{declared}", scope, loc=v.loc, variable=v.name)
+        if vt.linear:
+            consume(scope, v, None, None)
+
+
+def check_consumed(scope: _Scope) -> None:
+    """L-Exhaust: every linear variable is used; discarding one needs an explicit drop."""
+    for name, vt in scope.types.items():
+        if vt.linear and name not in scope.used_at:
+            raise _fail(
+                LinearityError,
+                f"linear variable {name} (bound{_line_of(scope.bound_at[name])}) is never "
+                f"used; discard it explicitly with drop({name})",
+                scope, loc=scope.bound_at[name], variable=name,
+            )
+
+
+def check_program(p: Program, module: Module | None = None) -> ProgramTyping:
+    """T-Program: parameters, then each equation in order, then the return and L-Exhaust."""
+    if not isinstance(p, Program):
+        raise LintraTypeError(f"expected a Program, got {type(p).__name__}")
+    scope = _Scope(p)
+    for b in p.inputs:
+        if b.type is None:
+            raise _fail(LintraTypeError, f"parameter {b.name} needs a type", scope, loc=b.loc)
+        bind(scope, b.name, b.type, b.loc)
+    for t in p.result_types:
+        if t.linear and not t.array.dtype.is_float:
+            raise _fail(LinearityError, f"result type {t}: linear values must be float", scope,
+                        loc=p.loc)
+    typings = [check_equation(e, i, scope, module) for i, e in enumerate(p.equations)]
+    check_return(p, scope)
+    check_consumed(scope)
+    return ProgramTyping(p, dict(scope.types), tuple(typings))
+
+
+def call_order(module: Module) -> list[str]:
+    """The defs in an order where callees come before callers; raise on recursion (T-Module).
+
+    Iterative depth-first search, so long call chains need no Python recursion.
+    """
+    calls = {
+        name: [str(e.param_dict.get("fn")) for e in p.equations if e.primitive == CALL]
+        for name, p in module.items()
+    }
+    order: list[str] = []
+    state: dict[str, int] = {}  # 1 = in progress, 2 = done
+    for root in module:
+        if state.get(root):
+            continue
+        stack = [(root, iter(calls[root]))]
+        state[root] = 1
+        while stack:
+            name, it = stack[-1]
+            nxt = next(it, None)
+            if nxt is None:
+                stack.pop()
+                state[name] = 2
+                order.append(name)
+            elif nxt in module:
+                if state.get(nxt) == 1:
+                    cycle = [n for n, _ in stack] + [nxt]
+                    raise LintraTypeError(
+                        "recursive calls are not allowed: " + " -> ".join(cycle),
+                        program=name,
+                        location=module[name].loc,
+                    )
+                if not state.get(nxt):
+                    state[nxt] = 1
+                    stack.append((nxt, iter(calls[nxt])))
+    return order
+
+
+def check(
+    target: Program | Module, module: Module | None = None
+) -> ProgramTyping | dict[str, ProgramTyping]:
+    """Check a program (with the module its calls refer to) or a whole module (spec chapter 2).
+
+    Returns the typing (a :class:`ProgramTyping`, or one per def for a module); raises a
+    :class:`LintraTypeError` subclass naming the place of the first error.
+    """
+    if isinstance(target, Module):
+        return {name: check_program(target[name], target) for name in call_order(target)}
+    if module is not None:
+        call_order(module)
+    return check_program(target, module)
