@@ -50,7 +50,8 @@ def choose(module: Module, fn: str | None) -> Program:
         return next(iter(module.values()))
     if "main" in module:
         return module["main"]
-    raise SystemExit(f"error: the file has several defs ({', '.join(module)}); choose one with --fn")
+    defs = ", ".join(module)
+    raise SystemExit(f"error: the file has several defs ({defs}); choose one with --fn")
 
 
 def read_args(text: str, mp: bool) -> list[object]:

@@ -110,6 +110,10 @@ def _fail(
     )
 
 
+def _located(err: LintraError, scope: _Scope, e: Equation, index: int) -> LintraError:
+    return err.at(program=scope.program.name, location=e.loc, equation=_where(e, index))
+
+
 def _line_of(loc: Location | None) -> str:
     return f" at line {loc.line}" if loc is not None else ""
 
@@ -240,7 +244,9 @@ def check_linearity(
     if rule.kind is LinearityKind.LINEAR_ONLY:
         for i in range(n):
             if not lin[i]:
-                raise fail(f"{prim.name} takes only linear operands, but {name(i)} is non-linear", i)
+                raise fail(
+                    f"{prim.name} takes only linear operands, but {name(i)} is non-linear", i
+                )
         return True
     for i in range(n):
         if lin[i] and i not in positions:
@@ -275,7 +281,7 @@ def check_params(prim: Primitive, e: Equation, scope: _Scope, index: int) -> dic
     try:
         return prim.param_values(e.param_dict)
     except LintraError as err:
-        raise err.at(program=scope.program.name, location=e.loc, equation=_where(e, index)) from None
+        raise _located(err, scope, e, index) from None
 
 
 def check_equation(
@@ -287,7 +293,7 @@ def check_equation(
     try:
         prim = lookup(e.primitive)
     except LintraError as err:
-        raise err.at(program=scope.program.name, location=e.loc, equation=_where(e, index)) from None
+        raise _located(err, scope, e, index) from None
     if not prim.arity.accepts(len(e.inputs)):
         raise _fail(
             LintraTypeError,
@@ -304,9 +310,7 @@ def check_equation(
         try:
             results = prim.type_rule(tuple(vt.array for vt in operands), params)
         except LintraError as err:
-            raise err.at(
-                program=scope.program.name, location=e.loc, equation=_where(e, index)
-            ) from None
+            raise _located(err, scope, e, index) from None
     outputs = tuple(VarType(t, linear) for t in results)
     bind_results(e, index, outputs, scope)
     return EquationTyping(tuple(operands), outputs, params)

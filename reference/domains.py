@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import mpmath
 import numpy as np
+
 from lintra.reference.errors import LintraTypeError
 from lintra.reference.syntax import ArrayType, DType, LiteralValue
 

@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
+
 from lintra.reference.errors import Location
 
 # --------------------------------------------------------------------------------------------

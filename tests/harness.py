@@ -8,6 +8,7 @@ tests run on exactly what a program would run.
 from __future__ import annotations
 
 import numpy as np
+
 from lintra.reference.domains import domain_for, to_float64
 from lintra.reference.primitives import lookup
 from lintra.reference.syntax import ArrayType, DType

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
 from lintra.reference.domains import Domain
 from lintra.reference.errors import LintraTypeError, ShapeError
 from lintra.reference.syntax import ArrayType, DType, ParamValue
