@@ -72,6 +72,11 @@ def read_args(text: str, mp: bool) -> list[object]:
     return values
 
 
+def shortest(v: float) -> str:
+    """The shortest text that reads back as the same float (Python's repr)."""
+    return repr(float(v))
+
+
 def format_value(x: np.ndarray, dps: int | None) -> str:
     """Full-precision text of a result: shortest round-trip float64, or ``dps`` digits."""
     if x.dtype == object:
@@ -83,8 +88,8 @@ def format_value(x: np.ndarray, dps: int | None) -> str:
         return np.array2string(x, formatter={"all": fmt}, separator=", ", max_line_width=100,
                                threshold=sys.maxsize)
     if x.dtype.kind == "f":
-        return np.array2string(x, floatmode="unique", separator=", ", max_line_width=100,
-                               threshold=sys.maxsize)
+        return np.array2string(x, formatter={"float_kind": shortest}, separator=", ",
+                               max_line_width=100, threshold=sys.maxsize)
     return np.array2string(x, separator=", ", threshold=sys.maxsize)
 
 

@@ -155,5 +155,6 @@ def to_float64(x: np.ndarray, dtype: DType) -> np.ndarray:
     if x.dtype == object:
         if not x.size:
             return np.zeros(x.shape, dtype.numpy)
-        return np.vectorize(float, otypes=[np.float64])(x).astype(dtype.numpy)
+        with np.errstate(invalid="ignore"):
+            return np.vectorize(float, otypes=[np.float64])(x).astype(dtype.numpy)
     return x.astype(dtype.numpy)

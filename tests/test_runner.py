@@ -40,9 +40,9 @@ def test_rosen_at_50_digits() -> None:
     value = out.stdout.strip().split("= ")[1]
     ctx = mpmath.MPContext()
     ctx.dps = 60
-    # Decimal arguments are read at 50 digits, so the result is the value at the decimals.
+    # Decimal arguments are read at 50 digits, so the result is the value at the decimals
+    # (here a short decimal, 78.18, which the runner prints without trailing zeros).
     exact = rosen_exact(["0.1", "0.2", "0.3", "0.4", "0.5", "0.6", "0.7", "0.8", "0.9", "1.0"])
-    assert len(value.replace(".", "").lstrip("0")) >= 45
     assert abs(ctx.mpf(value) - exact) <= abs(exact) * ctx.mpf(10) ** -48
 
 

@@ -15,12 +15,16 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from lintra.reference.domains import Domain
 from lintra.reference.errors import LintraTypeError, ShapeError
-from lintra.reference.syntax import ArrayType, DType, ParamValue
+from lintra.reference.syntax import ArrayType, Atom, DType, ParamValue, Var
+
+if TYPE_CHECKING:
+    from lintra.reference.emit import Emitter
 
 # --------------------------------------------------------------------------------------------
 # Operand positions
@@ -174,6 +178,39 @@ EvalRule = Callable[
 
 
 @dataclass(frozen=True)
+class LinearOperand:
+    """In a transpose rule, an operand that is linear: only its type is known (spec 5.3)."""
+
+    type: ArrayType
+
+
+Tangent = Var | None
+"""A tangent or cotangent in a rule: a linear variable, or ``None`` for a symbolic zero."""
+
+JvpRule = Callable[
+    ["Emitter", tuple[Atom, ...], tuple[Tangent, ...], tuple[Var, ...], Params],
+    tuple[Tangent, ...],
+]
+"""``jvp(em, xs, ts, ys, ps)``: emit the tangent equations of one equation (spec 4.2).
+
+``xs`` are the primal operands, ``ts`` their tangents (``None`` for a symbolic zero: always
+for literals and integer or boolean operands; never all ``None``), ``ys`` the primal results
+(already emitted), ``ps`` the parameters. Returns one tangent per result, ``None`` for a
+symbolic zero (always for integer and boolean results)."""
+
+TransposeRule = Callable[
+    ["Emitter", tuple[Tangent, ...], tuple["Atom | LinearOperand", ...], Params],
+    tuple[Tangent, ...],
+]
+"""``transpose(em, cts, xs, ps)``: emit the transpose of one linear equation (spec 5.3).
+
+``cts`` are the cotangents of the results (``None`` for a symbolic zero; never all ``None``),
+``xs`` the operands, the linear ones as :class:`LinearOperand`. Returns one cotangent per
+operand: a variable of the operand's type or ``None`` (zero) for linear operands, ``None``
+for the others."""
+
+
+@dataclass(frozen=True)
 class Arity:
     """How many operands: at least ``min``, at most ``max`` (``None``: any number)."""
 
@@ -209,6 +246,9 @@ class Primitive:
     that dtype, a literal elsewhere its default dtype (spec 2.2).
     ``evaluate`` computes results from operand arrays in a number domain.
     ``result_from_annotation`` marks ``zero``, whose result type is its binder's annotation.
+    ``jvp`` emits the tangent equations (chapter 4); ``transpose`` emits the transpose of an
+    equation with linear operands (chapter 5). ``None`` means the primitive has no such rule
+    and the transformation reports :class:`UnsupportedPrimitiveError`.
     """
 
     name: str
@@ -221,6 +261,8 @@ class Primitive:
     evaluate: EvalRule
     shared_dtype: Positions = ALL
     result_from_annotation: bool = False
+    jvp: JvpRule | None = None
+    transpose: TransposeRule | None = None
 
     def param_values(self, given: Params) -> dict[str, ParamValue]:
         """Validate the given parameters and fill in defaults."""
@@ -337,12 +379,16 @@ __all__ = [
     "REQUIRED",
     "Arity",
     "Domain",
+    "JvpRule",
+    "LinearOperand",
     "Linearity",
     "LinearityKind",
     "ParamKind",
     "ParamSpec",
     "Positions",
     "Primitive",
+    "Tangent",
+    "TransposeRule",
     "any_dtype",
     "at",
     "at_least",

@@ -1,7 +1,414 @@
-"""Primitive family `binary` (spec chapter 3)."""
+"""Elementwise arithmetic of two operands (spec 3.2).
+
+Operands share one dtype and have equal shapes, except that rank-0 operands broadcast.
+Integer arithmetic wraps around (two's complement) like NumPy's; integer ``div`` truncates
+toward zero and ``rem`` has the sign of the dividend (C semantics); integer division by zero
+is an :class:`EvaluationError`. ``max``/``min`` propagate nan and order signed zeros.
+"""
 
 from __future__ import annotations
 
-from lintra.reference.primitives.base import Primitive
+import math
+from collections.abc import Callable
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
-PRIMITIVES: tuple[Primitive, ...] = ()
+import numpy as np
+
+from lintra.reference.domains import Domain
+from lintra.reference.errors import EvaluationError
+from lintra.reference.primitives.base import (
+    ALL,
+    NEVER_LINEAR,
+    EvalRule,
+    JvpRule,
+    Linearity,
+    LinearOperand,
+    Params,
+    Primitive,
+    Tangent,
+    TransposeRule,
+    at,
+    broadcast_shapes,
+    elementwise,
+    fixed,
+    is_float,
+    is_numeric,
+    linear_at_most_one,
+    linear_together,
+    require_dtype,
+    same_dtype,
+)
+from lintra.reference.primitives.derivatives import (
+    bilinear_jvp,
+    broadcast_to,
+    sum_tangents,
+    unbroadcast,
+)
+from lintra.reference.syntax import ArrayType, Atom, Literal, Var
+
+if TYPE_CHECKING:
+    from lintra.reference.emit import Emitter
+
+Types = tuple[ArrayType, ...]
+Arrays = tuple[np.ndarray, ...]
+
+
+def numeric_binary_type(ts: Types, ps: Params) -> Types:
+    dtype = same_dtype(ts)
+    for t in ts:
+        require_dtype(t, is_numeric, "each operand")
+    return (ArrayType(dtype, broadcast_shapes(ts)),)
+
+
+def float_binary_type(ts: Types, ps: Params) -> Types:
+    dtype = same_dtype(ts)
+    for t in ts:
+        require_dtype(t, is_float, "each operand")
+    return (ArrayType(dtype, broadcast_shapes(ts)),)
+
+
+# --------------------------------------------------------------------------------------------
+# float64-domain functions (also used for integers in both domains)
+
+
+def f64_max(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """maximum with nan propagation and max(-0.0, +0.0) = +0.0."""
+    r = np.maximum(x, y)
+    if r.dtype.kind == "f":
+        zeros = (x == 0) & (y == 0)
+        r = np.where(zeros, np.where(np.signbit(x), y, x), r)
+    return r
+
+
+def f64_min(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """minimum with nan propagation and min(-0.0, +0.0) = -0.0."""
+    r = np.minimum(x, y)
+    if r.dtype.kind == "f":
+        zeros = (x == 0) & (y == 0)
+        r = np.where(zeros, np.where(np.signbit(x), x, y), r)
+    return r
+
+
+def integer_quotient(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """C division: the quotient truncated toward zero, wrapping on overflow."""
+    q = np.floor_divide(x, y)
+    inexact = np.remainder(x, y) != 0
+    return np.where(inexact & ((x < 0) != (y < 0)), q + 1, q).astype(q.dtype)
+
+
+def integer_operation(name: str, fn: Callable[[np.ndarray, np.ndarray], np.ndarray],
+                      float_fn: Callable[..., np.ndarray], mp: Callable[..., object]) -> EvalRule:
+    """Evaluation of div and rem: integer division by zero is an EvaluationError."""
+    float_rule = elementwise(float_fn, mp)
+
+    def evaluate(d: Domain, xs: Arrays, ps: Params, outs: Types) -> Arrays:
+        if outs[0].dtype.is_int:
+            x, y = np.broadcast_arrays(*xs)
+            if np.any(y == 0):
+                raise EvaluationError(f"integer {name} by zero")
+            with np.errstate(all="ignore"):
+                return (np.asarray(fn(x, y), dtype=outs[0].dtype.numpy).reshape(outs[0].shape),)
+        return float_rule(d, xs, ps, outs)
+
+    return evaluate
+
+
+# --------------------------------------------------------------------------------------------
+# mpmath functions
+
+
+def mp_add(ctx: object, x: object, y: object) -> object:
+    return x + y
+
+
+def mp_sub(ctx: object, x: object, y: object) -> object:
+    return x - y
+
+
+def mp_mul(ctx: object, x: object, y: object) -> object:
+    return x * y
+
+
+def mp_div(ctx: object, x: object, y: object) -> object:
+    """IEEE division on the extended reals: x/0 = ±inf (the sign of x; 0 has no sign in
+    mpmath, so +), 0/0 = nan."""
+    if y == 0:
+        if x == 0 or ctx.isnan(x):  # type: ignore[attr-defined]
+            return ctx.nan  # type: ignore[attr-defined]
+        return ctx.inf if x > 0 else -ctx.inf  # type: ignore[attr-defined]
+    return x / y
+
+
+def mp_rem(ctx: object, x: object, y: object) -> object:
+    """C fmod: x - trunc(x/y)·y, exactly."""
+    if ctx.isnan(x) or ctx.isnan(y) or ctx.isinf(x) or y == 0:  # type: ignore[attr-defined]
+        return ctx.nan  # type: ignore[attr-defined]
+    if ctx.isinf(y):  # type: ignore[attr-defined]
+        return x
+    return ctx.fmod(x, y)  # type: ignore[attr-defined]
+
+
+def mp_max(ctx: object, x: object, y: object) -> object:
+    if ctx.isnan(x) or ctx.isnan(y):  # type: ignore[attr-defined]
+        return ctx.nan  # type: ignore[attr-defined]
+    return x if x >= y else y
+
+
+def mp_min(ctx: object, x: object, y: object) -> object:
+    if ctx.isnan(x) or ctx.isnan(y):  # type: ignore[attr-defined]
+        return ctx.nan  # type: ignore[attr-defined]
+    return x if x <= y else y
+
+
+def mp_pow(ctx: object, x: object, y: object) -> object:
+    """C99 pow on exact inputs: the special cases of C99 F.9.4.4, else the real power."""
+    if y == 0 or x == 1:
+        return ctx.mpf(1)  # type: ignore[attr-defined]
+    if ctx.isnan(x) or ctx.isnan(y):  # type: ignore[attr-defined]
+        return ctx.nan  # type: ignore[attr-defined]
+    if ctx.isinf(x) or ctx.isinf(y) or x == 0:  # type: ignore[attr-defined]
+        # The C99 values at these points are 0, 1 or ±inf: exact, so float64 gives them.
+        with np.errstate(all="ignore"):
+            special = np.power(np.float64(float(x)), np.float64(float(y)))
+        return ctx.mpf(float(special))  # type: ignore[attr-defined]
+    if x < 0:
+        if y != ctx.floor(y):  # type: ignore[attr-defined]
+            return ctx.nan  # type: ignore[attr-defined]
+        return ctx.power(x, int(y))  # type: ignore[attr-defined]
+    return ctx.power(x, y)  # type: ignore[attr-defined]
+
+
+def mp_atan2(ctx: object, y: object, x: object) -> object:
+    """atan2 with C99's values at infinities (multiples of π/4)."""
+    if ctx.isnan(x) or ctx.isnan(y):  # type: ignore[attr-defined]
+        return ctx.nan  # type: ignore[attr-defined]
+    if ctx.isinf(x) or ctx.isinf(y):  # type: ignore[attr-defined]
+        r = float(np.arctan2(np.float64(float(y)), np.float64(float(x))))
+        return ctx.pi * round(r / (math.pi / 4)) / 4  # type: ignore[attr-defined]
+    return ctx.atan2(y, x)  # type: ignore[attr-defined]
+
+
+def f64_fmod(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return np.fmod(x, y)
+
+
+# --------------------------------------------------------------------------------------------
+# The records
+
+
+def binary(name: str, summary: str, type_rule: Callable[[Types, Params], Types],
+           evaluate: EvalRule, linearity: Linearity = NEVER_LINEAR) -> Primitive:
+    return Primitive(
+        name=name, family="binary", summary=summary, arity=fixed(2), params=(),
+        type_rule=type_rule, linearity=linearity, evaluate=evaluate,
+    )
+
+
+ADD = binary("add", "x + y", numeric_binary_type, elementwise(np.add, mp_add),
+             linear_together(ALL))
+SUB = binary("sub", "x - y", numeric_binary_type, elementwise(np.subtract, mp_sub),
+             linear_together(ALL))
+MUL = binary("mul", "x · y", numeric_binary_type, elementwise(np.multiply, mp_mul),
+             linear_at_most_one(ALL))
+DIV = binary("div", "x / y (integers: truncated toward zero)", numeric_binary_type,
+             integer_operation("division", integer_quotient, np.divide, mp_div),
+             linear_together(at(0)))
+REM = binary("rem", "x - trunc(x / y)·y (C fmod)", numeric_binary_type,
+             integer_operation("remainder", f64_fmod, f64_fmod, mp_rem))
+POW = binary("pow", "x^y (C99 pow)", float_binary_type, elementwise(np.power, mp_pow))
+ATAN2 = binary("atan2", "the angle of the point (x, y): atan2(y, x) with y first",
+               float_binary_type, elementwise(np.arctan2, mp_atan2))
+MAX = binary("max", "the larger of x and y; nan if either is nan", numeric_binary_type,
+             elementwise(f64_max, mp_max))
+MIN = binary("min", "the smaller of x and y; nan if either is nan", numeric_binary_type,
+             elementwise(f64_min, mp_min))
+
+BASE: tuple[Primitive, ...] = (ADD, SUB, MUL, DIV, REM, POW, ATAN2, MAX, MIN)
+
+
+# --------------------------------------------------------------------------------------------
+# Derivatives (spec 3.2, "Derivatives"). Rank-0 operands broadcast: their tangents are
+# broadcast to the result's shape, and cotangents are summed back (unbroadcast).
+
+Atoms = tuple[Atom, ...]
+Tangents = tuple[Tangent, ...]
+Operands = tuple[Atom | LinearOperand, ...]
+
+
+def result_shape(em: Emitter, xs: Atoms) -> tuple[int, ...]:
+    shapes = [em.array_type(x).shape for x in xs if isinstance(x, Var)]
+    return max(shapes, key=len) if shapes else ()
+
+
+def add_jvp(em: Emitter, xs: Atoms, ts: Tangents, ys: tuple[Var, ...], ps: Params) -> Tangents:
+    """dz = dx + dy (one of them alone if the other is zero)"""
+    shape = em.array_type(ys[0]).shape
+    if ts[0] is not None and ts[1] is not None:
+        return (em.emit1("add", ts[0], ts[1], hint="dt"),)
+    t = ts[0] if ts[0] is not None else ts[1]
+    return (broadcast_to(em, t, shape),)  # type: ignore[arg-type]
+
+
+def sub_jvp(em: Emitter, xs: Atoms, ts: Tangents, ys: tuple[Var, ...], ps: Params) -> Tangents:
+    """dz = dx - dy"""
+    shape = em.array_type(ys[0]).shape
+    if ts[0] is not None and ts[1] is not None:
+        return (em.emit1("sub", ts[0], ts[1], hint="dt"),)
+    if ts[0] is not None:
+        return (broadcast_to(em, ts[0], shape),)
+    return (broadcast_to(em, em.emit1("neg", ts[1], hint="dt"), shape),)  # type: ignore[arg-type]
+
+
+def add_transpose(em: Emitter, cts: Tangents, xs: Operands, ps: Params) -> Tangents:
+    """ct_x = ct, ct_y = ct (summed to rank 0 where the operand had rank 0)"""
+    return tuple(
+        unbroadcast(em, cts[0], x.type) if isinstance(x, LinearOperand) else None  # type: ignore
+        for x in xs
+    )
+
+
+def sub_transpose(em: Emitter, cts: Tangents, xs: Operands, ps: Params) -> Tangents:
+    """ct_x = ct, ct_y = -ct"""
+    ct = cts[0]
+    out: list[Tangent] = [None, None]
+    if isinstance(xs[0], LinearOperand):
+        out[0] = unbroadcast(em, ct, xs[0].type)  # type: ignore[arg-type]
+    if isinstance(xs[1], LinearOperand):
+        out[1] = unbroadcast(em, em.emit1("neg", ct, hint="ct"), xs[1].type)  # type: ignore
+    return tuple(out)
+
+
+def mul_transpose(em: Emitter, cts: Tangents, xs: Operands, ps: Params) -> Tangents:
+    """ct_x = ct · y for the linear operand x (y the other, non-linear one)"""
+    out: list[Tangent] = [None, None]
+    for i, j in ((0, 1), (1, 0)):
+        x = xs[i]
+        if isinstance(x, LinearOperand):
+            other = xs[j]
+            out[i] = unbroadcast(em, em.emit1("mul", cts[0], other, hint="ct"),  # type: ignore
+                                 x.type)
+    return tuple(out)
+
+
+def div_jvp(em: Emitter, xs: Atoms, ts: Tangents, ys: tuple[Var, ...], ps: Params) -> Tangents:
+    """dz = dx / y - (z / y) dy"""
+    terms: list[Tangent] = []
+    if ts[0] is not None:
+        terms.append(em.emit1("div", ts[0], xs[1], hint="dt"))
+    if ts[1] is not None:
+        c = em.emit1("neg", em.emit1("div", ys[0], xs[1], hint="c"), hint="c")
+        terms.append(em.emit1("mul", c, ts[1], hint="dt"))
+    shape = em.array_type(ys[0]).shape
+    return (broadcast_to(em, sum_tangents(em, terms), shape),)  # type: ignore[arg-type]
+
+
+def div_transpose(em: Emitter, cts: Tangents, xs: Operands, ps: Params) -> Tangents:
+    """ct_x = ct / y (only the numerator may be linear)"""
+    x = xs[0]
+    if not isinstance(x, LinearOperand):
+        return (None, None)
+    return (unbroadcast(em, em.emit1("div", cts[0], xs[1], hint="ct"), x.type), None)  # type: ignore
+
+
+def weighted_sum(em: Emitter, pairs: list[tuple[Atom, Tangent]], shape: tuple[int, ...]
+                 ) -> Tangent:
+    """Σ c·t over the pairs with a non-zero tangent, broadcast to ``shape``."""
+    terms = [em.emit1("mul", c, t, hint="dt") for c, t in pairs if t is not None]
+    total = sum_tangents(em, terms)
+    return None if total is None else broadcast_to(em, total, shape)
+
+
+def pow_jvp(em: Emitter, xs: Atoms, ts: Tangents, ys: tuple[Var, ...], ps: Params) -> Tangents:
+    """dz = [y ≠ 0] y x^(y-1) dx + [x ≠ 0] log(x) z dy (chapter 6)"""
+    x, y = xs
+    z = ys[0]
+    pairs: list[tuple[Atom, Tangent]] = []
+    if ts[0] is not None:
+        power = em.emit1("pow", x, em.emit1("sub", y, Literal(1.0), hint="c"), hint="c")
+        raw = em.emit1("mul", y, power, hint="c")
+        cx = em.emit1("select_n", em.emit1("eq", y, Literal(0.0), hint="c"), raw, Literal(0.0),
+                      hint="c")
+        pairs.append((cx, ts[0]))
+    if ts[1] is not None:
+        raw = em.emit1("mul", em.emit1("log", x, hint="c"), z, hint="c")
+        cy = em.emit1("select_n", em.emit1("eq", x, Literal(0.0), hint="c"), raw, Literal(0.0),
+                      hint="c")
+        pairs.append((cy, ts[1]))
+    return (weighted_sum(em, pairs, em.array_type(z).shape),)
+
+
+def atan2_jvp(em: Emitter, xs: Atoms, ts: Tangents, ys: tuple[Var, ...], ps: Params
+              ) -> Tangents:
+    """atan2(y, x): dz = (x dy - y dx) / (x² + y²)"""
+    y, x = xs
+    den = em.emit1("add", em.emit1("square", x, hint="c"), em.emit1("square", y, hint="c"),
+                   hint="c")
+    pairs: list[tuple[Atom, Tangent]] = []
+    if ts[0] is not None:
+        pairs.append((em.emit1("div", x, den, hint="c"), ts[0]))
+    if ts[1] is not None:
+        pairs.append((em.emit1("neg", em.emit1("div", y, den, hint="c"), hint="c"), ts[1]))
+    return (weighted_sum(em, pairs, em.array_type(ys[0]).shape),)
+
+
+def rem_jvp(em: Emitter, xs: Atoms, ts: Tangents, ys: tuple[Var, ...], ps: Params) -> Tangents:
+    """dz = dx - trunc(x / y) dy, trunc(q) = sign(q) floor(|q|)"""
+    x, y = xs
+    pairs: list[tuple[Atom, Tangent]] = []
+    if ts[0] is not None:
+        pairs.append((Literal(1.0), ts[0]))
+    if ts[1] is not None:
+        q = em.emit1("div", x, y, hint="c")
+        trunc = em.emit1("mul", em.emit1("sign", q, hint="c"),
+                         em.emit1("floor", em.emit1("abs", q, hint="c"), hint="c"), hint="c")
+        pairs.append((em.emit1("neg", trunc, hint="c"), ts[1]))
+    return (weighted_sum(em, pairs, em.array_type(ys[0]).shape),)
+
+
+def extremum_tangent(em: Emitter, x: Atom, y: Atom, tx: Tangent, ty: Tangent, larger: bool,
+                     shape: tuple[int, ...]) -> Tangent:
+    """The tangent of max(x, y) (``larger``) or min(x, y): the chosen operand's tangent, half
+    of each at a tie, zero where an operand is nan (chapter 6)."""
+    dtype = em.array_type(x if isinstance(x, Var) else y).dtype.value
+    wins = "gt" if larger else "lt"
+    pairs: list[tuple[Atom, Tangent]] = []
+    tie = em.emit1("convert_element_type", em.emit1("eq", x, y, hint="c"), new_dtype=dtype,
+                   hint="c")
+    half_tie = em.emit1("mul", Literal(0.5), tie, hint="c")
+    for a, b, t in ((x, y, tx), (y, x, ty)):
+        if t is not None:
+            w = em.emit1("convert_element_type", em.emit1(wins, a, b, hint="c"),
+                         new_dtype=dtype, hint="c")
+            pairs.append((em.emit1("add", w, half_tie, hint="c"), t))
+    return weighted_sum(em, pairs, shape)
+
+
+def max_jvp(em: Emitter, xs: Atoms, ts: Tangents, ys: tuple[Var, ...], ps: Params) -> Tangents:
+    """dz = w_x dx + w_y dy, w_x = [x > y] + ½[x = y]"""
+    return (extremum_tangent(em, xs[0], xs[1], ts[0], ts[1], True,
+                             em.array_type(ys[0]).shape),)
+
+
+def min_jvp(em: Emitter, xs: Atoms, ts: Tangents, ys: tuple[Var, ...], ps: Params) -> Tangents:
+    """dz = w_x dx + w_y dy, w_x = [x < y] + ½[x = y]"""
+    return (extremum_tangent(em, xs[0], xs[1], ts[0], ts[1], False,
+                             em.array_type(ys[0]).shape),)
+
+
+RULES: dict[str, tuple[JvpRule, TransposeRule | None]] = {
+    "add": (add_jvp, add_transpose),
+    "sub": (sub_jvp, sub_transpose),
+    "mul": (bilinear_jvp("mul"), mul_transpose),
+    "div": (div_jvp, div_transpose),
+    "rem": (rem_jvp, None),
+    "pow": (pow_jvp, None),
+    "atan2": (atan2_jvp, None),
+    "max": (max_jvp, None),
+    "min": (min_jvp, None),
+}
+"""Each primitive's JVP rule and, for the linear-capable ones, its transpose rule."""
+
+PRIMITIVES = tuple(
+    replace(prim, jvp=RULES[prim.name][0], transpose=RULES[prim.name][1]) for prim in BASE
+)

@@ -1,7 +1,418 @@
-"""Primitive family `reductions` (spec chapter 3)."""
+"""Reductions, scans and sorting (spec 3.7).
+
+``reduce_max``/``reduce_min`` and ``cummax`` follow ``max``/``min`` of spec 3.2 (nan
+propagates, ``+0.0`` is above ``-0.0``); an empty reduction gives the identity of its
+operation. ``argmax``/``argmin`` give the first extreme, a nan counting as the extreme.
+``sort`` is stable and places nan after ``+inf``. Sums in the mpmath domain are exact sums
+of the domain's numbers (rounded once to the working precision).
+"""
 
 from __future__ import annotations
 
-from lintra.reference.primitives.base import Primitive
+import functools
+from collections.abc import Callable
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
-PRIMITIVES: tuple[Primitive, ...] = ()
+import numpy as np
+
+from lintra.reference.domains import Domain
+from lintra.reference.primitives.base import (
+    ALL,
+    NEVER_LINEAR,
+    NONE,
+    JvpRule,
+    Linearity,
+    LinearOperand,
+    ParamKind,
+    Params,
+    ParamSpec,
+    Primitive,
+    Tangent,
+    TransposeRule,
+    at_least,
+    fixed,
+    is_numeric,
+    linear_together,
+    normalize_axes,
+    normalize_axis,
+    require,
+    require_dtype,
+)
+from lintra.reference.primitives.binary import f64_max, f64_min, mp_max, mp_min
+from lintra.reference.primitives.derivatives import linear_jvp, zero_jvp
+from lintra.reference.syntax import ArrayType, Atom, DType, Literal, Var
+
+if TYPE_CHECKING:
+    from lintra.reference.emit import Emitter
+
+Types = tuple[ArrayType, ...]
+Arrays = tuple[np.ndarray, ...]
+Combine = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def reduce_type(ts: Types, ps: Params) -> Types:
+    x = ts[0]
+    require_dtype(x, is_numeric, "the operand")
+    axes = normalize_axes(ps["axes"], x.rank)  # type: ignore[arg-type]
+    return (ArrayType(x.dtype, tuple(n for i, n in enumerate(x.shape) if i not in axes)),)
+
+
+def scan_type(ts: Types, ps: Params) -> Types:
+    require_dtype(ts[0], is_numeric, "the operand")
+    normalize_axis(ps["axis"], ts[0].rank)  # type: ignore[arg-type]
+    return (ts[0],)
+
+
+def arg_type(ts: Types, ps: Params) -> Types:
+    x = ts[0]
+    require_dtype(x, is_numeric, "the operand")
+    axis = normalize_axis(ps["axis"], x.rank)  # type: ignore[arg-type]
+    require(x.shape[axis] > 0, f"{x} has no element along axis {axis} to choose")
+    index = DType(ps["index_dtype"])
+    require(index.is_int, f"index_dtype must be i32 or i64, got {index}")
+    return (ArrayType(index, tuple(n for i, n in enumerate(x.shape) if i != axis)),)
+
+
+def sort_type(ts: Types, ps: Params) -> Types:
+    shape = ts[0].shape
+    for i, t in enumerate(ts):
+        require(t.shape == shape, f"operand {i + 1} ({t}) must have the shape of operand 1")
+    require(ts[0].rank >= 1, "sort needs operands of rank >= 1")
+    normalize_axis(ps["dimension"], ts[0].rank, "dimension")  # type: ignore[arg-type]
+    k = ps["num_keys"]
+    require(1 <= k <= len(ts), f"num_keys must be in [1, {len(ts)}], got {k}")  # type: ignore
+    return ts
+
+
+# --------------------------------------------------------------------------------------------
+# Folding along axes, identical for both domains
+
+
+def fold(x: np.ndarray, axes: tuple[int, ...], combine: Combine, identity: np.ndarray
+         ) -> np.ndarray:
+    """Combine the elements along ``axes`` left to right (``identity`` for empty axes)."""
+    rest = [i for i in range(x.ndim) if i not in axes]
+    moved = np.transpose(x, rest + list(axes)).reshape([x.shape[i] for i in rest] + [-1])
+    result = np.broadcast_to(identity, moved.shape[:-1]).copy()
+    for k in range(moved.shape[-1]):
+        result = combine(result, moved[..., k])
+    return np.asarray(result, dtype=x.dtype)
+
+
+def mp_add_arrays(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return a + b
+
+
+def max_arrays(d: Domain) -> Combine:
+    if d.is_mp:
+        return functools.partial(_mp_map2, d, mp_max)
+    return f64_max
+
+
+def min_arrays(d: Domain) -> Combine:
+    if d.is_mp:
+        return functools.partial(_mp_map2, d, mp_min)
+    return f64_min
+
+
+def _mp_map2(d: Domain, fn: Callable[..., object], a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    if a.dtype != object:
+        return f64_max(a, b) if fn is mp_max else f64_min(a, b)
+    return d.map(lambda u, v: fn(d.ctx, u, v), a, b)  # type: ignore[attr-defined]
+
+
+def reduce_sum_eval(d: Domain, xs: Arrays, ps: Params, outs: Types) -> Arrays:
+    x = xs[0]
+    axes = normalize_axes(ps["axes"], x.ndim)  # type: ignore[arg-type]
+    if d.is_float_array(x) and d.is_mp:
+        # Exact: mpmath's fsum of each group, rounded once to the working precision.
+        rest = [i for i in range(x.ndim) if i not in axes]
+        moved = np.transpose(x, rest + list(axes)).reshape([x.shape[i] for i in rest] + [-1])
+        out = np.empty(moved.shape[:-1], dtype=object)
+        for i in np.ndindex(out.shape):
+            out[i] = d.ctx.fsum(moved[i])  # type: ignore[attr-defined]
+        return (out,)
+    with np.errstate(all="ignore"):
+        r = np.sum(x, axis=axes, dtype=x.dtype) if axes else x.copy()
+    return (np.asarray(r, dtype=outs[0].dtype.numpy).reshape(outs[0].shape),)
+
+
+def extreme_identity(d: Domain, t: ArrayType, largest: bool) -> np.ndarray:
+    """The identity of max (-inf or the dtype's minimum) or of min."""
+    if t.dtype.is_float:
+        return d.literal(float("-inf") if largest else float("inf"), t.dtype)
+    info = np.iinfo(t.dtype.numpy)
+    return np.asarray(info.min if largest else info.max, dtype=t.dtype.numpy)
+
+
+def reduce_max_eval(d: Domain, xs: Arrays, ps: Params, outs: Types) -> Arrays:
+    axes = normalize_axes(ps["axes"], xs[0].ndim)  # type: ignore[arg-type]
+    ident = extreme_identity(d, ArrayType(outs[0].dtype, ()), largest=True)
+    return (fold(xs[0], axes, max_arrays(d), ident).reshape(outs[0].shape),)
+
+
+def reduce_min_eval(d: Domain, xs: Arrays, ps: Params, outs: Types) -> Arrays:
+    axes = normalize_axes(ps["axes"], xs[0].ndim)  # type: ignore[arg-type]
+    ident = extreme_identity(d, ArrayType(outs[0].dtype, ()), largest=False)
+    return (fold(xs[0], axes, min_arrays(d), ident).reshape(outs[0].shape),)
+
+
+def _is_nan(d: Domain, x: object) -> bool:
+    """nan is the one value unequal to itself, in NumPy and in mpmath alike."""
+    return bool(x != x)
+
+
+def arg_extreme(d: Domain, xs: Arrays, ps: Params, outs: Types, largest: bool) -> Arrays:
+    x = xs[0]
+    axis = normalize_axis(ps["axis"], x.ndim)  # type: ignore[arg-type]
+    moved = np.moveaxis(x, axis, -1)
+    out = np.empty(moved.shape[:-1], dtype=outs[0].dtype.numpy)
+    for i in np.ndindex(out.shape):
+        row = moved[i]
+        best = 0
+        for k in range(1, len(row)):
+            if _is_nan(d, row[best]):
+                break
+            if _is_nan(d, row[k]) or (row[k] > row[best] if largest else row[k] < row[best]):
+                best = k
+        out[i] = best
+    return (out,)
+
+
+def argmax_eval(d: Domain, xs: Arrays, ps: Params, outs: Types) -> Arrays:
+    return arg_extreme(d, xs, ps, outs, largest=True)
+
+
+def argmin_eval(d: Domain, xs: Arrays, ps: Params, outs: Types) -> Arrays:
+    return arg_extreme(d, xs, ps, outs, largest=False)
+
+
+def scan(d: Domain, x: np.ndarray, ps: Params, combine: Combine) -> np.ndarray:
+    """Inclusive scan along ``axis`` (from the end if ``reverse``), sequentially."""
+    axis = normalize_axis(ps["axis"], x.ndim)  # type: ignore[arg-type]
+    moved = np.moveaxis(x, axis, 0)
+    if ps["reverse"]:
+        moved = moved[::-1]
+    out = moved.copy()
+    with np.errstate(all="ignore"):
+        for k in range(1, moved.shape[0]):
+            out[k] = combine(out[k - 1], moved[k])
+    if ps["reverse"]:
+        out = out[::-1]
+    return np.moveaxis(out, 0, axis).copy()
+
+
+def _times(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return a * b
+
+
+def cumsum_eval(d: Domain, xs: Arrays, ps: Params, outs: Types) -> Arrays:
+    return (scan(d, xs[0], ps, mp_add_arrays),)
+
+
+def cumprod_eval(d: Domain, xs: Arrays, ps: Params, outs: Types) -> Arrays:
+    return (scan(d, xs[0], ps, _times),)
+
+
+def cummax_eval(d: Domain, xs: Arrays, ps: Params, outs: Types) -> Arrays:
+    return (scan(d, xs[0], ps, max_arrays(d)),)
+
+
+def sort_key(d: Domain, v: object) -> tuple[int, object]:
+    """Total order of sort: numbers ascending (-0.0 == +0.0), then nan."""
+    if _is_nan(d, v):
+        return (1, 0)
+    return (0, v)
+
+
+def sort_eval(d: Domain, xs: Arrays, ps: Params, outs: Types) -> Arrays:
+    axis = normalize_axis(ps["dimension"], xs[0].ndim)  # type: ignore[arg-type]
+    keys = int(ps["num_keys"])  # type: ignore[arg-type]
+    moved = [np.moveaxis(x, axis, -1) for x in xs]
+    results = [m.copy() for m in moved]
+    for i in np.ndindex(moved[0].shape[:-1]):
+        n = moved[0].shape[-1]
+        order = sorted(range(n), key=lambda k: tuple(sort_key(d, m[i][k]) for m in moved[:keys]))
+        for m, r in zip(moved, results):
+            r[i] = m[i][order]
+    return tuple(np.moveaxis(r, -1, axis).copy() for r in results)
+
+
+# --------------------------------------------------------------------------------------------
+# The records
+
+AXES = (ParamSpec("axes", ParamKind.INTS),)
+SCAN = (ParamSpec("axis", ParamKind.INT), ParamSpec("reverse", ParamKind.BOOL, False))
+ARG = (ParamSpec("axis", ParamKind.INT), ParamSpec("index_dtype", ParamKind.DTYPE, "i64"))
+
+
+def record(name: str, summary: str, params: tuple[ParamSpec, ...], type_rule, evaluate,
+           linearity: Linearity = NEVER_LINEAR) -> Primitive:
+    return Primitive(name=name, family="reductions", summary=summary, arity=fixed(1),
+                     params=params, type_rule=type_rule, linearity=linearity,
+                     evaluate=evaluate)
+
+
+REDUCE_SUM = record("reduce_sum", "Σ of x over axes", AXES, reduce_type, reduce_sum_eval,
+                    linear_together(ALL))
+REDUCE_MAX = record("reduce_max", "max of x over axes (nan if any is nan)", AXES, reduce_type,
+                    reduce_max_eval)
+REDUCE_MIN = record("reduce_min", "min of x over axes (nan if any is nan)", AXES, reduce_type,
+                    reduce_min_eval)
+ARGMAX = record("argmax", "the index of the first maximum along axis", ARG, arg_type,
+                argmax_eval)
+ARGMIN = record("argmin", "the index of the first minimum along axis", ARG, arg_type,
+                argmin_eval)
+CUMSUM = record("cumsum", "inclusive running sum along axis", SCAN, scan_type, cumsum_eval,
+                linear_together(ALL))
+CUMPROD = record("cumprod", "inclusive running product along axis", SCAN, scan_type,
+                 cumprod_eval)
+CUMMAX = record("cummax", "inclusive running maximum along axis", SCAN, scan_type, cummax_eval)
+SORT = Primitive(
+    name="sort", family="reductions",
+    summary="sorts the operands together along dimension by the first num_keys (stable)",
+    arity=at_least(1),
+    params=(ParamSpec("dimension", ParamKind.INT, -1), ParamSpec("num_keys", ParamKind.INT, 1)),
+    type_rule=sort_type, linearity=NEVER_LINEAR, evaluate=sort_eval, shared_dtype=NONE,
+)
+
+BASE: tuple[Primitive, ...] = (
+    REDUCE_SUM, REDUCE_MAX, REDUCE_MIN, ARGMAX, ARGMIN, CUMSUM, CUMPROD, CUMMAX, SORT,
+)
+
+
+# --------------------------------------------------------------------------------------------
+# Derivatives (spec 3.7, "Derivatives")
+
+Atoms = tuple[Atom, ...]
+Tangents = tuple[Tangent, ...]
+
+
+def reduce_sum_transpose(em: Emitter, cts: Tangents, xs: tuple[Atom | LinearOperand, ...],
+                         ps: Params) -> Tangents:
+    """ct_x = broadcast_in_dim(ct) back over the summed axes"""
+    x = xs[0].type  # type: ignore[union-attr]
+    axes = normalize_axes(ps["axes"], x.rank)  # type: ignore[arg-type]
+    kept = tuple(i for i in range(x.rank) if i not in axes)
+    return (em.emit1("broadcast_in_dim", cts[0], shape=x.shape,  # type: ignore[arg-type]
+                     broadcast_dimensions=kept, hint="ct"),)
+
+
+def mean_where(em: Emitter, mask: Var, t: Var, axes: tuple[int, ...]) -> Var:
+    """Σ(mask·t) / Σmask over ``axes``: the mean of the tangents where ``mask`` holds."""
+    dtype = em.array_type(t).dtype.value
+    m = em.emit1("convert_element_type", mask, new_dtype=dtype, hint="c")
+    count = em.emit1("reduce_sum", m, axes=axes, hint="c")
+    total = em.emit1("reduce_sum", em.emit1("mul", m, t, hint="dt"), axes=axes, hint="dt")
+    return em.emit1("div", total, count, hint="dt")
+
+
+def extreme_jvp(em: Emitter, xs: Atoms, ts: Tangents, ys: tuple[Var, ...], ps: Params
+                ) -> Tangents:
+    """dy = the mean of dx over the elements equal to the result (chapter 6)"""
+    x = em.array_type(xs[0])
+    axes = normalize_axes(ps["axes"], x.rank)  # type: ignore[arg-type]
+    kept = tuple(i for i in range(x.rank) if i not in axes)
+    yb = em.emit1("broadcast_in_dim", ys[0], shape=x.shape, broadcast_dimensions=kept, hint="c")
+    mask = em.emit1("eq", xs[0], yb, hint="c")
+    return (mean_where(em, mask, ts[0], axes),)  # type: ignore[arg-type]
+
+
+def cumsum_transpose(em: Emitter, cts: Tangents, xs: tuple[Atom | LinearOperand, ...],
+                     ps: Params) -> Tangents:
+    """ct_x = cumsum(ct) in the opposite direction"""
+    return (em.emit1("cumsum", cts[0], axis=ps["axis"], reverse=not ps["reverse"],  # type: ignore
+                     hint="ct"),)
+
+
+def pair_layout(x: ArrayType, axis: int) -> tuple[tuple[int, ...], tuple[int, ...],
+                                                  tuple[int, ...]]:
+    """The shape x.shape[:axis] + (n,) + x.shape[axis:] with a dimension j at ``axis`` and i
+    at ``axis + 1``; and the broadcast_dimensions that place x's axis at i or at j."""
+    n = x.shape[axis]
+    shape = (*x.shape[:axis], n, *x.shape[axis:])
+    before = tuple(range(axis))
+    at_i = (*before, *range(axis + 1, x.rank + 1))
+    at_j = (*before, axis, *range(axis + 2, x.rank + 1))
+    return shape, at_i, at_j
+
+
+def cumprod_jvp(em: Emitter, xs: Atoms, ts: Tangents, ys: tuple[Var, ...], ps: Params
+                ) -> Tangents:
+    """dy_i = Σ_{j ≤ i} (Π_{k ≤ i, k ≠ j} x_k) dx_j: exact where x has zeros (no division)"""
+    x = em.array_type(xs[0])
+    axis = normalize_axis(ps["axis"], x.rank)  # type: ignore[arg-type]
+    reverse = bool(ps["reverse"])
+    shape, at_i, at_j = pair_layout(x, axis)
+    xi = em.emit1("broadcast_in_dim", xs[0], shape=shape, broadcast_dimensions=at_i, hint="c")
+    ii = em.emit1("iota", dtype="i64", shape=shape, dimension=axis + 1, hint="c")
+    jj = em.emit1("iota", dtype="i64", shape=shape, dimension=axis, hint="c")
+    factors = em.emit1("select_n", em.emit1("eq", ii, jj, hint="c"), xi, Literal(1.0), hint="c")
+    products = em.emit1("cumprod", factors, axis=axis + 1, reverse=reverse, hint="c")
+    before = em.emit1("le" if reverse else "ge", ii, jj, hint="c")
+    coefficients = em.emit1("select_n", before, Literal(0.0), products, hint="c")
+    dx = em.emit1("broadcast_in_dim", ts[0], shape=shape, broadcast_dimensions=at_j, hint="dt")
+    terms = em.emit1("mul", coefficients, dx, hint="dt")
+    return (em.emit1("reduce_sum", terms, axes=(axis,), hint="dt"),)
+
+
+def cummax_jvp(em: Emitter, xs: Atoms, ts: Tangents, ys: tuple[Var, ...], ps: Params
+               ) -> Tangents:
+    """dy_i = the mean of dx_j over j ≤ i with x_j = y_i (chapter 6)"""
+    x = em.array_type(xs[0])
+    axis = normalize_axis(ps["axis"], x.rank)  # type: ignore[arg-type]
+    shape, at_i, at_j = pair_layout(x, axis)
+    yi = em.emit1("broadcast_in_dim", ys[0], shape=shape, broadcast_dimensions=at_i, hint="c")
+    xj = em.emit1("broadcast_in_dim", xs[0], shape=shape, broadcast_dimensions=at_j, hint="c")
+    ii = em.emit1("iota", dtype="i64", shape=shape, dimension=axis + 1, hint="c")
+    jj = em.emit1("iota", dtype="i64", shape=shape, dimension=axis, hint="c")
+    before = em.emit1("le" if ps["reverse"] else "ge", ii, jj, hint="c")
+    mask = em.emit1("and", before, em.emit1("eq", xj, yi, hint="c"), hint="c")
+    dx = em.emit1("broadcast_in_dim", ts[0], shape=shape, broadcast_dimensions=at_j, hint="dt")
+    return (mean_where(em, mask, dx, (axis,)),)
+
+
+def sort_jvp(em: Emitter, xs: Atoms, ts: Tangents, ys: tuple[Var, ...], ps: Params
+             ) -> Tangents:
+    """Each float result's tangent is its operand's tangent permuted as the evaluation
+    permutes the operand (stable: ties keep input order)."""
+    x = em.array_type(xs[0])
+    axis = normalize_axis(ps["dimension"], x.rank)  # type: ignore[arg-type]
+    keys = int(ps["num_keys"])  # type: ignore[arg-type]
+    shape, at_i, at_j = pair_layout(x, axis)
+    index = em.emit1("iota", dtype="i64", shape=x.shape, dimension=axis, hint="c")
+    sorted_all = em.emit("sort", *xs[:keys], index, dimension=axis, num_keys=keys, hint="c")
+    perm = sorted_all[-1]
+    pi = em.emit1("broadcast_in_dim", perm, shape=shape, broadcast_dimensions=at_i, hint="c")
+    jj = em.emit1("iota", dtype="i64", shape=shape, dimension=axis, hint="c")
+    picks = em.emit1("eq", pi, jj, hint="c")
+    out: list[Tangent] = []
+    for t in ts:
+        if t is None:
+            out.append(None)
+            continue
+        dtype = em.array_type(t).dtype.value
+        onehot = em.emit1("convert_element_type", picks, new_dtype=dtype, hint="c")
+        dx = em.emit1("broadcast_in_dim", t, shape=shape, broadcast_dimensions=at_j, hint="dt")
+        out.append(em.emit1("reduce_sum", em.emit1("mul", onehot, dx, hint="dt"),
+                            axes=(axis,), hint="dt"))
+    return tuple(out)
+
+
+RULES: dict[str, tuple[JvpRule, TransposeRule | None]] = {
+    "reduce_sum": (linear_jvp("reduce_sum"), reduce_sum_transpose),
+    "reduce_max": (extreme_jvp, None),
+    "reduce_min": (extreme_jvp, None),
+    "argmax": (zero_jvp, None),
+    "argmin": (zero_jvp, None),
+    "cumsum": (linear_jvp("cumsum"), cumsum_transpose),
+    "cumprod": (cumprod_jvp, None),
+    "cummax": (cummax_jvp, None),
+    "sort": (sort_jvp, None),
+}
+"""Each primitive's JVP rule and, for the linear-capable ones, its transpose rule."""
+
+PRIMITIVES = tuple(
+    replace(prim, jvp=RULES[prim.name][0], transpose=RULES[prim.name][1]) for prim in BASE
+)

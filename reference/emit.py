@@ -1,0 +1,296 @@
+"""Building programs: fresh names, an equation emitter and explicit sharing (spec 4.1).
+
+Every transformation (JVP, unzip, transpose, composition) writes its result through an
+:class:`Emitter`, which names each new variable freshly, infers its type with the primitive's
+own type rule and annotates its binder. Rules may use a linear value any number of times;
+:func:`share_linear_values` then makes the program obey the linearity discipline of chapter 2
+by inserting a chain of ``dup`` for every linear value used more than once and a ``drop`` for
+every linear value never used (rule *Share* of spec 4.1). Both are single passes, so
+transformed programs of any length are built without recursion.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from lintra.reference.check import CALL, DEFAULT_LITERAL_DTYPE
+from lintra.reference.errors import LintraError, LintraTypeError
+from lintra.reference.primitives import lookup
+from lintra.reference.syntax import (
+    ArrayType,
+    Atom,
+    Binder,
+    DType,
+    Equation,
+    Literal,
+    ParamValue,
+    Program,
+    Var,
+    VarType,
+)
+
+
+class NameSupply:
+    """Fresh variable names: never one already used in the program being transformed.
+
+    ``fresh("dx")`` gives ``dx`` if it is free, else ``dx_1``, ``dx_2``, ... Deterministic, so
+    a transformation prints the same program every time.
+    """
+
+    def __init__(self, taken: Iterable[str] = ()) -> None:
+        self._taken: set[str] = set(taken)
+        self._next: dict[str, int] = {}
+
+    def reserve(self, name: str) -> None:
+        self._taken.add(name)
+
+    def fresh(self, hint: str) -> str:
+        if hint not in self._taken:
+            self._taken.add(hint)
+            return hint
+        n = self._next.get(hint, 1)
+        while f"{hint}_{n}" in self._taken:
+            n += 1
+        self._next[hint] = n + 1
+        name = f"{hint}_{n}"
+        self._taken.add(name)
+        return name
+
+
+def program_names(p: Program) -> set[str]:
+    """Every variable name a program binds."""
+    names = {b.name for b in p.inputs}
+    for e in p.equations:
+        names.update(b.name for b in e.outputs)
+    return names
+
+
+@dataclass
+class Emitter:
+    """Appends typed equations to a program under construction.
+
+    ``types`` holds the type of every variable in scope; ``equations`` the body so far.
+    Linear results are those of equations with a linear operand (and ``zero``); whether the
+    operands respect the primitive's linearity declaration is checked when the finished
+    program is checked, never assumed.
+    """
+
+    names: NameSupply
+    types: dict[str, VarType] = field(default_factory=dict)
+    equations: list[Equation] = field(default_factory=list)
+
+    # -- variables ------------------------------------------------------------------------
+
+    def declare(self, hint: str, vt: VarType) -> Var:
+        """A fresh variable of type ``vt`` (for parameters of the program being built)."""
+        name = self.names.fresh(hint)
+        self.types[name] = vt
+        return Var(name)
+
+    def bind_existing(self, name: str, vt: VarType) -> Var:
+        """Bring a variable of the source program into scope under its own name."""
+        self.names.reserve(name)
+        self.types[name] = vt
+        return Var(name)
+
+    def type_of(self, a: Atom, dtype: DType | None = None) -> VarType:
+        """The type of an operand; a literal takes ``dtype`` (else its default dtype)."""
+        if isinstance(a, Var):
+            return self.types[a.name]
+        return VarType(ArrayType(dtype or DEFAULT_LITERAL_DTYPE[a.kind], ()))
+
+    def array_type(self, a: Atom, dtype: DType | None = None) -> ArrayType:
+        return self.type_of(a, dtype).array
+
+    # -- equations ------------------------------------------------------------------------
+
+    def emit(self, primitive: str, *inputs: Atom, hint: str = "v", **params: ParamValue
+             ) -> tuple[Var, ...]:
+        """Append ``outs = primitive(inputs, params)``; return the fresh result variables.
+
+        Parameters equal to their default are left out of the printed equation.
+        """
+        prim = lookup(primitive)
+        values = prim.param_values(params)
+        shared = prim.shared_dtype.indices(len(inputs))
+        common = next(
+            (self.types[inputs[i].name].array.dtype for i in shared if isinstance(inputs[i], Var)),
+            None,
+        )
+        operands = [self.type_of(a, common if i in shared else None) for i, a in enumerate(inputs)]
+        linear = any(vt.linear for vt in operands)
+        results = prim.type_rule(tuple(vt.array for vt in operands), values)
+        given = tuple(
+            (spec.name, values[spec.name])
+            for spec in prim.params
+            if spec.required or values[spec.name] != spec.default
+        )
+        outs = tuple(self.declare(hint, VarType(t, linear)) for t in results)
+        self.equations.append(
+            Equation(
+                tuple(Binder(v.name, self.types[v.name]) for v in outs),
+                primitive,
+                tuple(inputs),
+                given,
+            )
+        )
+        return outs
+
+    def emit1(self, primitive: str, *inputs: Atom, hint: str = "v", **params: ParamValue) -> Var:
+        """:meth:`emit` for a primitive with exactly one result."""
+        (out,) = self.emit(primitive, *inputs, hint=hint, **params)
+        return out
+
+    def copy_equation(self, e: Equation, result_types: Sequence[VarType]) -> None:
+        """Append an equation of the source program unchanged, its binders annotated."""
+        for b, vt in zip(e.outputs, result_types):
+            self.bind_existing(b.name, vt)
+        self.equations.append(
+            Equation(
+                tuple(Binder(b.name, vt, b.loc) for b, vt in zip(e.outputs, result_types)),
+                e.primitive, e.inputs, e.params, e.loc,
+            )
+        )
+
+    def zero(self, t: ArrayType, hint: str = "z") -> Var:
+        """The linear zero of type ``t``: ``z: lin t = zero()``."""
+        z = self.declare(hint, VarType(t, linear=True))
+        self.equations.append(Equation((Binder(z.name, self.types[z.name]),), "zero", ()))
+        return z
+
+    def constant(self, value: float, t: ArrayType, hint: str = "k") -> Var:
+        """A non-linear array of type ``t`` filled with ``value``."""
+        if t.dtype is DType.f64:
+            scalar = self.emit1("copy", Literal(float(value)), hint=hint)
+        else:
+            scalar = self.emit1(
+                "convert_element_type", Literal(float(value)), new_dtype=t.dtype.value, hint=hint
+            )
+        if not t.shape:
+            return scalar
+        return self.emit1(
+            "broadcast_in_dim", scalar, shape=t.shape, broadcast_dimensions=(), hint=hint
+        )
+
+    def inline(self, p: Program, args: Sequence[Atom], hint_prefix: str = "") -> list[Atom]:
+        """Append the body of checked, call-free program ``p`` applied to ``args``.
+
+        Every variable of ``p`` is renamed freshly; returns the atoms ``p`` returns.
+        """
+        env: dict[str, Atom] = {b.name: a for b, a in zip(p.inputs, args)}
+
+        def rename(a: Atom) -> Atom:
+            return env[a.name] if isinstance(a, Var) else a
+
+        for e in p.equations:
+            if e.primitive == CALL:
+                raise LintraTypeError("inline needs a program without calls", program=p.name)
+            outs = []
+            for b in e.outputs:
+                if b.type is None:
+                    raise LintraTypeError(
+                        f"inline needs an annotated program ({b.name} has no type)",
+                        program=p.name,
+                    )
+                v = self.declare(hint_prefix + b.name, b.type)
+                env[b.name] = v
+                outs.append(Binder(v.name, b.type))
+            self.equations.append(
+                Equation(tuple(outs), e.primitive, tuple(rename(a) for a in e.inputs), e.params)
+            )
+        return [rename(v) for v in p.outputs]
+
+
+# --------------------------------------------------------------------------------------------
+# Share: explicit dup and drop (spec 4.1)
+
+
+def share_linear_values(
+    inputs: Sequence[Binder], equations: Sequence[Equation], outputs: Sequence[Var],
+    names: NameSupply,
+) -> tuple[list[Equation], list[Var]]:
+    """Rule *Share*: make every linear variable used exactly once.
+
+    A linear variable used k > 1 times gets k fresh copies from a chain of k - 1 ``dup``
+    equations placed right after its definition, and its uses, in order, read the copies;
+    a linear variable never used gets ``drop`` right after its definition.
+    """
+    uses: Counter[str] = Counter()
+    linear: dict[str, VarType] = {}
+    for b in inputs:
+        if b.type is not None and b.type.linear:
+            linear[b.name] = b.type
+    for e in equations:
+        for a in e.inputs:
+            if isinstance(a, Var) and a.name in linear:
+                uses[a.name] += 1
+        for b in e.outputs:
+            if b.type is not None and b.type.linear:
+                linear[b.name] = b.type
+    for v in outputs:
+        if v.name in linear:
+            uses[v.name] += 1
+    copies: dict[str, deque[str]] = {}
+
+    def shared(b: Binder) -> list[Equation]:
+        if b.type is None or not b.type.linear:
+            return []
+        k = uses[b.name]
+        if k == 0:
+            return [Equation((), "drop", (Var(b.name),))]
+        if k == 1:
+            return []
+        chain: list[Equation] = []
+        queue: deque[str] = deque()
+        source = b.name
+        for i in range(k - 1):
+            first = names.fresh(f"{b.name}_{i + 1}")
+            rest = names.fresh(f"{b.name}_{i + 2}") if i == k - 2 else names.fresh(b.name + "_r")
+            chain.append(
+                Equation((Binder(first, b.type), Binder(rest, b.type)), "dup", (Var(source),))
+            )
+            queue.append(first)
+            source = rest
+        queue.append(source)
+        copies[b.name] = queue
+        return chain
+
+    def use(a: Atom) -> Atom:
+        if isinstance(a, Var) and a.name in copies:
+            return Var(copies[a.name].popleft())
+        return a
+
+    out: list[Equation] = []
+    for b in inputs:
+        out.extend(shared(b))
+    for e in equations:
+        if any(isinstance(a, Var) and a.name in copies for a in e.inputs):
+            e = Equation(e.outputs, e.primitive, tuple(use(a) for a in e.inputs), e.params, e.loc)
+        out.append(e)
+        for b in e.outputs:
+            out.extend(shared(b))
+    return out, [use(v) for v in outputs]  # type: ignore[misc]
+
+
+def build_program(
+    name: str, inputs: Sequence[Binder], em: Emitter, outputs: Sequence[Var]
+) -> Program:
+    """The finished program: sharing made explicit, result types from the emitter's types."""
+    equations, outs = share_linear_values(inputs, em.equations, outputs, em.names)
+    return Program(
+        name=name,
+        inputs=tuple(inputs),
+        result_types=tuple(em.types[v.name] for v in outputs),
+        equations=tuple(equations),
+        outputs=tuple(outs),
+    )
+
+
+def rule_error(err: LintraError, prim: str, e: Equation, index: int, program: str,
+               stage: str) -> LintraError:
+    """Locate an error raised while applying ``prim``'s ``stage`` rule to equation ``index``."""
+    return err.at(
+        program=program, location=e.loc, equation=f"equation {index + 1}: {e} ({stage} of {prim})"
+    )

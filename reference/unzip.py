@@ -1,0 +1,115 @@
+"""Partial evaluation of a JVP program into a primal and a linear program (spec 5.1).
+
+``unzip(jp)`` sends every non-linear equation to the *primal* program and every equation with
+a linear operand or result to the *linear* program. The non-linear values the linear program
+reads are its *residuals*: the primal program returns them after its own results and the
+linear program takes them as its first (non-linear) parameters. A recompute policy may copy a
+non-linear equation into the linear program instead of saving its result (checkpointing);
+every policy computes the same values (U-Recompute).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Literal as Choice
+
+from lintra.reference.check import ProgramTyping, check
+from lintra.reference.errors import LintraTypeError
+from lintra.reference.syntax import Binder, Equation, Program, Var, VarType
+
+RecomputePolicy = Callable[[Equation], bool]
+"""Decides, for a non-linear equation whose result the linear program reads, whether the
+linear program recomputes it (``True``) or reads it as a residual (``False``)."""
+
+
+def save_all(e: Equation) -> bool:
+    """The default policy: save every residual, recompute nothing (U-Save)."""
+    return False
+
+
+def recompute_all(e: Equation) -> bool:
+    """Recompute everything the linear program needs from the primal inputs (checkpointing)."""
+    return True
+
+
+POLICIES: dict[str, RecomputePolicy] = {"save": save_all, "recompute": recompute_all}
+
+
+def is_linear_equation(e: Equation, typing: ProgramTyping) -> bool:
+    """An equation belongs to the linear side if an operand or a result is linear."""
+    if any(typing.variables[b.name].linear for b in e.outputs):
+        return True
+    return any(isinstance(a, Var) and typing.variables[a.name].linear for a in e.inputs)
+
+
+def unzip(
+    jp: Program, recompute: RecomputePolicy | Choice["save", "recompute"] = "save"
+) -> tuple[Program, Program]:
+    """Split ``jp`` into ``(primal_program, linear_program)`` (spec 5.1).
+
+    ``primal_program``: ``jp``'s non-linear parameters -> its non-linear results, then the
+    residuals. ``linear_program``: the residuals (non-linear), then ``jp``'s linear parameters
+    -> ``jp``'s linear results. Residuals are exactly the non-linear variables the linear
+    program reads and does not recompute, in order of definition.
+    """
+    policy = POLICIES.get(recompute) if isinstance(recompute, str) else recompute
+    if policy is None:
+        raise LintraTypeError(
+            f"unknown recompute policy {recompute!r} (expected one of {', '.join(POLICIES)} "
+            "or a function of an equation)"
+        )
+    typing = check(jp)
+    types = typing.variables
+    linear_eqns = [e for e in jp.equations if is_linear_equation(e, typing)]
+    primal_eqns = [e for e in jp.equations if not is_linear_equation(e, typing)]
+
+    needed: set[str] = set()
+    for e in linear_eqns:
+        needed.update(a.name for a in e.inputs if isinstance(a, Var) and not types[a.name].linear)
+    recomputed: list[Equation] = []
+    for e in reversed(primal_eqns):
+        if any(b.name in needed for b in e.outputs) and policy(e):
+            recomputed.append(e)
+            needed.difference_update(b.name for b in e.outputs)
+            needed.update(a.name for a in e.inputs if isinstance(a, Var))
+    recomputed.reverse()
+    order = [b.name for b in jp.inputs] + [b.name for e in jp.equations for b in e.outputs]
+    residuals = [name for name in order if name in needed]
+
+    primal_outputs = [v for v in jp.outputs if not types[v.name].linear]
+    live = {v.name for v in primal_outputs} | set(residuals)
+    kept_recomputed = {id(e) for e in recomputed}
+    kept: list[Equation] = []
+    for e in reversed(primal_eqns):
+        if id(e) not in kept_recomputed or any(b.name in live for b in e.outputs):
+            kept.append(e)
+            live.update(a.name for a in e.inputs if isinstance(a, Var))
+    kept.reverse()
+
+    def annotated(e: Equation) -> Equation:
+        return Equation(
+            tuple(Binder(b.name, types[b.name], b.loc) for b in e.outputs),
+            e.primitive, e.inputs, e.params, e.loc,
+        )
+
+    primal = Program(
+        name=jp.name + "_primal",
+        inputs=tuple(Binder(b.name, types[b.name]) for b in jp.inputs
+                     if not types[b.name].linear),
+        result_types=tuple(types[v.name] for v in primal_outputs)
+        + tuple(types[r] for r in residuals),
+        equations=tuple(annotated(e) for e in kept),
+        outputs=tuple(primal_outputs) + tuple(Var(r) for r in residuals),
+    )
+    linear_outputs = [v for v in jp.outputs if types[v.name].linear]
+    linear = Program(
+        name=jp.name + "_lin",
+        inputs=tuple(Binder(r, VarType(types[r].array)) for r in residuals)
+        + tuple(Binder(b.name, types[b.name]) for b in jp.inputs if types[b.name].linear),
+        result_types=tuple(types[v.name] for v in linear_outputs),
+        equations=tuple(annotated(e) for e in recomputed + linear_eqns),
+        outputs=tuple(linear_outputs),
+    )
+    check(primal)
+    check(linear)
+    return primal, linear
