@@ -146,7 +146,8 @@ def mp_rem(ctx: object, x: object, y: object) -> object:
         return ctx.nan  # type: ignore[attr-defined]
     if ctx.isinf(y):  # type: ignore[attr-defined]
         return x
-    return ctx.fmod(x, y)  # type: ignore[attr-defined]
+    r = ctx.fmod(abs(x), abs(y))  # type: ignore[attr-defined]  # floor = trunc for |x|, |y|
+    return r if x >= 0 else -r
 
 
 def mp_max(ctx: object, x: object, y: object) -> object:
