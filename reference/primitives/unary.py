@@ -350,13 +350,13 @@ def logistic_coefficient(em: Emitter, x: Atom, y: Var, ps: Params) -> Atom:
     return em.emit1("mul", y, em.emit1("sub", Literal(1.0), y, hint="c"), hint="c")
 
 
-TWO_OVER_SQRT_PI = 1.1283791670955126  # 2/√π correctly rounded to float64
-
-
 def erf_coefficient(em: Emitter, x: Atom, y: Var, ps: Params) -> Atom:
-    """(2/√π) exp(-x²)"""
+    """(2/√π) exp(-x²), with 2/√π = rsqrt(atan(1)) computed in the program's own domain (a
+    float64 literal would carry float64's error into the mpmath domain)."""
+    one = em.constant(1.0, ArrayType(em.array_type(x).dtype, ()), "one")
+    two_over_sqrt_pi = em.emit1("rsqrt", em.emit1("atan", one, hint="c"), hint="c")
     e = em.emit1("exp", em.emit1("neg", em.emit1("square", x, hint="c"), hint="c"), hint="c")
-    return em.emit1("mul", Literal(TWO_OVER_SQRT_PI), e, hint="c")
+    return em.emit1("mul", two_over_sqrt_pi, e, hint="c")
 
 
 def abs_coefficient(em: Emitter, x: Atom, y: Var, ps: Params) -> Atom:
