@@ -14,6 +14,20 @@ check types and linearity, evaluate in float64 or in mpmath at any precision.
 """
 
 from lintra.reference.check import EquationTyping, ProgramTyping, annotate, check
+from lintra.reference.derived import (
+    LinearFunction,
+    grad,
+    grad_program,
+    hessian,
+    hvp,
+    jacfwd,
+    jacrev,
+    jvp,
+    linearize,
+    transpose,
+    value_and_grad,
+    vjp,
+)
 from lintra.reference.domains import Float64Domain, MpDomain, to_float64
 from lintra.reference.errors import (
     EvaluationError,
@@ -26,6 +40,7 @@ from lintra.reference.errors import (
     UnsupportedPrimitiveError,
 )
 from lintra.reference.evaluate import evaluate
+from lintra.reference.jvp import forget_linearity, jvp_program
 from lintra.reference.parse import parse, parse_program
 from lintra.reference.primitives import PRIMITIVES
 from lintra.reference.syntax import (
@@ -39,6 +54,8 @@ from lintra.reference.syntax import (
     Var,
     VarType,
 )
+from lintra.reference.transpose import transpose_program
+from lintra.reference.unzip import unzip
 
 __all__ = [
     "PRIMITIVES",
@@ -49,6 +66,7 @@ __all__ = [
     "EquationTyping",
     "EvaluationError",
     "Float64Domain",
+    "LinearFunction",
     "LinearityError",
     "LintraError",
     "LintraTypeError",
@@ -66,7 +84,22 @@ __all__ = [
     "annotate",
     "check",
     "evaluate",
+    "forget_linearity",
+    "grad",
+    "grad_program",
+    "hessian",
+    "hvp",
+    "jacfwd",
+    "jacrev",
+    "jvp",
+    "jvp_program",
+    "linearize",
     "parse",
     "parse_program",
     "to_float64",
+    "transpose",
+    "transpose_program",
+    "unzip",
+    "value_and_grad",
+    "vjp",
 ]
