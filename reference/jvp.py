@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from lintra.reference.check import CALL, check
+from lintra.reference.check import CALL, DEFAULT_LITERAL_DTYPE, check
 from lintra.reference.emit import (
     Emitter,
     NameSupply,
@@ -29,6 +29,18 @@ from lintra.reference.syntax import Binder, Literal, Program, Var, VarType
 def tangent_type(vt: VarType) -> VarType | None:
     """J-Type: a float value's tangent is a linear value of the same type; others have none."""
     return VarType(vt.array, linear=True) if vt.array.dtype.is_float else None
+
+
+def typed_literals(em: Emitter, inputs: tuple, types: tuple[VarType, ...]) -> tuple:
+    """J-Literal: a literal that took another dtype than its default (``2`` in ``pow(x, 2)``
+    with x: f32) is given to the rule as a variable of that dtype, since the rule may use it
+    where nothing else fixes its dtype."""
+    out = []
+    for a, vt in zip(inputs, types):
+        if isinstance(a, Literal) and vt.array.dtype is not DEFAULT_LITERAL_DTYPE[a.kind]:
+            a = em.constant(a.value, vt.array, "k")
+        out.append(a)
+    return tuple(out)
 
 
 def jvp_program(p: Program) -> Program:
@@ -72,7 +84,8 @@ def jvp_program(p: Program) -> Program:
             )
         ys = tuple(Var(b.name) for b in e.outputs)
         try:
-            dys = prim.jvp(em, e.inputs, ts, ys, et.params)
+            xs = typed_literals(em, e.inputs, et.inputs)
+            dys = prim.jvp(em, xs, ts, ys, et.params)
         except LintraError as err:
             raise rule_error(err, prim.name, e, index, p.name, "JVP rule") from None
         for b, vt, dy in zip(e.outputs, et.outputs, dys):
