@@ -16,6 +16,8 @@ import numpy as np
 from lintra.reference.domains import Domain
 from lintra.reference.primitives.base import (
     ALL,
+    Arity,
+    EvalRule,
     LinearOperand,
     ParamKind,
     Params,
@@ -23,6 +25,7 @@ from lintra.reference.primitives.base import (
     Primitive,
     Tangent,
     TransposeRule,
+    TypeRule,
     at_least,
     fixed,
     linear_together,
@@ -50,6 +53,7 @@ def _ints(ps: Params, name: str) -> tuple[int, ...]:
 
 
 def broadcast_in_dim_type(ts: Types, ps: Params) -> Types:
+    """XLA's rule: operand dimension i maps to output dimension broadcast_dimensions[i]."""
     x = ts[0]
     shape = _ints(ps, "shape")
     dims = _ints(ps, "broadcast_dimensions")
@@ -69,6 +73,7 @@ def broadcast_in_dim_type(ts: Types, ps: Params) -> Types:
 
 
 def broadcast_in_dim_eval(d: Domain, xs: Arrays, ps: Params, outs: Types) -> Arrays:
+    """Reshape to the output rank (size 1 where new), then let NumPy repeat the size-1 dims."""
     out = outs[0]
     dims = _ints(ps, "broadcast_dimensions")
     view_shape = [1] * out.rank
@@ -82,6 +87,7 @@ def broadcast_in_dim_eval(d: Domain, xs: Arrays, ps: Params, outs: Types) -> Arr
 
 
 def reshape_type(ts: Types, ps: Params) -> Types:
+    """Any sizes with the operand's element count (no ``-1`` wildcard)."""
     x = ts[0]
     sizes = _ints(ps, "new_sizes")
     require(all(n >= 0 for n in sizes), f"new_sizes {sizes} has a negative dimension")
@@ -92,10 +98,12 @@ def reshape_type(ts: Types, ps: Params) -> Types:
 
 
 def reshape_eval(d: Domain, xs: Arrays, ps: Params, outs: Types) -> Arrays:
+    """Row-major reshape (also squeeze and expand_dims), copied so no result aliases x."""
     return (xs[0].reshape(outs[0].shape).copy(),)
 
 
 def transpose_type(ts: Types, ps: Params) -> Types:
+    """Output dimension k has the size of operand dimension permutation[k]."""
     x = ts[0]
     perm = _ints(ps, "permutation")
     require(sorted(perm) == list(range(x.rank)),
@@ -104,10 +112,12 @@ def transpose_type(ts: Types, ps: Params) -> Types:
 
 
 def transpose_eval(d: Domain, xs: Arrays, ps: Params, outs: Types) -> Arrays:
+    """NumPy's transpose has the same convention as the spec (axes[k] is the source dim)."""
     return (np.transpose(xs[0], _ints(ps, "permutation")).copy(),)
 
 
 def squeeze_type(ts: Types, ps: Params) -> Types:
+    """Removes the named dimensions (in [-rank, rank), distinct), each of size 1."""
     x = ts[0]
     dims = normalize_axes(_ints(ps, "dimensions"), x.rank, "dimensions")
     for dim in dims:
@@ -121,6 +131,7 @@ def squeeze_eval(d: Domain, xs: Arrays, ps: Params, outs: Types) -> Arrays:
 
 
 def expand_dims_type(ts: Types, ps: Params) -> Types:
+    """Size-1 dimensions at the named positions of the output (in [-rank, rank) of it)."""
     x = ts[0]
     rank = x.rank + len(ps["dimensions"])  # type: ignore[arg-type]
     dims = normalize_axes(_ints(ps, "dimensions"), rank, "dimensions")
@@ -129,11 +140,13 @@ def expand_dims_type(ts: Types, ps: Params) -> Types:
 
 
 def rev_type(ts: Types, ps: Params) -> Types:
+    """The operand's type; the dimensions must be distinct and in range."""
     normalize_axes(_ints(ps, "dimensions"), ts[0].rank, "dimensions")
     return (ts[0],)
 
 
 def rev_eval(d: Domain, xs: Arrays, ps: Params, outs: Types) -> Arrays:
+    """np.flip along the named dimensions (``axis=()`` would mean all of them: a copy)."""
     dims = normalize_axes(_ints(ps, "dimensions"), outs[0].rank)
     return (np.flip(xs[0], dims).copy() if dims else xs[0].copy(),)
 
@@ -143,6 +156,7 @@ def rev_eval(d: Domain, xs: Arrays, ps: Params, outs: Types) -> Arrays:
 
 
 def slice_type(ts: Types, ps: Params) -> Types:
+    """Per dimension ceil((limit - start) / stride) elements; no negative or clamped bounds."""
     x = ts[0]
     start, limit = _ints(ps, "start"), _ints(ps, "limit")
     strides = _ints(ps, "strides") or (1,) * x.rank
@@ -159,13 +173,15 @@ def slice_type(ts: Types, ps: Params) -> Types:
 
 
 def slice_eval(d: Domain, xs: Arrays, ps: Params, outs: Types) -> Arrays:
+    """Basic NumPy slicing; the trailing ``...`` keeps a rank-0 result an array."""
     strides = _ints(ps, "strides") or (1,) * outs[0].rank
     index = tuple(slice(s, e, k) for s, e, k in zip(_ints(ps, "start"), _ints(ps, "limit"),
                                                      strides))
-    return (xs[0][index].copy(),)
+    return (xs[0][(*index, ...)].copy(),)
 
 
 def pad_type(ts: Types, ps: Params) -> Types:
+    """Per dimension low + high + n + interior·(n - 1) (n = 0: low + high)."""
     x, v = ts
     dtype = same_dtype(ts)
     require(v.rank == 0, f"the padding value must have rank 0, got {v}")
@@ -182,17 +198,21 @@ def pad_type(ts: Types, ps: Params) -> Types:
 
 
 def pad_eval(d: Domain, xs: Arrays, ps: Params, outs: Types) -> Arrays:
+    """Fill with v, then write x at the strided positions low + i·(interior + 1)."""
     x, v = xs
     out = outs[0]
     interior = _ints(ps, "interior") or (0,) * out.rank
     result = np.broadcast_to(v, out.shape).copy()
     index = tuple(slice(lo, lo + max(n + (n - 1) * k, 0), k + 1)
                   for lo, k, n in zip(_ints(ps, "low"), interior, x.shape))
-    result[index] = x
+    # ``...`` makes this an array assignment also at rank 0, where a bare ``()`` index would
+    # store the rank-0 operand array itself as one element of an object array.
+    result[(*index, ...)] = x
     return (result,)
 
 
 def concatenate_type(ts: Types, ps: Params) -> Types:
+    """One dtype and rank >= 1; sizes equal except along ``dimension``, where they add."""
     dtype = same_dtype(ts)
     first = ts[0]
     require(first.rank > 0, "concatenate needs operands of rank >= 1")
@@ -206,16 +226,20 @@ def concatenate_type(ts: Types, ps: Params) -> Types:
 
 
 def concatenate_eval(d: Domain, xs: Arrays, ps: Params, outs: Types) -> Arrays:
+    """np.concatenate (a fresh array of the operands' common dtype)."""
     axis = normalize_axis(ps["dimension"], outs[0].rank)  # type: ignore[arg-type]
     return (np.concatenate(xs, axis=axis).astype(xs[0].dtype),)
 
 
-def structural(name: str, summary: str, params: tuple[ParamSpec, ...], type_rule, evaluate,
-               n: int = 1) -> Primitive:
+ONE = fixed(1)
+
+
+def structural(name: str, summary: str, params: tuple[ParamSpec, ...], type_rule: TypeRule,
+               evaluate: EvalRule, arity: Arity = ONE) -> Primitive:
+    """A structure-family record: any dtype, all operands linear together, one shared dtype."""
     return Primitive(
-        name=name, family="structure", summary=summary,
-        arity=fixed(n) if n else at_least(1), params=params, type_rule=type_rule,
-        linearity=linear_together(ALL), evaluate=evaluate,
+        name=name, family="structure", summary=summary, arity=arity, params=params,
+        type_rule=type_rule, linearity=linear_together(ALL), evaluate=evaluate,
     )
 
 
@@ -242,10 +266,10 @@ SLICE = structural(
 PAD = structural(
     "pad", "x with low/high edge padding and interior padding between elements, filled with v",
     (ParamSpec("low", INTS), ParamSpec("high", INTS), ParamSpec("interior", INTS, ())),
-    pad_type, pad_eval, n=2)
+    pad_type, pad_eval, fixed(2))
 CONCATENATE = structural(
     "concatenate", "the operands joined along dimension",
-    (ParamSpec("dimension", ParamKind.INT),), concatenate_type, concatenate_eval, n=0)
+    (ParamSpec("dimension", ParamKind.INT),), concatenate_type, concatenate_eval, at_least(1))
 
 BASE: tuple[Primitive, ...] = (
     BROADCAST_IN_DIM, RESHAPE, TRANSPOSE, SQUEEZE, EXPAND_DIMS, REV, SLICE, PAD, CONCATENATE,
