@@ -35,7 +35,7 @@ from lintra.reference.primitives.base import (
     same_dtype,
 )
 from lintra.reference.primitives.derivatives import linear_jvp
-from lintra.reference.syntax import ArrayType, Atom, Var
+from lintra.reference.syntax import ArrayType, Atom, Literal, Var
 
 if TYPE_CHECKING:
     from lintra.reference.emit import Emitter
@@ -345,7 +345,9 @@ def slice_transpose(em: Emitter, cts: Tangents, xs: Operands, ps: Params) -> Tan
 
 
 def pad_transpose(em: Emitter, cts: Tangents, xs: Operands, ps: Params) -> Tangents:
-    """ct_x = the elements of ct at x's positions (a strided slice); ct_v = Σct - Σct_x"""
+    """ct_x = the elements of ct at x's positions (a strided slice); ct_v = Σ(m·ct) with m
+    the 0/1 mask of the padding positions (a sum over those positions only: no cancellation
+    against x's elements)."""
     x = _type(xs[0])
     ct = _ct(cts)
     interior = _ints(ps, "interior") or (0,) * x.rank
@@ -354,10 +356,10 @@ def pad_transpose(em: Emitter, cts: Tangents, xs: Operands, ps: Params) -> Tange
                   for lo, k, n in zip(start, interior, x.shape))
     ct_x = em.emit1("slice", ct, start=start, limit=limit,
                     strides=tuple(k + 1 for k in interior), hint="ct")
-    everything = tuple(range(x.rank))
-    total = em.emit1("reduce_sum", ct, axes=tuple(range(em.array_type(ct).rank)), hint="ct")
-    inner = em.emit1("reduce_sum", ct_x, axes=everything, hint="ct")
-    return (ct_x, em.emit1("sub", total, inner, hint="ct"))
+    mask = em.emit1("pad", em.constant(0.0, x, "m"), Literal(1.0), hint="m",
+                    **{k: v for k, v in ps.items() if k in ("low", "high", "interior")})
+    padding = em.emit1("mul", mask, ct, hint="ct")
+    return (ct_x, em.emit1("reduce_sum", padding, axes=tuple(range(x.rank)), hint="ct"))
 
 
 def concatenate_transpose(em: Emitter, cts: Tangents, xs: Operands, ps: Params) -> Tangents:
