@@ -3,8 +3,9 @@
 Index operands are integer arrays (i32 or i64) and never linear. ``dynamic_slice`` and
 ``dynamic_update_slice`` clamp their start indices into range (as XLA does), so every start
 is defined; ``gather`` and ``scatter_add`` raise :class:`EvaluationError` for an index out of
-range. ``scatter_add`` adds duplicate indices in increasing position order, which fixes the
-rounding. Evaluation copies or adds elements; the same code serves both domains.
+range. ``scatter_add`` (numeric dtypes only) adds duplicate indices in increasing position
+order, which fixes the rounding. Evaluation copies or adds elements; the same code serves both
+domains (float values of the mpmath domain are object arrays, copied or added as they are).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from lintra.reference.domains import Domain
-from lintra.reference.errors import EvaluationError
+from lintra.reference.errors import EvaluationError, LintraTypeError
 from lintra.reference.primitives.base import (
     NONE,
     LinearOperand,
@@ -29,6 +30,7 @@ from lintra.reference.primitives.base import (
     at_least,
     fixed,
     is_integer,
+    is_numeric,
     linear_together,
     normalize_axis,
     require,
@@ -73,12 +75,14 @@ def dynamic_slice_eval(d: Domain, xs: Arrays, ps: Params, outs: Types) -> Arrays
     x = xs[0]
     sizes = outs[0].shape
     starts = clamped_starts(xs[1:], x.shape, sizes)
-    return (x[tuple(slice(s, s + k) for s, k in zip(starts, sizes))].copy(),)
+    # The leading Ellipsis keeps a rank-0 selection an array (x[()] would be a scalar).
+    return (x[(..., *(slice(s, s + k) for s, k in zip(starts, sizes)))].copy(),)
 
 
 def dynamic_update_slice_type(ts: Types, ps: Params) -> Types:
     x, update, starts = ts[0], ts[1], ts[2:]
-    require(x.dtype == update.dtype, f"update ({update}) must have the dtype of x ({x})")
+    require(x.dtype == update.dtype, f"update ({update}) must have the dtype of x ({x})",
+            LintraTypeError)
     require(update.rank == x.rank and all(k <= n for k, n in zip(update.shape, x.shape)),
             f"update ({update}) must have the rank of x ({x}) and fit inside it")
     _starts_type(x, starts, "dynamic_update_slice")
@@ -89,11 +93,12 @@ def dynamic_update_slice_eval(d: Domain, xs: Arrays, ps: Params, outs: Types) ->
     x, update = xs[0], xs[1]
     starts = clamped_starts(xs[2:], x.shape, update.shape)
     result = x.copy()
-    result[tuple(slice(s, s + k) for s, k in zip(starts, update.shape))] = update
+    result[(..., *(slice(s, s + k) for s, k in zip(starts, update.shape)))] = update
     return (result,)
 
 
 def _checked_indices(indices: np.ndarray, size: int, what: str) -> np.ndarray:
+    """The indices as i64, after checking each is in [0, size): undefined otherwise."""
     bad = (indices < 0) | (indices >= size)
     if np.any(bad):
         found = int(indices[bad].reshape(-1)[0])
@@ -105,6 +110,7 @@ def _checked_indices(indices: np.ndarray, size: int, what: str) -> np.ndarray:
 
 
 def gathered_shape(x: ArrayType, indices: ArrayType, axis: int) -> tuple[int, ...]:
+    """x.shape[:axis] + indices.shape + x.shape[axis+1:]: gather's result, scatter's updates."""
     return x.shape[:axis] + indices.shape + x.shape[axis + 1:]
 
 
@@ -120,14 +126,17 @@ def gather_eval(d: Domain, xs: Arrays, ps: Params, outs: Types) -> Arrays:
     x, indices = xs
     axis = normalize_axis(ps["axis"], x.ndim)  # type: ignore[arg-type]
     idx = _checked_indices(indices, x.shape[axis], "gather")
-    return (np.take(x, idx, axis=axis),)
+    # Taking with a flat index array keeps the result an array for rank-0 indices too.
+    return (np.take(x, idx.reshape(-1), axis=axis).reshape(outs[0].shape),)
 
 
 def scatter_add_type(ts: Types, ps: Params) -> Types:
     x, indices, updates = ts
     require(x.rank >= 1, f"scatter_add needs an operand of rank >= 1, got {x}")
     require_dtype(indices, is_integer, "the indices")
-    require(x.dtype == updates.dtype, f"updates ({updates}) must have the dtype of x ({x})")
+    require_dtype(x, is_numeric, "x")
+    require(x.dtype == updates.dtype, f"updates ({updates}) must have the dtype of x ({x})",
+            LintraTypeError)
     axis = normalize_axis(ps["axis"], x.rank)  # type: ignore[arg-type]
     expected = gathered_shape(x, indices, axis)
     require(updates.shape == expected,
@@ -143,8 +152,10 @@ def scatter_add_eval(d: Domain, xs: Arrays, ps: Params, outs: Types) -> Arrays:
     result = np.moveaxis(x.copy(), axis, 0)
     moved = np.moveaxis(updates, list(range(axis, axis + indices.ndim)),
                         list(range(indices.ndim)))
-    for position in np.ndindex(indices.shape):  # increasing position order
-        result[idx[position]] = result[idx[position]] + moved[position]
+    for position in np.ndindex(indices.shape):  # increasing (row-major) position order
+        k = int(idx[position])
+        # A length-1 slice keeps this an array operation: integers wrap without a warning.
+        result[k:k + 1] += moved[position]
     return (np.moveaxis(result, 0, axis).copy(),)
 
 
