@@ -14,8 +14,9 @@ from __future__ import annotations
 from collections import Counter, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
-from lintra.reference.check import CALL, DEFAULT_LITERAL_DTYPE
+from lintra.reference.check import CALL, DEFAULT_LITERAL_DTYPE, ProgramTyping, check
 from lintra.reference.errors import LintraError, LintraTypeError
 from lintra.reference.primitives import lookup
 from lintra.reference.syntax import (
@@ -25,6 +26,7 @@ from lintra.reference.syntax import (
     DType,
     Equation,
     Literal,
+    Module,
     ParamValue,
     Program,
     Var,
@@ -57,6 +59,23 @@ class NameSupply:
         name = f"{hint}_{n}"
         self._taken.add(name)
         return name
+
+
+def check_argument(p: object, what: str) -> ProgramTyping:
+    """Check that a transformation's argument is a well-typed :class:`Program`.
+
+    A :class:`Module` (what :func:`~lintra.reference.parse` returns) is refused with a
+    message naming its defs, so that the mistake does not surface as an attribute error.
+    """
+    if isinstance(p, Module):
+        names = ", ".join(p) or "none"
+        raise LintraTypeError(
+            f"{what} takes one Program, got a Module (defs: {names}); pick one with "
+            "module['name'] or parse a single def with parse_program"
+        )
+    if not isinstance(p, Program):
+        raise LintraTypeError(f"{what} takes a Program, got {type(p).__name__}")
+    return cast(ProgramTyping, check(p))
 
 
 def program_names(p: Program) -> set[str]:

@@ -17,6 +17,7 @@ from lintra.reference.emit import (
     Emitter,
     NameSupply,
     build_program,
+    check_argument,
     program_names,
     rule_error,
 )
@@ -50,7 +51,7 @@ def jvp_program(p: Program) -> Program:
     read as the ordinary program it computes (:func:`forget_linearity`): a linear map is its
     own derivative. The result is checked before it is returned.
     """
-    typing = check(p)
+    typing = check_argument(p, "jvp_program")
     if any(vt.linear for vt in typing.variables.values()):
         p = forget_linearity(p)
         typing = check(p)
@@ -112,7 +113,7 @@ def forget_linearity(p: Program) -> Program:
     ``lin`` qualifiers are dropped, ``a, b = dup(t)`` becomes two names for ``t``, ``drop(t)``
     disappears and ``z: lin T = zero()`` becomes the constant zero array of type ``T``.
     """
-    typing = check(p)
+    typing = check_argument(p, "forget_linearity")
     names = NameSupply(program_names(p))
     em = Emitter(names)
     alias: dict[str, Var] = {}

@@ -14,7 +14,14 @@ cotangents emits nothing (T-Skip).
 from __future__ import annotations
 
 from lintra.reference.check import CALL, check
-from lintra.reference.emit import Emitter, NameSupply, build_program, program_names, rule_error
+from lintra.reference.emit import (
+    Emitter,
+    NameSupply,
+    build_program,
+    check_argument,
+    program_names,
+    rule_error,
+)
 from lintra.reference.errors import LinearityError, LintraError, UnsupportedPrimitiveError
 from lintra.reference.primitives import lookup
 from lintra.reference.primitives.base import LinearOperand, Tangent
@@ -29,7 +36,7 @@ def transpose_program(lp: Program) -> Program:
     two linear values, ``add(t, 1.0)``, a linear value fed to ``sin``, a linear value used
     twice without ``dup``, a non-linear result), before any transposition work.
     """
-    typing = check(lp)
+    typing = check_argument(lp, "transpose_program")
     types = typing.variables
     for i, (v, vt) in enumerate(zip(lp.outputs, lp.result_types)):
         if not vt.linear:

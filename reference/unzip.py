@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Literal as Choice
 
 from lintra.reference.check import ProgramTyping, check
+from lintra.reference.emit import check_argument
 from lintra.reference.errors import LintraTypeError
 from lintra.reference.syntax import Binder, Equation, Program, Var, VarType
 
@@ -58,7 +59,7 @@ def unzip(
             f"unknown recompute policy {recompute!r} (expected one of {', '.join(POLICIES)} "
             "or a function of an equation)"
         )
-    typing = check(jp)
+    typing = check_argument(jp, "unzip")
     types = typing.variables
     linear_eqns = [e for e in jp.equations if is_linear_equation(e, typing)]
     primal_eqns = [e for e in jp.equations if not is_linear_equation(e, typing)]

@@ -14,7 +14,14 @@ import numpy as np
 import pytest
 
 from lintra.conformance.oracle import directional_derivative
-from lintra.reference import LinearityError, LintraTypeError, ShapeError, check, evaluate
+from lintra.reference import (
+    LinearityError,
+    LintraTypeError,
+    ShapeError,
+    check,
+    evaluate,
+    parse,
+)
 from lintra.reference.derived import (
     grad,
     grad_program,
@@ -299,6 +306,29 @@ def test_grad_errors_name_types() -> None:
         pullback(np.zeros(2))
     with pytest.raises(LintraTypeError, match="int64"):
         pullback(np.array(1, dtype=np.int64))
+
+
+def test_transformations_refuse_a_module_by_name() -> None:
+    module = parse("def f(x: f64[]) -> f64[]:\n    y = sin(x)\n    return y\n")
+    for transformation in (jvp_program, unzip, transpose_program):
+        with pytest.raises(LintraTypeError, match=r"got a Module \(defs: f\)"):
+            transformation(module)  # type: ignore[arg-type]
+    with pytest.raises(LintraTypeError, match="got str"):
+        jvp_program("def f(x: f64[]) -> f64[]")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("x", [1.5, -1.0, 1.0, 0.0, -0.0])
+def test_integer_pow_jvp_at_the_most_negative_exponent(x: float) -> None:
+    """y = -2^53: the derivative's power x^(y-1) is outside the type rule's range, so the
+    rule writes it as x^y / x; both are exact or overflow alike at these points."""
+    n = -(2**53)
+    p = parse_program(f"def f(x: f64[]) -> f64[]:\n    y = integer_pow(x, y={n})\n    return y\n")
+    _, (dy,) = jvp(p, (np.float64(x),), (np.float64(1.0),))
+    if x == 0:  # n x^(n-1): x^(n-1) is +-inf with the sign of x (n-1 is odd)
+        expected = n * math.copysign(math.inf, x)
+    else:
+        expected = float(n * mpmath.mpf(x) ** (n - 1))
+    assert float(dy) == expected
 
 
 # --------------------------------------------------------------------------------------------

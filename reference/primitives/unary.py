@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from lintra.reference.errors import LintraTypeError
 from lintra.reference.primitives.base import (
     ALL,
     NEVER_LINEAR,
@@ -58,11 +59,24 @@ def numeric_type(ts: Types, ps: Params) -> Types:
     return (ts[0],)
 
 
+MAX_EXPONENT = 2**53
+"""Largest |y| of integer_pow: every such y is exact as a float64 exponent."""
+
+
 def integer_pow_type(ts: Types, ps: Params) -> Types:
+    """Numeric operand; |y| <= 2^53; a negative y only for float operands."""
     require_dtype(ts[0], is_numeric, "the operand")
+    y = int(ps["y"])  # type: ignore[arg-type]
     require(
-        ts[0].dtype.is_float or ps["y"] >= 0,
-        f"integer_pow of an integer dtype needs y >= 0, got y={ps['y']}",
+        abs(y) <= MAX_EXPONENT,
+        f"integer_pow needs |y| <= 2^53 (exact as a float64 exponent), got y={y}",
+        LintraTypeError,
+    )
+    require(
+        ts[0].dtype.is_float or y >= 0,
+        f"integer_pow of {ts[0].dtype} needs y >= 0 (an integer has no negative powers), "
+        f"got y={y}",
+        LintraTypeError,
     )
     return (ts[0],)
 
@@ -186,10 +200,13 @@ def mp_ceil(ctx: object, x: object) -> object:
 
 
 def mp_round(ctx: object, x: object) -> object:
-    """Half away from zero."""
+    """Half away from zero. The fraction is computed exactly (``exact=True``), so the tie
+    test does not depend on the context's precision."""
     if ctx.isnan(x) or ctx.isinf(x):  # type: ignore[attr-defined]
         return x
-    r = ctx.floor(abs(x) + ctx.mpf(0.5))  # type: ignore[attr-defined]
+    t = ctx.floor(abs(x))  # type: ignore[attr-defined]
+    fraction = ctx.fsub(abs(x), t, exact=True)  # type: ignore[attr-defined]
+    r = t + 1 if fraction >= 0.5 else t
     return r if x >= 0 else -r
 
 
@@ -250,9 +267,13 @@ def f64_round(x: np.ndarray) -> np.ndarray:
 
 
 def f64_integer_pow(x: np.ndarray, y: int) -> np.ndarray:
+    """One float64 ``pow`` call (y is exact as a float64 since |y| <= 2^53; float32 operands
+    are widened exactly and the result rounded once: float32 could not hold y beyond 2^24).
+    Integers: NumPy's square-and-multiply in int64, which wraps; the int64 result reduced
+    to int32 is the int32 result, as 2^32 divides 2^64. The type rule rejects y < 0 there."""
     if x.dtype.kind == "f":
-        return np.power(x, x.dtype.type(y))
-    return np.power(x, y, dtype=x.dtype) if y >= 0 else x  # y < 0 rejected for integers
+        return np.power(x.astype(np.float64), np.float64(y)).astype(x.dtype)
+    return np.power(x.astype(np.int64), np.int64(y)).astype(x.dtype)
 
 
 # --------------------------------------------------------------------------------------------
@@ -396,13 +417,18 @@ def cbrt_jvp(em: Emitter, xs: tuple[Atom, ...], ts: tuple[Tangent, ...], ys: tup
 
 def integer_pow_jvp(em: Emitter, xs: tuple[Atom, ...], ts: tuple[Tangent, ...],
                     ys: tuple[Var, ...], ps: Params) -> tuple[Tangent, ...]:
-    """dy = n x^(n-1) dx; zero for n = 0, dx for n = 1"""
+    """dy = n x^(n-1) dx; zero for n = 0, dx for n = 1; x^(n-1) as y / x at n = -2^53"""
     n = int(ps["y"])  # type: ignore[arg-type]
     if n == 0:
         return (None,)
     if n == 1:
         return (ts[0],)
-    power = xs[0] if n == 2 else em.emit1("integer_pow", xs[0], y=n - 1, hint="c")
+    if n == 2:
+        power: Atom = xs[0]
+    elif n - 1 >= -MAX_EXPONENT:
+        power = em.emit1("integer_pow", xs[0], y=n - 1, hint="c")
+    else:  # y = -2^53: x^(n-1) is outside the type rule's range; y / x is the same power
+        power = em.emit1("div", ys[0], xs[0], hint="c")
     c = em.emit1("mul", Literal(float(n)), power, hint="c")
     return (em.emit1("mul", c, ts[0], hint="dt"),)
 
