@@ -1,4 +1,5 @@
-"""Test helpers shared by the primitive tests: apply one primitive in either number domain.
+"""Test helpers shared by the primitive tests: apply one primitive in either number domain,
+compare results exactly, build arrays element by element, draw arrays of distinct values.
 
 ``apply`` is deliberately independent of the parser: it goes through the same record the
 checker and evaluator use (parameter validation, type rule, evaluation) so that a primitive's
@@ -7,9 +8,13 @@ tests run on exactly what a program would run.
 
 from __future__ import annotations
 
-import numpy as np
+import itertools
+from collections.abc import Callable, Sequence
 
-from lintra.reference.domains import domain_for, to_float64
+import numpy as np
+from hypothesis import strategies as st
+
+from lintra.reference.domains import MpDomain, domain_for, to_float64
 from lintra.reference.primitives import lookup
 from lintra.reference.syntax import ArrayType, DType
 
@@ -46,3 +51,82 @@ def apply(name: str, *operands: np.ndarray, dps: int | None = None, **params: ob
 def rounded(results, types) -> tuple[np.ndarray, ...]:
     """Round results of either domain to their declared dtypes."""
     return tuple(to_float64(np.asarray(r), t.dtype) for r, t in zip(results, types))
+
+
+def run(name: str, *xs: np.ndarray, dps: int | None, **params: object) -> np.ndarray:
+    """Apply one primitive with one result in a domain (as :func:`apply` does, keeping the
+    domain's operand values); check the result's type and representation, that the operands
+    are unchanged and share no memory with it; return the result rounded to its dtype."""
+    prim = lookup(name)
+    arrays = tuple(np.asarray(x) for x in xs)
+    ts = tuple(array_type(x) for x in arrays)
+    ps = prim.param_values(params)
+    outs = prim.type_rule(ts, ps)
+    d = domain_for(dps)
+    args = tuple(d.argument(x, t) for x, t in zip(arrays, ts))
+    before = [a.copy() for a in args]
+    results = prim.evaluate(d, args, ps, outs)
+    assert len(results) == len(outs) == 1
+    (r,), (t,) = results, outs
+    assert isinstance(r, np.ndarray) and r.shape == t.shape
+    if isinstance(d, MpDomain) and t.dtype.is_float:
+        assert r.dtype == object
+        assert all(isinstance(e, d.ctx.mpf) for e in r.reshape(-1))
+    else:
+        assert r.dtype == t.dtype.numpy
+    for a, b in zip(args, before):
+        assert a.dtype == b.dtype and a.shape == b.shape
+        if a.dtype == object:
+            assert all(p is q for p, q in zip(a.reshape(-1), b.reshape(-1)))
+        else:
+            assert np.array_equal(a, b, equal_nan=a.dtype.kind == "f")
+        assert not np.shares_memory(r, a)
+    return rounded(results, outs)[0]
+
+
+def assert_exactly_equal(got: np.ndarray, want: np.ndarray, dps: int | None = None) -> None:
+    """Same dtype, shape and values; floats by class: nan = nan (the sign of a nan carries no
+    meaning), and the sign of zero in the float64 domain only (mpmath has a single, unsigned
+    zero: spec chapter 3)."""
+    assert got.dtype == want.dtype, (got.dtype, want.dtype)
+    assert got.shape == want.shape, (got.shape, want.shape)
+    if got.dtype.kind == "f":
+        assert np.array_equal(got, want, equal_nan=True), (got, want)
+        numbers = ~np.isnan(want) if dps is None else ~np.isnan(want) & (want != 0)
+        assert np.array_equal(np.signbit(got[numbers]), np.signbit(want[numbers])), (got, want)
+    else:
+        assert np.array_equal(got, want), (got, want)
+
+
+def build(shape: Sequence[int], dtype: np.dtype | type,
+          element: Callable[[tuple[int, ...]], object]) -> np.ndarray:
+    """The array of ``shape`` whose element at each index is ``element(index)``."""
+    out = np.empty(tuple(shape), dtype=dtype)
+    for index in itertools.product(*(range(n) for n in shape)):
+        out[index] = element(index)
+    return out
+
+
+def elements(x: np.ndarray) -> list[object]:
+    """The elements of ``x`` in row-major order, by explicit loops over the indices."""
+    return [x[index] for index in itertools.product(*(range(n) for n in x.shape))]
+
+
+FLOAT_SPECIALS = (np.nan, np.inf, -np.inf, -0.0, 0.0)
+
+
+@st.composite
+def distinct_arrays(draw: st.DrawFn, shape: tuple[int, ...], dtype: type,
+                    scale: float = 1.5) -> np.ndarray:
+    """Distinct values (so that a misplaced element shows: a permutation of ``k - n // 2``
+    times ``scale`` for floats), with up to three float specials mixed in; bools alternate."""
+    n = int(np.prod(shape, dtype=np.int64))
+    order = np.asarray(draw(st.permutations(range(n))), dtype=np.int64)
+    if dtype is np.bool_:
+        return (order % 2 == 1).reshape(shape)
+    values = (order - n // 2).astype(dtype)
+    if np.dtype(dtype).kind == "f":
+        values = values * dtype(scale)
+        for i in draw(st.lists(st.integers(0, max(n - 1, 0)), max_size=3)) if n else ():
+            values[i] = draw(st.sampled_from(FLOAT_SPECIALS))
+    return values.reshape(shape)

@@ -25,8 +25,7 @@ from lintra.reference.errors import LinearityError, LintraTypeError, ShapeError
 from lintra.reference.primitives import lookup
 from lintra.reference.primitives.base import ALL, LinearityKind
 from lintra.reference.primitives.contraction import PRIMITIVES
-from tests.harness import apply
-from tests.test_prim_indexing import assert_exactly_equal, run
+from tests.harness import apply, assert_exactly_equal, run
 
 Role = tuple[str, int]  # ("b", i): batch pair i; ("c", i): contracting pair i; ("f", i): free
 

@@ -22,12 +22,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from lintra.reference import check, parse
-from lintra.reference.domains import MpDomain, domain_for
 from lintra.reference.errors import EvaluationError, LinearityError, LintraTypeError, ShapeError
 from lintra.reference.primitives import lookup
 from lintra.reference.primitives.base import NONE, LinearityKind, at
 from lintra.reference.primitives.indexing import PRIMITIVES
-from tests.harness import apply, array_type, rounded
+from tests.harness import (
+    apply,
+    assert_exactly_equal,
+    build,
+    distinct_arrays,
+    run,
+)
 
 NAMES = ("dynamic_slice", "dynamic_update_slice", "gather", "scatter_add")
 DTYPES = (np.float64, np.float32, np.int64, np.int32, np.bool_)
@@ -45,71 +50,8 @@ domains = st.sampled_from((None, 50))
 index_dtypes = st.sampled_from(INDEX_DTYPES)
 
 
-@st.composite
-def arrays(draw: st.DrawFn, shape: tuple[int, ...], dtype: type) -> np.ndarray:
-    """Distinct values (a misplaced element shows), with float specials mixed in."""
-    n = int(np.prod(shape, dtype=np.int64))
-    order = np.asarray(draw(st.permutations(range(n))), dtype=np.int64)
-    if dtype is np.bool_:
-        return (order % 2 == 1).reshape(shape)
-    values = (order - n // 2).astype(dtype)
-    if np.dtype(dtype).kind == "f":
-        values = values * dtype(1.25)
-        for i in draw(st.lists(st.integers(0, max(n - 1, 0)), max_size=3)) if n else ():
-            values[i] = draw(st.sampled_from(SPECIALS))
-    return values.reshape(shape)
-
-
-def run(name: str, *xs: np.ndarray, dps: int | None, **params: object) -> np.ndarray:
-    """Apply one primitive in a domain; check the result's type and representation, that the
-    operands are unchanged and share no memory with it; return it rounded to its dtype."""
-    prim = lookup(name)
-    arrays_ = tuple(np.asarray(x) for x in xs)
-    ts = tuple(array_type(x) for x in arrays_)
-    ps = prim.param_values(params)
-    outs = prim.type_rule(ts, ps)
-    d = domain_for(dps)
-    args = tuple(d.argument(x, t) for x, t in zip(arrays_, ts))
-    before = [a.copy() for a in args]
-    results = prim.evaluate(d, args, ps, outs)
-    assert len(results) == len(outs) == 1
-    (r,), (t,) = results, outs
-    assert isinstance(r, np.ndarray) and r.shape == t.shape
-    if isinstance(d, MpDomain) and t.dtype.is_float:
-        assert r.dtype == object
-        assert all(isinstance(e, d.ctx.mpf) for e in r.reshape(-1))
-    else:
-        assert r.dtype == t.dtype.numpy
-    for a, b in zip(args, before):
-        assert a.dtype == b.dtype and a.shape == b.shape
-        if a.dtype == object:
-            assert all(p is q for p, q in zip(a.reshape(-1), b.reshape(-1)))
-        else:
-            assert np.array_equal(a, b, equal_nan=a.dtype.kind == "f")
-        assert not np.shares_memory(r, a)
-    return rounded(results, outs)[0]
-
-
-def assert_exactly_equal(got: np.ndarray, want: np.ndarray, dps: int | None) -> None:
-    """Same dtype, shape and values; nan = nan; the sign of zero in the float64 domain only
-    (mpmath has one unsigned zero)."""
-    assert got.dtype == want.dtype, (got.dtype, want.dtype)
-    assert got.shape == want.shape, (got.shape, want.shape)
-    if got.dtype.kind == "f":
-        assert np.array_equal(got, want, equal_nan=True), (got, want)
-        numbers = ~np.isnan(want) if dps is None else ~np.isnan(want) & (want != 0)
-        assert np.array_equal(np.signbit(got[numbers]), np.signbit(want[numbers])), (got, want)
-    else:
-        assert np.array_equal(got, want), (got, want)
-
-
-def build(shape: Sequence[int], dtype: np.dtype, element: Callable[[tuple[int, ...]], object]
-          ) -> np.ndarray:
-    """The array of ``shape`` whose element at each index is ``element(index)``."""
-    out = np.empty(tuple(shape), dtype=dtype)
-    for index in itertools.product(*(range(n) for n in shape)):
-        out[index] = element(index)
-    return out
+def arrays(shape: tuple[int, ...], dtype: type) -> st.SearchStrategy[np.ndarray]:
+    return distinct_arrays(shape, dtype, scale=1.25)
 
 
 def clamp(s: int, n: int, k: int) -> int:

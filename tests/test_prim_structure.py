@@ -11,21 +11,26 @@ dtypes) with a message naming what was expected and what was found.
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Callable, Sequence
-
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from lintra.reference import check, evaluate, parse, parse_program
-from lintra.reference.domains import Domain, Float64Domain, MpDomain, domain_for
+from lintra.reference.domains import Domain, Float64Domain, MpDomain
 from lintra.reference.errors import LinearityError, LintraTypeError, ShapeError
 from lintra.reference.primitives import lookup
 from lintra.reference.primitives.base import ALL, LinearityKind
 from lintra.reference.primitives.structure import PRIMITIVES
-from tests.harness import apply, array_type, rounded
+from tests.harness import (
+    apply,
+    array_type,
+    assert_exactly_equal,
+    build,
+    distinct_arrays,
+    elements,
+    run,
+)
 
 NAMES = ("broadcast_in_dim", "reshape", "transpose", "squeeze", "expand_dims", "rev", "slice",
          "pad", "concatenate")
@@ -41,19 +46,8 @@ nonempty_shapes = st.lists(sizes, min_size=1, max_size=3).map(tuple)
 dtypes = st.sampled_from(DTYPES)
 
 
-@st.composite
-def arrays(draw: st.DrawFn, shape: tuple[int, ...], dtype: type) -> np.ndarray:
-    """Distinct values (so that a misplaced element shows), with float specials mixed in."""
-    n = int(np.prod(shape, dtype=np.int64))
-    order = np.asarray(draw(st.permutations(range(n))), dtype=np.int64)
-    if dtype is np.bool_:
-        return (order % 2 == 1).reshape(shape)
-    values = (order - n // 2).astype(dtype)
-    if np.dtype(dtype).kind == "f":
-        values = values * dtype(1.5)
-        for i in draw(st.lists(st.integers(0, max(n - 1, 0)), max_size=3)) if n else ():
-            values[i] = draw(st.sampled_from(SPECIALS))
-    return values.reshape(shape)
+def arrays(shape: tuple[int, ...], dtype: type) -> st.SearchStrategy[np.ndarray]:
+    return distinct_arrays(shape, dtype, scale=1.5)
 
 
 @st.composite
@@ -63,62 +57,6 @@ def operands(draw: st.DrawFn, shape_strategy: st.SearchStrategy = shapes) -> np.
 
 
 domains = st.sampled_from((None, 50))
-
-
-def run(name: str, *xs: np.ndarray, dps: int | None, **params: object) -> np.ndarray:
-    """Apply one primitive in a domain (as ``tests.harness.apply`` does, keeping the domain's
-    operand values); check the result's type and representation, that the operands are
-    unchanged and share no memory with the result; return the result rounded to its dtype."""
-    prim = lookup(name)
-    ts = tuple(array_type(np.asarray(x)) for x in xs)
-    ps = prim.param_values(params)
-    outs = prim.type_rule(ts, ps)
-    d = domain_for(dps)
-    args = tuple(d.argument(np.asarray(x), t) for x, t in zip(xs, ts))
-    before = [a.copy() for a in args]
-    results = prim.evaluate(d, args, ps, outs)
-    assert len(results) == len(outs) == 1
-    (r,), (t,) = results, outs
-    assert isinstance(r, np.ndarray) and r.shape == t.shape
-    if isinstance(d, MpDomain) and t.dtype.is_float:
-        assert r.dtype == object
-        assert all(isinstance(e, d.ctx.mpf) for e in r.reshape(-1))
-    else:
-        assert r.dtype == t.dtype.numpy
-    for a, b in zip(args, before):
-        assert a.dtype == b.dtype and a.shape == b.shape
-        assert all(p is q for p, q in zip(a.reshape(-1), b.reshape(-1))) if a.dtype == object \
-            else np.array_equal(a, b, equal_nan=True)
-        assert not np.shares_memory(r, a)
-    return rounded(results, outs)[0]
-
-
-def assert_exactly_equal(got: np.ndarray, want: np.ndarray, dps: int | None = None) -> None:
-    """Same dtype, shape and values; floats by class: nan = nan (the sign of a nan carries no
-    meaning), and the sign of zero in the float64 domain (mpmath has a single, unsigned zero:
-    spec 3.4)."""
-    assert got.dtype == want.dtype, (got.dtype, want.dtype)
-    assert got.shape == want.shape, (got.shape, want.shape)
-    if got.dtype.kind == "f":
-        assert np.array_equal(got, want, equal_nan=True), (got, want)
-        numbers = ~np.isnan(want) if dps is None else ~np.isnan(want) & (want != 0)
-        assert np.array_equal(np.signbit(got[numbers]), np.signbit(want[numbers])), (got, want)
-    else:
-        assert np.array_equal(got, want), (got, want)
-
-
-def build(shape: Sequence[int], dtype: np.dtype, element: Callable[[tuple[int, ...]], object]
-          ) -> np.ndarray:
-    """The array of ``shape`` whose element at each index is ``element(index)``."""
-    out = np.empty(tuple(shape), dtype=dtype)
-    for index in itertools.product(*(range(n) for n in shape)):
-        out[index] = element(index)
-    return out
-
-
-def elements(x: np.ndarray) -> list[object]:
-    """The elements of ``x`` in row-major order, by explicit loops over the indices."""
-    return [x[index] for index in itertools.product(*(range(n) for n in x.shape))]
 
 
 # --------------------------------------------------------------------------------------------
