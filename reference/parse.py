@@ -1,9 +1,8 @@
 """The concrete syntax of spec chapter 1: text to :class:`Module` / :class:`Program`.
 
 The parser works line by line (one statement per line, as printed by ``str(program)``) and
-is iterative throughout, so programs of any length and parameter tuples of any nesting depth
-parse without recursion. Every failure is a :class:`ParseError` with the line, the column and
-a caret under the offending text.
+is iterative throughout, so programs of any length parse without recursion. Every failure is
+a :class:`ParseError` with the line, the column and a caret under the offending text.
 """
 
 from __future__ import annotations
@@ -49,6 +48,11 @@ class Token:
     kind: str  # "number", "string", "name", "arrow", "punct", "end"
     text: str
     column: int  # 1-based
+
+
+MAX_PARAM_DEPTH = 32
+"""Deepest nesting of a parameter tuple (spec 1.2): no primitive needs more than 2, and
+Python compares and hashes nested tuples recursively."""
 
 
 def tokenize(line: str, line_no: int) -> list[Token]:
@@ -191,6 +195,8 @@ class LineParser:
         while True:
             # One value, or the opening of a tuple.
             if self.at("("):
+                if len(stack) == MAX_PARAM_DEPTH:
+                    raise self.fail(f"parameter tuples nest at most {MAX_PARAM_DEPTH} deep")
                 self.advance()
                 stack.append([])
                 if self.at(")"):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -15,7 +16,8 @@ from lintra.conformance.strategies import (
     programs,
     replacement_tokens,
 )
-from lintra.reference import LintraError, Module, check, parse
+from lintra.reference import LintraError, Module, ParseError, check, parse
+from lintra.reference.parse import MAX_PARAM_DEPTH
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = [
@@ -85,6 +87,21 @@ def test_deeply_nested_parameters_do_not_recurse(depth: int) -> None:
     parse_and_check("def f(x: f64[]) -> f64[]:\n    y = neg(x, p=" + "(" * depth + ")\n")
     parse_and_check("def f(x: f64[]) -> f64[]:\n    y = neg(x, p=" + "(" * depth
                     + ")" * depth + ")\n    return y\n")
+
+
+@pytest.mark.parametrize("depth", [MAX_PARAM_DEPTH, MAX_PARAM_DEPTH + 1])
+def test_parameter_nesting_is_bounded(depth: int) -> None:
+    """Up to the bound a nested parameter parses, compares and hashes; beyond it the parser
+    names the place."""
+    text = ("def f(x: f64[]) -> f64[]:\n    y = neg(x, p=" + "(" * depth + ")" * depth
+            + ")\n    return y\n")
+    if depth > MAX_PARAM_DEPTH:
+        with pytest.raises(ParseError, match=f"f:2:{18 + MAX_PARAM_DEPTH}: .*at most 32 deep"):
+            parse(text)
+        return
+    module = parse(text)
+    assert module == parse(str(module))
+    assert hash(module) == hash(parse(str(module)))
 
 
 def test_long_program_does_not_recurse() -> None:
