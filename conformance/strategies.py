@@ -353,8 +353,20 @@ def same_or_scalar(t: ArrayType) -> TypePred:
     return pred
 
 
+def fresh_type(draw: st.DrawFn, pick: Picker, pred: TypePred) -> ArrayType | None:
+    """A type of the configured dtypes that satisfies ``pred``, for minting an operand when
+    no variable fits (so primitives with narrow dtypes, ``not`` or ``and``, are drawn too)."""
+    fitting = [d for d in pick.config.dtypes if pred(ArrayType(d, ()))]
+    if not fitting:
+        return None
+    return draw(array_types(fitting, pick.config.max_rank, pick.config.max_side))
+
+
 def elementwise_unary(draw: st.DrawFn, pick: Picker) -> Params:
-    pick.var(0, lambda t: accepts(pick.prim, (t,)))
+    def fits(t: ArrayType) -> bool:
+        return accepts(pick.prim, (t,))
+
+    pick.var(0, fits, want=fresh_type(draw, pick, fits))
     return ()
 
 
@@ -365,8 +377,11 @@ def integer_pow(draw: st.DrawFn, pick: Picker) -> Params:
 
 def elementwise_binary(draw: st.DrawFn, pick: Picker) -> Params:
     """Two operands of one dtype, equal shapes or one of rank 0; either may be a literal."""
+    def fits(t: ArrayType) -> bool:
+        return accepts(pick.prim, (t, t))
+
     first, second = (1, 0) if draw(st.booleans()) else (0, 1)
-    ta = pick.operand(first, lambda t: accepts(pick.prim, (t, t)))
+    ta = pick.operand(first, fits, want=fresh_type(draw, pick, fits))
     pick.operand(second, lambda t: same_or_scalar(ta)(t) and accepts(pick.prim, (t, t)),
                  want=ta)
     return ()
@@ -525,7 +540,11 @@ def gather(draw: st.DrawFn, pick: Picker) -> Params:
 
 
 def scatter_add(draw: st.DrawFn, pick: Picker) -> Params:
-    x = pick.var(0, lambda t: t.rank >= 1 and t.size > 0)
+    def fits(t: ArrayType) -> bool:
+        return t.dtype.is_numeric and t.rank >= 1 and t.size > 0
+
+    x = pick.var(0, fits, want=ArrayType(draw(st.sampled_from(
+        [d for d in pick.config.dtypes if d.is_numeric] or [DType.f64])), (2,)))
     axis = draw(st.integers(0, x.rank - 1))
     idx = pick.operand(1, index_array, want=ArrayType(DType.i64, (2,)),
                        literals=st.integers(0, x.shape[axis] - 1))

@@ -171,7 +171,7 @@ def mp_pow(ctx: object, x: object, y: object) -> object:
     if ctx.isinf(x) or ctx.isinf(y) or x == 0:  # type: ignore[attr-defined]
         # The C99 values at these points are 0, 1 or ±inf: exact, so float64 gives them.
         with np.errstate(all="ignore"):
-            special = np.power(np.float64(float(x)), np.float64(float(y)))
+            special = f64_pow(np.float64(float(x)), np.float64(float(y)))
         return ctx.mpf(float(special))  # type: ignore[attr-defined]
     if x < 0:
         if y != ctx.floor(y):  # type: ignore[attr-defined]
@@ -192,6 +192,14 @@ def mp_atan2(ctx: object, y: object, x: object) -> object:
 
 def f64_fmod(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.fmod(x, y)
+
+
+def f64_pow(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """C99 pow. NumPy computes a scalar exponent 0.5 as sqrt, which differs from C99 pow at
+    x = -0 (C99: +0) and x = -inf (C99: +inf); both are |x|, as at +0 and +inf."""
+    r = np.power(x, y)
+    fix = (y == 0.5) & ((x == 0) | np.isinf(x))
+    return np.where(fix, np.abs(x), r) if np.any(fix) else r
 
 
 # --------------------------------------------------------------------------------------------
@@ -217,7 +225,7 @@ DIV = binary("div", "x / y (integers: truncated toward zero)", numeric_binary_ty
              linear_together(at(0)))
 REM = binary("rem", "x - trunc(x / y)·y (C fmod)", numeric_binary_type,
              integer_operation("remainder", f64_fmod, f64_fmod, mp_rem))
-POW = binary("pow", "x^y (C99 pow)", float_binary_type, elementwise(np.power, mp_pow))
+POW = binary("pow", "x^y (C99 pow)", float_binary_type, elementwise(f64_pow, mp_pow))
 ATAN2 = binary("atan2", "the angle of the point (x, y): atan2(y, x) with y first",
                float_binary_type, elementwise(np.arctan2, mp_atan2))
 MAX = binary("max", "the larger of x and y; nan if either is nan", numeric_binary_type,

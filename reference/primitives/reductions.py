@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from lintra.reference.domains import Domain
+from lintra.reference.errors import LintraTypeError
 from lintra.reference.primitives.base import (
     ALL,
     NEVER_LINEAR,
@@ -70,7 +71,7 @@ def arg_type(ts: Types, ps: Params) -> Types:
     axis = normalize_axis(ps["axis"], x.rank)  # type: ignore[arg-type]
     require(x.shape[axis] > 0, f"{x} has no element along axis {axis} to choose")
     index = DType(ps["index_dtype"])
-    require(index.is_int, f"index_dtype must be i32 or i64, got {index}")
+    require(index.is_int, f"index_dtype must be i32 or i64, got {index}", LintraTypeError)
     return (ArrayType(index, tuple(n for i, n in enumerate(x.shape) if i != axis)),)
 
 
@@ -89,11 +90,18 @@ def sort_type(ts: Types, ps: Params) -> Types:
 # Folding along axes, identical for both domains
 
 
+def grouped(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
+    """x with the kept axes first, in order, and the ``axes`` flattened into one last axis
+    (its length given explicitly: ``-1`` cannot be inferred when a kept axis has size 0)."""
+    rest = [i for i in range(x.ndim) if i not in axes]
+    n = int(np.prod([x.shape[i] for i in axes], dtype=np.int64))
+    return np.transpose(x, rest + list(axes)).reshape([x.shape[i] for i in rest] + [n])
+
+
 def fold(x: np.ndarray, axes: tuple[int, ...], combine: Combine, identity: np.ndarray
          ) -> np.ndarray:
     """Combine the elements along ``axes`` left to right (``identity`` for empty axes)."""
-    rest = [i for i in range(x.ndim) if i not in axes]
-    moved = np.transpose(x, rest + list(axes)).reshape([x.shape[i] for i in rest] + [-1])
+    moved = grouped(x, axes)
     result = np.broadcast_to(identity, moved.shape[:-1]).copy()
     for k in range(moved.shape[-1]):
         result = combine(result, moved[..., k])
@@ -127,14 +135,16 @@ def reduce_sum_eval(d: Domain, xs: Arrays, ps: Params, outs: Types) -> Arrays:
     axes = normalize_axes(ps["axes"], x.ndim)  # type: ignore[arg-type]
     if d.is_float_array(x) and d.is_mp:
         # Exact: mpmath's fsum of each group, rounded once to the working precision.
-        rest = [i for i in range(x.ndim) if i not in axes]
-        moved = np.transpose(x, rest + list(axes)).reshape([x.shape[i] for i in rest] + [-1])
+        moved = grouped(x, axes)
         out = np.empty(moved.shape[:-1], dtype=object)
         for i in np.ndindex(out.shape):
             out[i] = d.ctx.fsum(moved[i])  # type: ignore[attr-defined]
         return (out,)
     with np.errstate(all="ignore"):
         r = np.sum(x, axis=axes, dtype=x.dtype) if axes else x.copy()
+    if axes and d.is_float_array(x) and grouped(x, axes).shape[-1]:
+        # IEEE addition: a sum of -0s is -0 (NumPy's reduction may start from +0 instead).
+        r = np.where(np.all((x == 0) & np.signbit(x), axis=axes), -x.dtype.type(0), r)
     return (np.asarray(r, dtype=outs[0].dtype.numpy).reshape(outs[0].shape),)
 
 
