@@ -13,13 +13,21 @@ Central differences ``D(h) = (f(x + h t) - f(x - h t)) / (2 h)`` have truncation
 
 With ``h = 10^(-dps/4)`` both terms are far below the float64 unit roundoff, so a JVP that
 disagrees with the estimate by more than the bound (plus the JVP's own working precision) is
-wrong, not unlucky. Points near a kink or a singularity are the caller's to avoid (the
-strategies of :mod:`lintra.conformance.strategies` do); there the bound is large and honest.
+wrong, not unlucky.
+
+Central differences are blind to kinks: at ``|x|``'s kink ``D(h) = 0`` for every ``h``, a
+confident estimate of a derivative that does not exist. So the oracle also compares the
+one-sided slopes: ``S(h) = (f(x + h t) - 2 f(x) + f(x - h t)) / h`` is the right slope minus
+the left one. Where ``f`` is twice differentiable ``S(h) = h f'' + O(h^3)`` halves with ``h``;
+at a kink it tends to the jump in slope, and at a jump of ``f`` it doubles. An element is
+marked a kink when ``|S(h/2)| > (3/4) |S(h)|`` (between the smooth ratio 1/2 and the kink's
+1) and ``|S(h/2)|`` exceeds the rounding term ``8 * 10^-dps * max|f| / h``. Callers compare
+only the smooth elements with the estimate; at kinks the spec's conventions apply (chapter 6).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import mpmath
@@ -32,10 +40,17 @@ from lintra.reference.syntax import Program
 
 @dataclass(frozen=True)
 class Estimate:
-    """A derivative estimate per float result: values and absolute error bounds (mpf arrays)."""
+    """A derivative estimate per float result: values and absolute error bounds (mpf
+    arrays), and where the one-sided slopes disagree (bool arrays: no derivative there)."""
 
     values: tuple[np.ndarray, ...]
     bounds: tuple[np.ndarray, ...]
+    kinks: tuple[np.ndarray, ...]
+
+    @property
+    def smooth(self) -> bool:
+        """Whether no element of any result is at a kink."""
+        return not any(k.any() for k in self.kinks)
 
 
 def _mp(ctx: mpmath.MPContext, x: object) -> np.ndarray:
@@ -76,13 +91,35 @@ def directional_derivative(
         return tuple(np.asarray((a - b) / (2 * step), dtype=object)
                      for a, b in zip(plus, minus)), size
 
+    center = at(ctx.mpf(0))
     coarse, size1 = central(h)
     fine, size2 = central(h / 2)
+    size = max([size1, size2] + [abs(v) for arr in center for v in arr.reshape(-1)])
     rounding = 4 * ctx.mpf(10) ** (-dps) * max(size1, size2) / (h / 2)
     values = tuple(np.asarray((4 * f - c) / 3, dtype=object) for f, c in zip(fine, coarse))
     bounds = tuple(_bound(np.asarray(f - c, dtype=object), rounding)
                    for f, c in zip(fine, coarse))
-    return Estimate(values, bounds)
+    slope_rounding = 8 * ctx.mpf(10) ** (-dps) * size / (h / 2)
+    kinks = tuple(
+        _kinks(_slope_jump(at, k, c, h), _slope_jump(at, k, c, h / 2), slope_rounding)
+        for k, c in enumerate(center)
+    )
+    return Estimate(values, bounds, kinks)
+
+
+def _slope_jump(at: Callable[[object], tuple[np.ndarray, ...]], k: int, center: np.ndarray,
+                step: object) -> np.ndarray:
+    """``(f(x + h t) - 2 f(x) + f(x - h t)) / h`` for result ``k``: right minus left slope."""
+    return np.asarray((at(step)[k] - 2 * center + at(-step)[k]) / step, dtype=object)
+
+
+def _kinks(coarse: np.ndarray, fine: np.ndarray, rounding: object) -> np.ndarray:
+    """Elements whose slope jump does not shrink with the step (see the module docstring)."""
+    out = np.zeros(coarse.shape, dtype=bool)
+    for i in np.ndindex(coarse.shape):
+        a, b = abs(coarse[i]), abs(fine[i])
+        out[i] = bool(b > rounding and 4 * b > 3 * a)
+    return out
 
 
 def _bound(difference: np.ndarray, rounding: object) -> np.ndarray:

@@ -173,6 +173,32 @@ class Emitter:
             )
         )
 
+    def rename(self, v: Var, hint: str, since: int) -> Var:
+        """Give ``v`` a fresh name from ``hint`` if an equation at index ``since`` or later
+        defines it (so it is private to what was emitted since); else return ``v``.
+
+        Transformations use it to name a rule's result after the primal it belongs to
+        (``dy`` for ``y``) without the rules knowing those names.
+        """
+        for j in range(len(self.equations) - 1, since - 1, -1):
+            if any(b.name == v.name for b in self.equations[j].outputs):
+                break
+        else:
+            return v
+        new = self.declare(hint, self.types[v.name])
+
+        def swap(a: Atom) -> Atom:
+            return new if isinstance(a, Var) and a.name == v.name else a
+
+        for k in range(j, len(self.equations)):
+            e = self.equations[k]
+            self.equations[k] = Equation(
+                tuple(Binder(new.name, b.type, b.loc) if b.name == v.name else b
+                      for b in e.outputs),
+                e.primitive, tuple(swap(a) for a in e.inputs), e.params, e.loc,
+            )
+        return new
+
     def zero(self, t: ArrayType, hint: str = "z") -> Var:
         """The linear zero of type ``t``: ``z: lin t = zero()``."""
         z = self.declare(hint, VarType(t, linear=True))

@@ -84,6 +84,7 @@ def jvp_program(p: Program) -> Program:
                 equation=f"equation {index + 1}: {e}",
             )
         ys = tuple(Var(b.name) for b in e.outputs)
+        start = len(em.equations)
         try:
             xs = typed_literals(em, e.inputs, et.inputs)
             dys = prim.jvp(em, xs, ts, ys, et.params)
@@ -91,7 +92,7 @@ def jvp_program(p: Program) -> Program:
             raise rule_error(err, prim.name, e, index, p.name, "JVP rule") from None
         for b, vt, dy in zip(e.outputs, et.outputs, dys):
             if dy is not None and vt.array.dtype.is_float:
-                tangents[b.name] = dy
+                tangents[b.name] = em.rename(dy, "d" + b.name, start)
     tangent_outputs: list[Var] = []
     for v, vt in zip(p.outputs, p.result_types):
         if tangent_type(vt) is not None:

@@ -82,13 +82,14 @@ def transpose_program(lp: Program) -> Program:
         xs = tuple(
             LinearOperand(vt.array) if vt.linear else a for a, vt in zip(e.inputs, et.inputs)
         )
+        start = len(em.equations)
         try:
             contributions = prim.transpose(em, cts, xs, et.params)
         except LintraError as err:
             raise rule_error(err, prim.name, e, index, lp.name, "transpose rule") from None
         for a, x, ct in zip(e.inputs, xs, contributions):
             if isinstance(x, LinearOperand) and isinstance(a, Var) and ct is not None:
-                cotangents[a.name] = ct
+                cotangents[a.name] = em.rename(ct, "ct_" + a.name, start)
     outputs: list[Var] = []
     for b in lp.inputs:
         vt = types[b.name]
