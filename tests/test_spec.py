@@ -4,6 +4,10 @@
 * ``lintra-invalid`` blocks raise exactly the error class named on their first line;
 * ``lintra-eval`` blocks: the mpmath evaluation at 50 digits, rounded to float64, equals the
   stated value exactly, and the float64 evaluation agrees with it as chapter 3.4 bounds it.
+* ``lintra-transform`` blocks (worked examples of chapters 4-5): the first line names a
+  stage (``# jvp_program``, ``# primal``, ``# linear``, ``# transposed``, ``# grad_program``)
+  applied to the first def of the preceding ``lintra`` block; the rest is exactly the printed
+  result, so the spec's examples cannot drift from what the reference does.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,7 +55,7 @@ def blocks() -> list[Block]:
             line = source.count("\n", 0, m.start()) + 1
             if info == "lintra":
                 last_program = text
-            if info in ("lintra", "lintra-invalid", "lintra-eval"):
+            if info in ("lintra", "lintra-invalid", "lintra-eval", "lintra-transform"):
                 found.append(Block(path, line, info, text, last_program))
     return found
 
@@ -66,6 +71,8 @@ def test_the_spec_has_examples_of_each_kind() -> None:
     assert len(by_kind("lintra")) >= 5
     assert len(by_kind("lintra-invalid")) >= 3
     assert len(by_kind("lintra-eval")) >= 3
+    assert {b.text.partition("\n")[0] for b in by_kind("lintra-transform")} >= {
+        "# jvp_program", "# primal", "# linear", "# transposed"}
 
 
 @pytest.mark.parametrize("block", by_kind("lintra"), ids=lambda b: b.id)
@@ -133,6 +140,27 @@ def test_eval_blocks_give_the_stated_results(block: Block) -> None:
             np.testing.assert_array_equal(np.signbit(got[special]), np.signbit(want[special]))
         else:
             np.testing.assert_array_equal(got, want)
+
+
+STAGES: dict[str, Callable[[lr.Program], lr.Program]] = {
+    "jvp_program": lr.jvp_program,
+    "primal": lambda p: lr.unzip(lr.jvp_program(p))[0],
+    "linear": lambda p: lr.unzip(lr.jvp_program(p))[1],
+    "transposed": lambda p: lr.transpose_program(lr.unzip(lr.jvp_program(p))[1]),
+    "grad_program": lr.grad_program,
+}
+
+
+@pytest.mark.parametrize("block", by_kind("lintra-transform"), ids=lambda b: b.id)
+def test_transform_blocks_show_what_the_reference_prints(block: Block) -> None:
+    assert block.program is not None, f"{block.id}: lintra-transform must follow a lintra block"
+    first, _, shown = block.text.partition("\n")
+    m = re.fullmatch(r"#\s*(\w+)\s*", first)
+    assert m and m.group(1) in STAGES, f"{block.id}: first line must be '# <stage>'"
+    p = next(iter(parse(block.program).values()))
+    result = STAGES[m.group(1)](p)
+    assert shown.rstrip("\n") == str(result), f"{block.id}: the reference prints\n{result}"
+    check(parse(shown))
 
 
 def test_every_primitive_has_a_spec_section() -> None:
