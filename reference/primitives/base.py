@@ -311,23 +311,19 @@ def require_dtype(
 
 def same_dtype(ts: Sequence[ArrayType], what: str = "operands") -> DType:
     """The common dtype of ``ts``; raise if they differ."""
-    dtypes = {t.dtype for t in ts}
-    require(
-        len(dtypes) <= 1,
-        f"{what} must have one dtype, got {', '.join(str(t) for t in ts)}",
-        LintraTypeError,
-    )
+    if any(t.dtype is not ts[0].dtype for t in ts):  # the message is built only on failure
+        raise LintraTypeError(f"{what} must have one dtype, got {', '.join(map(str, ts))}")
     return ts[0].dtype
 
 
 def broadcast_shapes(ts: Sequence[ArrayType], what: str = "operands") -> tuple[int, ...]:
     """Elementwise shape rule: equal shapes, except that rank-0 operands broadcast."""
-    shapes = {t.shape for t in ts if t.rank > 0}
-    require(
-        len(shapes) <= 1,
-        f"{what} must have equal shapes (or rank 0), got {', '.join(str(t) for t in ts)}; "
-        "use broadcast_in_dim for other broadcasts",
-    )
+    shapes = {t.shape for t in ts if t.shape}
+    if len(shapes) > 1:  # the message is built only on failure
+        raise ShapeError(
+            f"{what} must have equal shapes (or rank 0), got {', '.join(map(str, ts))}; "
+            "use broadcast_in_dim for other broadcasts"
+        )
     return shapes.pop() if shapes else ()
 
 

@@ -125,6 +125,8 @@ def min_arrays(d: Domain) -> Combine:
 
 
 def _mp_map2(d: Domain, fn: Callable[..., object], a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    if not isinstance(a, (np.ndarray, np.generic)):  # mpf elements: a scan of a rank-1 operand
+        return fn(d.ctx, a, b)  # type: ignore[attr-defined,return-value]
     if a.dtype != object:
         return f64_max(a, b) if fn is mp_max else f64_min(a, b)
     return d.map(lambda u, v: fn(d.ctx, u, v), a, b)  # type: ignore[attr-defined]
@@ -142,7 +144,7 @@ def reduce_sum_eval(d: Domain, xs: Arrays, ps: Params, outs: Types) -> Arrays:
         return (out,)
     with np.errstate(all="ignore"):
         r = np.sum(x, axis=axes, dtype=x.dtype) if axes else x.copy()
-    if axes and d.is_float_array(x) and grouped(x, axes).shape[-1]:
+    if axes and d.is_float_array(x) and all(x.shape[a] for a in axes):
         # IEEE addition: a sum of -0s is -0 (NumPy's reduction may start from +0 instead).
         r = np.where(np.all((x == 0) & np.signbit(x), axis=axes), -x.dtype.type(0), r)
     return (np.asarray(r, dtype=outs[0].dtype.numpy).reshape(outs[0].shape),)
