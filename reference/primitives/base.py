@@ -13,6 +13,7 @@ operand arrays, ``d`` the number domain, ``outs`` the result types.
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -39,12 +40,19 @@ class Positions:
 
     def indices(self, n: int) -> tuple[int, ...]:
         """The positions in this set among ``n`` operands, in increasing order."""
-        rest = range(self.start, n) if self.start is not None else range(0)
-        return tuple(sorted({i for i in self.explicit if i < n} | set(rest)))
+        return _positions(self.explicit, self.start, n)
 
     def describe(self, n: int) -> str:
         idx = self.indices(n)
         return "none" if not idx else ", ".join(str(i + 1) for i in idx)
+
+
+@functools.cache
+def _positions(explicit: tuple[int, ...], start: int | None, n: int) -> tuple[int, ...]:
+    """:meth:`Positions.indices`, computed once per argument triple (the checker asks for it
+    for every equation)."""
+    rest = range(start, n) if start is not None else range(0)
+    return tuple(sorted({i for i in explicit if i < n} | set(rest)))
 
 
 ALL = Positions(start=0)
