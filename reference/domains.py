@@ -119,18 +119,20 @@ class MpDomain(Domain):
     def literal(self, value: LiteralValue, dtype: DType) -> np.ndarray:
         if dtype.is_float:
             out = np.empty((), dtype=object)
-            out[()] = self.mpf(float(value) if not isinstance(value, bool) else int(value))
+            out[()] = self.mpf(np.asarray(value, dtype=dtype.numpy).item())  # E-Lit: rounded
             return out
         return np.asarray(value, dtype=dtype.numpy)
 
     def argument(self, value: object, t: ArrayType) -> np.ndarray:
         if not t.dtype.is_float:
             return _exact_argument(value, t)
-        arr = np.asarray(value, dtype=object) if not isinstance(value, np.ndarray) else value
+        arr = np.asarray(value)
+        if arr.dtype.kind in "SU":  # decimal strings: the reals they denote
+            arr = arr.astype(object)
         if arr.dtype != object:
             if arr.dtype.kind not in "fiub":
                 raise LintraTypeError(f"expected numbers for {t}, got an array of {arr.dtype}")
-            arr = arr.astype(object)
+            arr = arr.astype(t.dtype.numpy).astype(object)  # E-Args: rounded to the dtype
         return self.map(self.mpf, arr)
 
     def map(self, fn: Callable[..., object], *xs: np.ndarray) -> np.ndarray:

@@ -214,7 +214,7 @@ def test_transpose_is_adjoint(name: str) -> None:
     else:
         residuals = [sample(b, rng) for b in lp.inputs if not b.type.linear]
     ts = [sample(b, rng) for b in lp.inputs if b.type.linear]
-    ws = [rng.normal(size=t.array.shape) for t in lp.result_types]
+    ws = [rng.normal(size=t.array.shape).astype(t.array.dtype.numpy) for t in lp.result_types]
     lts = evaluate(lp, *residuals, *ts, dps=50)
     ltw = evaluate(lt, *residuals, *ws, dps=50)
     left, left_scale = inner(ws, lts, ctx)

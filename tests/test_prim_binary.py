@@ -465,11 +465,16 @@ def test_float_literal_takes_f32(dps: int | None) -> None:
     assert_exactly_equal(got, np.array([0.0, 3.0, NAN], dtype=np.float32), dps)
 
 
-def test_float_literal_rounds_to_f32_in_float64() -> None:
-    """x - 0.1 with x = float32(0.1) is exactly 0 only if the literal is rounded to f32."""
+@pytest.mark.parametrize("dps", DOMAINS, ids=DOMAIN_IDS)
+def test_float_literal_and_argument_round_to_f32(dps: int | None) -> None:
+    """x - 0.1 with x = 0.1 is exactly 0 only if the literal and the argument are both
+    rounded to f32 (spec 3, E-Args and E-Lit), in either domain."""
     p = program("sub(x, 0.1)", "x: f32[]", "f32[]")
-    (y,) = evaluate(p, np.float32(0.1))
-    assert y.dtype == np.float32 and float(y) == 0.0
+    for x in (np.float32(0.1), 0.1, np.float64(0.1)):
+        (y,) = evaluate(p, x, dps=dps)
+        assert float(y) == 0.0
+        if dps is None:
+            assert y.dtype == np.float32
 
 
 @pytest.mark.parametrize(
