@@ -40,6 +40,7 @@ from lintra.reference.errors import (
     UnsupportedPrimitiveError,
 )
 from lintra.reference.evaluate import evaluate
+from lintra.reference.inline import inline_calls
 from lintra.reference.jvp import forget_linearity, jvp_program
 from lintra.reference.parse import parse, parse_program
 from lintra.reference.primitives import PRIMITIVES
@@ -89,6 +90,7 @@ __all__ = [
     "grad_program",
     "hessian",
     "hvp",
+    "inline_calls",
     "jacfwd",
     "jacrev",
     "jvp",

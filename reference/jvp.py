@@ -70,7 +70,7 @@ def jvp_program(p: Program) -> Program:
     for index, (e, et) in enumerate(zip(p.equations, typing.equations)):
         if e.primitive == CALL:
             raise UnsupportedPrimitiveError(
-                "jvp_program needs a call-free program (inline calls first)",
+                "jvp_program needs a call-free program (inline_calls(module, name) gives one)",
                 program=p.name, location=e.loc, equation=f"equation {index + 1}: {e}",
             )
         em.copy_equation(e, et.outputs)
