@@ -13,8 +13,10 @@ local to the domain object, never ``mpmath.mp``).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 import mpmath
 import numpy as np
@@ -157,6 +159,40 @@ def to_float64(x: np.ndarray, dtype: DType) -> np.ndarray:
     if x.dtype == object:
         if not x.size:
             return np.zeros(x.shape, dtype.numpy)
-        with np.errstate(invalid="ignore"):
+        with np.errstate(invalid="ignore", over="ignore"):
+            if dtype is DType.f32:
+                return np.vectorize(_nearest_f32, otypes=[np.float32])(x)
             return np.vectorize(float, otypes=[np.float64])(x).astype(dtype.numpy)
     return x.astype(dtype.numpy)
+
+
+def _nearest_f32(v: object) -> np.float32:
+    """The float32 nearest the real ``v`` (an mpmath number or a Python number), ties to
+    even, rounded once: through float64 the result can differ when ``v`` rounds to a float64
+    exactly halfway between two float32 neighbours (then ``v`` itself decides the side)."""
+    f = float(v)  # type: ignore[arg-type]
+    c = np.float32(f)
+    if not math.isfinite(f) or float(c) == f:
+        return c
+    n = np.nextafter(c, np.float32(math.copysign(math.inf, f - float(c))))
+
+    def value(a: np.float32) -> Fraction:  # float32 infinities stand for ±2^128 here
+        return Fraction(math.copysign(2.0**128, a)) if math.isinf(a) else Fraction(float(a))
+
+    midpoint = (value(c) + value(n)) / 2
+    if Fraction(f) != midpoint:
+        return c  # float64 rounding kept v on the side of the float32 it is nearest to
+    exact = _exact_fraction(v)
+    if exact == midpoint:
+        return c  # a true tie: NumPy's cast already chose the even one
+    upper = max(c, n, key=value)
+    lower = min(c, n, key=value)
+    return upper if exact > midpoint else lower
+
+
+def _exact_fraction(v: object) -> Fraction:
+    """The exact rational value of a finite mpmath or Python number."""
+    if isinstance(v, (int, float, Fraction)):
+        return Fraction(v)
+    man, exp = v.man_exp  # type: ignore[attr-defined]  # an mpf: man * 2^exp exactly
+    return Fraction(man) * (Fraction(2) ** exp)

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from lintra.reference.domains import Domain
-from lintra.reference.errors import EvaluationError
+from lintra.reference.domains import Domain, MpDomain
+from lintra.reference.errors import EvaluationError, LintraTypeError
 from lintra.reference.primitives.base import (
     ALL,
     LINEAR_ONLY,
@@ -76,7 +76,7 @@ def iota_type(ts: Types, ps: Params) -> Types:
     require(all(n >= 0 for n in shape), f"iota shape {shape} has a negative dimension")
     normalize_axis(ps["dimension"], len(shape), "iota dimension")
     dtype = DType(ps["dtype"])
-    require(dtype.is_numeric, "iota dtype must be numeric, got bool")
+    require(dtype.is_numeric, "iota dtype must be numeric, got bool", LintraTypeError)
     return (ArrayType(dtype, tuple(shape)),)
 
 
@@ -108,8 +108,12 @@ def convert_eval(d: Domain, xs: Arrays, ps: Params, outs: Types) -> Arrays:
     if new is DType.bool:
         return (np.asarray(x != 0, dtype=np.bool_).reshape(outs[0].shape),)
     if new.is_float:
-        if d.is_mp:
-            return (d.argument(x, outs[0]),) if x.dtype != object else (x.copy(),)
+        if isinstance(d, MpDomain):
+            if x.dtype == object:
+                return (x.copy(),)
+            # int/bool -> float: the integer itself at the domain's precision, not first
+            # rounded to new's width as E-Args rounds arguments (float widths not modelled)
+            return (d.map(lambda v: d.mpf(int(v)), x),)
         with np.errstate(all="ignore"):
             return (x.astype(new.numpy),)
     return (to_integer(x, new),)
