@@ -55,7 +55,8 @@ def transpose_program(lp: Program) -> Program:
     for index, (e, et) in enumerate(zip(lp.equations, typing.equations)):
         if e.primitive == CALL:
             raise UnsupportedPrimitiveError(
-                "transpose_program needs a call-free program (inline_calls(module, name) gives one)",
+                "transpose_program needs a call-free program "
+                "(inline_calls(module, name) gives one)",
                 program=lp.name, location=e.loc, equation=f"equation {index + 1}: {e}",
             )
         if is_linear_equation(e, typing):
