@@ -49,6 +49,7 @@ from lintra.reference import (
     linearize,
     transpose,
     unzip,
+    vjp,
 )
 from lintra.reference.syntax import ArrayType, DType, Var
 from lintra.reference.unzip import is_linear_equation
@@ -147,12 +148,25 @@ def finite(xs: Sequence[object]) -> bool:
 
 @given(cases())
 def test_linearize_equals_jvp_exactly(case: tuple) -> None:
+    """Primal parts equal evaluate; lin(t) equals the JVP tangent; vjp is transpose of
+    linearize; lin(0) is 0 wherever lin(t) is finite (a non-finite coefficient times 0 is
+    nan, as IEEE arithmetic says)."""
     p, primals, tangents = case
     for dps in (None, P):
         outs, dys = jvp(p, primals, tangents, dps=dps)
         outs_lin, lin = linearize(p, *primals, dps=dps)
+        values = evaluate(p, *primals, dps=dps)
         assert all(same(a, b) for a, b in zip(outs, outs_lin))
+        assert all(same(a, b) for a, b in zip(outs, values))
         assert all(same(a, b) for a, b in zip(dys, lin(*tangents)))
+        outs_vjp, pullback = vjp(p, *primals, dps=dps)
+        assert all(same(a, b) for a, b in zip(outs, outs_vjp))
+        cotangents = [np.ones(t.shape, dtype=t.dtype.numpy) for t in lin.output_types]
+        by_transpose = transpose(lin)(*cotangents)
+        assert all(same(a, b) for a, b in zip(pullback(*cotangents), by_transpose))
+        zeros = [np.zeros_like(t) for t in tangents]
+        for z, d in zip(flat(lin(*zeros)), flat(dys)):
+            assert z == 0 or not CTX.isfinite(d)
 
 
 @given(cases())
