@@ -9,6 +9,7 @@ tests run on exactly what a program would run.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -38,14 +39,20 @@ def apply(name: str, *operands: np.ndarray, dps: int | None = None, **params: ob
     Returns ``(results, result_types)``. Results in the mpmath domain are object arrays of
     mpmath numbers for float types; use :func:`rounded` to bring them to their dtype.
     """
+    prim, d, xs, ps, outs = prepare(name, operands, dps, params)
+    return prim.evaluate(d, xs, ps, outs), outs
+
+
+def prepare(name: str, operands: Sequence[object], dps: int | None, params: dict[str, object]):
+    """The record, the domain, the operands as the domain's values, the parameters with
+    defaults, and the result types, through the same type rule a program would use."""
     prim = lookup(name)
     arrays = tuple(np.asarray(x) for x in operands)
     ts = tuple(array_type(x) for x in arrays)
     ps = prim.param_values(params)
     outs = prim.type_rule(ts, ps)
     d = domain_for(dps)
-    xs = tuple(d.argument(x, t) for x, t in zip(arrays, ts))
-    return prim.evaluate(d, xs, ps, outs), outs
+    return prim, d, tuple(d.argument(x, t) for x, t in zip(arrays, ts)), ps, outs
 
 
 def rounded(results, types) -> tuple[np.ndarray, ...]:
@@ -57,13 +64,7 @@ def run(name: str, *xs: np.ndarray, dps: int | None, **params: object) -> np.nda
     """Apply one primitive with one result in a domain (as :func:`apply` does, keeping the
     domain's operand values); check the result's type and representation, that the operands
     are unchanged and share no memory with it; return the result rounded to its dtype."""
-    prim = lookup(name)
-    arrays = tuple(np.asarray(x) for x in xs)
-    ts = tuple(array_type(x) for x in arrays)
-    ps = prim.param_values(params)
-    outs = prim.type_rule(ts, ps)
-    d = domain_for(dps)
-    args = tuple(d.argument(x, t) for x, t in zip(arrays, ts))
+    prim, d, args, ps, outs = prepare(name, xs, dps, params)
     before = [a.copy() for a in args]
     results = prim.evaluate(d, args, ps, outs)
     assert len(results) == len(outs) == 1
@@ -130,3 +131,36 @@ def distinct_arrays(draw: st.DrawFn, shape: tuple[int, ...], dtype: type,
         for i in draw(st.lists(st.integers(0, max(n - 1, 0)), max_size=3)) if n else ():
             values[i] = draw(st.sampled_from(FLOAT_SPECIALS))
     return values.reshape(shape)
+
+
+def spec_max(a: float, b: float) -> float:
+    """max of spec 3.2, written out: nan if either is nan; max(-0, +0) = +0."""
+    if math.isnan(a) or math.isnan(b):
+        return math.nan
+    if a == b:
+        return b if math.copysign(1, a) < 0 else a
+    return a if a > b else b
+
+
+def spec_min(a: float, b: float) -> float:
+    """min of spec 3.2, written out: nan if either is nan; min(-0, +0) = -0."""
+    if math.isnan(a) or math.isnan(b):
+        return math.nan
+    if a == b:
+        return a if math.copysign(1, a) < 0 else b
+    return a if a < b else b
+
+
+def values_of(draw: st.DrawFn, t: ArrayType,
+              floats: st.SearchStrategy[float] | None = None) -> np.ndarray:
+    """An array of type ``t``: booleans, small integers (-3..5), and ``floats`` (default:
+    every float of the dtype, nan and infinities included)."""
+    if t.dtype is DType.bool:
+        elements: st.SearchStrategy = st.booleans()
+    elif t.dtype.is_int:
+        elements = st.integers(-3, 5)
+    else:
+        elements = floats if floats is not None else st.floats(
+            width=32 if t.dtype is DType.f32 else 64)
+    flat = draw(st.lists(elements, min_size=t.size, max_size=t.size))
+    return np.asarray(flat, dtype=t.dtype.numpy).reshape(t.shape)

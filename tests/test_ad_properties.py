@@ -53,6 +53,7 @@ from lintra.reference import (
 )
 from lintra.reference.syntax import ArrayType, DType, Var
 from lintra.reference.unzip import is_linear_equation
+from tests.harness import values_of as harness_values_of
 
 P = 25
 """Working precision (digits) of the inexact properties; errors are estimated at 2P."""
@@ -67,14 +68,9 @@ CTX.dps = 4 * P  # exact enough for the sums of the comparisons
 
 
 def values_of(draw: st.DrawFn, t: ArrayType) -> np.ndarray:
-    if t.dtype is DType.bool:
-        elements: st.SearchStrategy = st.booleans()
-    elif t.dtype.is_int:
-        elements = st.integers(-3, 5)
-    else:
-        elements = st.floats(-3.0, 3.0, width=32 if t.dtype is DType.f32 else 64)
-    flat = draw(st.lists(elements, min_size=t.size, max_size=t.size))
-    return np.asarray(flat, dtype=t.dtype.numpy).reshape(t.shape)
+    """Moderate floats (the oracle needs finite, unremarkable points), small ints, bools."""
+    return harness_values_of(draw, t, st.floats(-3.0, 3.0, width=32 if t.dtype is DType.f32
+                                                else 64))
 
 
 def tangents_of(draw: st.DrawFn, p: Program) -> list[np.ndarray]:

@@ -24,19 +24,7 @@ from lintra.reference import (
     inline_calls,
     parse,
 )
-from lintra.reference.syntax import ArrayType, DType
-
-
-def values_of(draw: st.DrawFn, t: ArrayType) -> np.ndarray:
-    if t.dtype is DType.bool:
-        elements: st.SearchStrategy = st.booleans()
-    elif t.dtype.is_int:
-        elements = st.integers(-3, 5)
-    else:
-        elements = st.floats(allow_nan=True, allow_infinity=True,
-                             width=32 if t.dtype is DType.f32 else 64)
-    flat = draw(st.lists(elements, min_size=t.size, max_size=t.size))
-    return np.asarray(flat, dtype=t.dtype.numpy).reshape(t.shape)
+from tests.harness import values_of
 
 
 def same(a: np.ndarray, b: np.ndarray) -> bool:

@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 from lintra.reference import evaluate, parse_program
 from lintra.reference.errors import EvaluationError, LintraTypeError, ShapeError
 from lintra.reference.primitives.binary import PRIMITIVES
-from tests.harness import assert_exactly_equal, run
+from tests.harness import assert_exactly_equal, run, spec_max, spec_min
 
 # Rounding an mpmath result beyond the dtype's range gives inf, as the spec says; NumPy warns.
 pytestmark = pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
@@ -236,22 +236,8 @@ def test_rem_exact_on_finite_floats(dtype: type, dps: int | None, data: st.DataO
     assert_exactly_equal(run("rem", x, y, dps=dps), want, dps)
 
 
-def spec_max(a: float, b: float) -> float:
-    """The larger; nan if either is nan; -0 < +0."""
-    if math.isnan(a) or math.isnan(b):
-        return NAN
-    if a == b:
-        return b if math.copysign(1, a) < 0 else a
-    return a if a > b else b
 
 
-def spec_min(a: float, b: float) -> float:
-    """The smaller; nan if either is nan; -0 < +0."""
-    if math.isnan(a) or math.isnan(b):
-        return NAN
-    if a == b:
-        return a if math.copysign(1, a) < 0 else b
-    return a if a < b else b
 
 
 SPECIAL_OR_SMALL = st.sampled_from([NAN, INF, -INF, 0.0, -0.0, 1.0, -1.0, 2.5])

@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 from lintra.reference import evaluate, parse_program
 from lintra.reference.errors import EvaluationError, LintraTypeError, ShapeError
 from lintra.reference.primitives.logic import PRIMITIVES
-from tests.harness import assert_exactly_equal, distinct_arrays, run
+from tests.harness import assert_exactly_equal, distinct_arrays, run, spec_max, spec_min
 
 INF = math.inf
 NAN = math.nan
@@ -339,22 +339,8 @@ def test_select_n_type_rules() -> None:
 # clamp
 
 
-def spec_max(a: float, b: float) -> float:
-    """max of spec 3.2: nan if either is nan; max(-0, +0) = +0."""
-    if math.isnan(a) or math.isnan(b):
-        return NAN
-    if a == b:
-        return b if math.copysign(1, a) < 0 else a
-    return a if a > b else b
 
 
-def spec_min(a: float, b: float) -> float:
-    """min of spec 3.2: nan if either is nan; min(-0, +0) = -0."""
-    if math.isnan(a) or math.isnan(b):
-        return NAN
-    if a == b:
-        return a if math.copysign(1, a) < 0 else b
-    return a if a < b else b
 
 
 def spec_clamp(lo: float, x: float, hi: float) -> float:
