@@ -11,9 +11,13 @@ Central differences ``D(h) = (f(x + h t) - f(x - h t)) / (2 h)`` have truncation
 * the rounding term ``4 * 10^-dps * max|f| / h`` (each value of ``f`` is within a few units of
   the working precision ``10^-dps`` relative to its magnitude, and differences divide by ``h``).
 
-With ``h = 10^(-dps/4)`` both terms are far below the float64 unit roundoff, so a JVP that
+The step is ``h = 10^(-dps/4)`` times ``min(1, |x_i / t_i|)`` over the moved non-zero
+components: relative to the point, so a tiny ``x_i`` is never stepped across zero (at
+``x = 1e-287`` an absolute step would difference ``cbrt`` across its singularity). At
+unremarkable points both terms are far below the float64 unit roundoff, so a JVP that
 disagrees with the estimate by more than the bound (plus the JVP's own working precision) is
-wrong, not unlucky.
+wrong, not unlucky; at points with tiny components the rounding term grows with ``1/h``,
+and the bound says so honestly.
 
 Central differences are blind to kinks: at ``|x|``'s kink ``D(h) = 0`` for every ``h``, a
 confident estimate of a derivative that does not exist. So the oracle also compares the
@@ -70,12 +74,12 @@ def directional_derivative(
     Integer and boolean inputs are held fixed; integer and boolean results are skipped.
     """
     ctx = MpDomain(dps).ctx
-    h = ctx.mpf(10) ** (-(dps // 4))
     float_inputs = [i for i, b in enumerate(p.inputs) if b.type and b.type.array.dtype.is_float]
     if len(tangents) != len(float_inputs):
         raise ValueError(f"expected {len(float_inputs)} tangents, got {len(tangents)}")
     xs = [_mp(ctx, x) if i in float_inputs else np.asarray(x) for i, x in enumerate(primals)]
     ts = {i: _mp(ctx, t) for i, t in zip(float_inputs, tangents)}
+    h = ctx.mpf(10) ** (-(dps // 4)) * _scale(ctx, xs, ts)
     float_results = [k for k, t in enumerate(p.result_types) if t.array.dtype.is_float]
 
     def at(step: object) -> tuple[np.ndarray, ...]:
@@ -105,6 +109,18 @@ def directional_derivative(
         for k, c in enumerate(center)
     )
     return Estimate(values, bounds, kinks)
+
+
+def _scale(ctx: mpmath.MPContext, xs: list[np.ndarray], ts: dict[int, np.ndarray]) -> object:
+    """The step's scale: ``min(1, |x_i / t_i|)`` over the moved non-zero components, so the
+    step stays relative to the point (at ``x = 1e-287`` an absolute step of ``1e-12`` would
+    cross zero and difference ``cbrt`` across its singularity)."""
+    scale = ctx.mpf(1)
+    for i, t in ts.items():
+        for x, d in zip(xs[i].reshape(-1), t.reshape(-1)):
+            if x != 0 and d != 0 and ctx.isfinite(x):
+                scale = min(scale, abs(x / d))
+    return scale
 
 
 def _slope_jump(at: Callable[[object], tuple[np.ndarray, ...]], k: int, center: np.ndarray,
