@@ -11,8 +11,9 @@ Central differences ``D(h) = (f(x + h t) - f(x - h t)) / (2 h)`` have truncation
 * the rounding term ``4 * 10^-dps * max|f| / h`` (each value of ``f`` is within a few units of
   the working precision ``10^-dps`` relative to its magnitude, and differences divide by ``h``).
 
-The step is ``h = 10^(-dps/4)`` times ``min(1, |x_i / t_i|)`` over the moved non-zero
-components: relative to the point, so a tiny ``x_i`` is never stepped across zero (at
+The step is ``h = 10^(-dps/4)`` times the smallest of 1, ``|x_i / t_i|`` over the moved
+non-zero components and ``|x_j| / max|t|`` over the non-zero float inputs: relative to the
+point and to the problem's scales, so a tiny ``x_i`` is never stepped across zero (at
 ``x = 1e-287`` an absolute step would difference ``cbrt`` across its singularity). At
 unremarkable points both terms are far below the float64 unit roundoff, so a JVP that
 disagrees with the estimate by more than the bound (plus the JVP's own working precision) is
@@ -25,8 +26,11 @@ one-sided slopes: ``S(h) = (f(x + h t) - 2 f(x) + f(x - h t)) / h`` is the right
 the left one. Where ``f`` is twice differentiable ``S(h) = h f'' + O(h^3)`` halves with ``h``;
 at a kink it tends to the jump in slope, and at a jump of ``f`` it doubles. An element is
 marked a kink when ``|S(h/2)| > (3/4) |S(h)|`` (between the smooth ratio 1/2 and the kink's
-1) and ``|S(h/2)|`` exceeds the rounding term ``8 * 10^-dps * max|f| / h``. Callers compare
-only the smooth elements with the estimate; at kinks the spec's conventions apply (chapter 6).
+1) and ``|S(h/2)|`` exceeds the rounding term ``8 * 10^-dps * max|f| / h``. An odd jump
+(``sign`` at 0) has equal one-sided slopes, but its central differences grow like ``1/h``
+where smooth ones converge: an element is also marked when ``|D(h/2)| > (3/2) |D(h)|``.
+Callers compare only the smooth elements with the estimate; at kinks the spec's conventions
+apply (chapter 6).
 """
 
 from __future__ import annotations
@@ -106,20 +110,31 @@ def directional_derivative(
     slope_rounding = 8 * ctx.mpf(10) ** (-dps) * size / (h / 2)
     kinks = tuple(
         _kinks(_slope_jump(at, k, c, h), _slope_jump(at, k, c, h / 2), slope_rounding)
+        | _kinks(np.asarray(coarse[k], dtype=object), np.asarray(fine[k], dtype=object),
+                 rounding, ratio=2)
         for k, c in enumerate(center)
     )
     return Estimate(values, bounds, kinks)
 
 
 def _scale(ctx: mpmath.MPContext, xs: list[np.ndarray], ts: dict[int, np.ndarray]) -> object:
-    """The step's scale: ``min(1, |x_i / t_i|)`` over the moved non-zero components, so the
-    step stays relative to the point (at ``x = 1e-287`` an absolute step of ``1e-12`` would
-    cross zero and difference ``cbrt`` across its singularity)."""
+    """The step's scale: the smallest of 1, ``|x_i / t_i|`` over the moved non-zero
+    components and ``|x_j| / max|t|`` over all non-zero float inputs, so the step stays
+    relative to the point and to the problem's own scales (at ``x = 1e-287`` an absolute
+    step of ``1e-12`` would difference ``cbrt`` across its singularity; ``rem(x, 1e-23)``
+    at ``x = 0`` has a jump ``1e-23`` away)."""
     scale = ctx.mpf(1)
+    largest = max([abs(d) for t in ts.values() for d in t.reshape(-1)] + [ctx.mpf(0)])
+    if largest == 0:
+        return scale
     for i, t in ts.items():
         for x, d in zip(xs[i].reshape(-1), t.reshape(-1)):
             if x != 0 and d != 0 and ctx.isfinite(x):
                 scale = min(scale, abs(x / d))
+    for i in ts:
+        for x in xs[i].reshape(-1):
+            if x != 0 and ctx.isfinite(x):
+                scale = min(scale, abs(x) / largest)
     return scale
 
 
@@ -129,12 +144,15 @@ def _slope_jump(at: Callable[[object], tuple[np.ndarray, ...]], k: int, center: 
     return np.asarray((at(step)[k] - 2 * center + at(-step)[k]) / step, dtype=object)
 
 
-def _kinks(coarse: np.ndarray, fine: np.ndarray, rounding: object) -> np.ndarray:
-    """Elements whose slope jump does not shrink with the step (see the module docstring)."""
+def _kinks(coarse: np.ndarray, fine: np.ndarray, rounding: object, ratio: int = 1
+           ) -> np.ndarray:
+    """Elements where a quantity that converges at smooth points does not shrink as the step
+    halves (the slope jump: ``|S(h/2)| > (3/4) |S(h)|``) or grows (the central difference at
+    a jump of ``f``: ``|D(h/2)| > (3/2) |D(h)|``); see the module docstring."""
     out = np.zeros(coarse.shape, dtype=bool)
     for i in np.ndindex(coarse.shape):
         a, b = abs(coarse[i]), abs(fine[i])
-        out[i] = bool(b > rounding and 4 * b > 3 * a)
+        out[i] = bool(b > rounding and 4 * b > 3 * ratio * a)
     return out
 
 
