@@ -13,6 +13,7 @@ local to the domain object, never ``mpmath.mp``).
 
 from __future__ import annotations
 
+import abc
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,15 +26,15 @@ from lintra.reference.errors import LintraTypeError
 from lintra.reference.syntax import ArrayType, DType, LiteralValue
 
 
-class Domain:
+class Domain(abc.ABC):
     """Interface shared by the two number domains."""
 
     name: str
     is_mp: bool
 
+    @abc.abstractmethod
     def literal(self, value: LiteralValue, dtype: DType) -> np.ndarray:
         """A rank-0 array holding a literal converted to ``dtype``."""
-        raise NotImplementedError  # abstract: implemented by each domain
 
     def full(self, t: ArrayType, value: LiteralValue) -> np.ndarray:
         """An array of type ``t`` filled with ``value``."""
@@ -42,12 +43,13 @@ class Domain:
     def zeros(self, t: ArrayType) -> np.ndarray:
         return self.full(t, False if t.dtype is DType.bool else 0)
 
+    @abc.abstractmethod
     def argument(self, value: object, t: ArrayType) -> np.ndarray:
         """Convert a user-supplied argument to a value of type ``t`` (shape checked by caller)."""
-        raise NotImplementedError  # abstract: implemented by each domain
 
+    @abc.abstractmethod
     def is_float_array(self, x: np.ndarray) -> bool:
-        raise NotImplementedError  # abstract: implemented by each domain
+        """Whether ``x`` holds float values of this domain."""
 
 
 def _float_argument(value: object, t: ArrayType) -> np.ndarray:
