@@ -24,6 +24,8 @@ with a reason, never failed)::
 
     hvp(program, primals, tangents)    -> one array per float input (forward over reverse)
     program_of(linear_map)             -> Program | None   the map as a lintra program
+    parse(text)                        -> anything         read lintra program text, raising
+                                                           on text outside the grammar
 
 ``capabilities`` declares the primitives and dtypes the backend supports; a generated case
 using anything else is skipped with the reason named, never failed.

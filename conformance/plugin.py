@@ -2,25 +2,28 @@
 
 Enable it with ``pytest -p lintra.conformance.plugin --lintra-backend NAME`` or, in a
 project's root ``conftest.py``, ``pytest_plugins = ["lintra.conformance.plugin"]``. It does
-nothing unless ``--lintra-backend`` is given. It then adds one item per property, with id
-``check::<name>`` (the property on the profile's generated cases, through
-:func:`~lintra.conformance.runner.run_check`), and one per corpus case, ``corpus::<name>``
-(through :func:`~lintra.conformance.corpus.run_corpus_case`). An item fails with the failing
-result's reason, program, inputs and the command that re-runs it; it is skipped, with the
-reasons, when every result was a skip; convention differences pass and are listed at the end.
+nothing unless ``--lintra-backend`` is given. It then adds one item per property and
+primitive, with id ``check::<property>::<primitive>`` (the property on the profile's cases
+generated around that primitive, through :func:`~lintra.conformance.runner.run_check`), and
+one per corpus case, ``corpus::<name>`` (through
+:func:`~lintra.conformance.corpus.run_corpus_case`). An item fails with the failing result's
+reason, program, inputs and the command that re-runs it; it is skipped, with the reasons,
+when every result was a skip; convention differences pass and are listed at the end.
 
 Known failures are kept by the adopter in a skips file (``--lintra-skips FILE``: not run) and
 an xfails file (``--lintra-xfails FILE``: run, reported as xfailed, or xpassed once fixed).
 One entry a line::
 
     # comment lines and blank lines are ignored
-    check::hvp_vs_oracle        # the reason, shown in the report
+    check::hvp_vs_oracle::tanh  # one property on one primitive: the reason, shown
+    check::evaluate_vs_truth    # a property on every primitive
     corpus::kink_*              # a trailing * matches every id starting so
-    corpus                      # a bare prefix matches everything under it (corpus::...)
+    corpus                      # everything under corpus::
 
-An entry is an exact id, an id ending in ``*`` (a prefix), or ``check`` / ``corpus`` (every
-item of that kind). Entries are not substrings: ``check::jvp`` matches nothing but an item
-named exactly so, and an entry that matches no item is reported with a
+An entry is an exact id, an id ending in ``*`` (a prefix), or the leading ``::``-separated
+parts of ids (``check``, ``check::<property>``, matching every item under it). Entries are
+not substrings: ``check::jvp`` matches neither ``check::jvp_vs_oracle::sin`` nor anything
+but items under exactly ``check::jvp``, and an entry that matches no item is reported with a
 :class:`StaleEntryWarning` (the case was renamed or removed, or the id is mistyped), so the
 files do not silently rot. All items carry the ``lintra_conformance`` marker
 (``-m lintra_conformance`` runs only them).
@@ -71,9 +74,7 @@ class Entry:
         """Whether this entry selects the item ``item_id`` (see the module docstring)."""
         if self.pattern.endswith("*"):
             return item_id.startswith(self.pattern[:-1])
-        if self.pattern in KINDS:
-            return item_id.startswith(self.pattern + "::")
-        return item_id == self.pattern
+        return item_id == self.pattern or item_id.startswith(self.pattern + "::")
 
 
 def parse_entries(text: str, file: str) -> list[Entry]:
@@ -147,11 +148,13 @@ class ConformanceCollector(pytest.Collector):
 
     def collect(self) -> list[pytest.Item]:
         items: list[pytest.Item] = []
-        for name in self.suite.runner().CHECKS:
-            nodeid = f"{CHECK}::{name}"
-            items.append(ConformanceItem.from_parent(self, name=nodeid, nodeid=nodeid,
-                                                     kind=CHECK, target=name,
-                                                     suite=self.suite))
+        runner = self.suite.runner()
+        for name in runner.CHECKS:
+            for primitive in sorted(runner.PRIMITIVES):
+                nodeid = f"{CHECK}::{name}::{primitive}"
+                items.append(ConformanceItem.from_parent(
+                    self, name=nodeid, nodeid=nodeid, kind=CHECK, target=(name, primitive),
+                    suite=self.suite))
         for case in self.suite.corpus().load_corpus():
             nodeid = f"{CORPUS}::{case.name}"
             items.append(ConformanceItem.from_parent(self, name=nodeid, nodeid=nodeid,
@@ -169,7 +172,8 @@ class ConformanceFailure(Exception):
 
 
 class ConformanceItem(pytest.Item):
-    """A property (over the profile's generated cases) or a corpus case."""
+    """A property on the profile's cases generated around one primitive (``target`` is
+    ``(property, primitive)``), or a corpus case (``target`` is the case)."""
 
     def __init__(self, *, kind: str, target: object, suite: ConformanceSuite,
                  **kwargs: object) -> None:
@@ -320,6 +324,7 @@ class ConformanceSuite:
         """The results of ``item``'s property or corpus case on the backend."""
         assert self.backend is not None, "the backend is loaded at session start"
         if item.kind == CHECK:
-            return list(self.runner().run_check(self.backend, item.target, self.profile,
-                                                seed=self.seed))
+            name, primitive = item.target
+            return list(self.runner().run_check(self.backend, name, self.profile,
+                                                seed=self.seed, primitives=[primitive]))
         return list(self.corpus().run_corpus_case(self.backend, item.target))

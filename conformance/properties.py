@@ -272,6 +272,12 @@ def _finite(*xs: object) -> bool:
     return all(mpmath.isfinite(x) for x in xs)
 
 
+def _identical(got: object, want: object) -> bool:
+    """The same number, or both nan (the exact comparison of an unreliable element)."""
+    g, w = exact(got), exact(want)
+    return (mpmath.isnan(g) and mpmath.isnan(w)) or g == w
+
+
 def _calls(case: Case, name: str, fn: Callable[[], CheckResult]) -> CheckResult:
     """Run a check body; an exception from the backend is a failure naming it."""
     try:
@@ -343,7 +349,7 @@ def jvp_vs_reference(backend: Backend, case: Case) -> CheckResult:
         tally = Tally()
         judge_all(tally, list(dys), case.jvp(), "tangent")
         result = tally.outcome(case, name)
-        if result.status is Status.FAIL and _one_sided_everywhere(case, dys):
+        if result.status is Status.FAIL and takes_one_sided_slopes(case, dys):
             return case.result(name, Status.CONVENTION, "at a kink the backend takes a "
                                "one-sided slope other than the spec's convention: "
                                + result.reason, error=result.error, compared=result.compared)
@@ -351,10 +357,14 @@ def jvp_vs_reference(backend: Backend, case: Case) -> CheckResult:
     return _calls(case, name, body)
 
 
-def _one_sided_everywhere(case: Case, dys: Sequence[object]) -> bool:
-    """Whether every element where the backend disagrees with the reference sits at a kink
-    and equals (within the derived bound plus the slopes' Richardson error) one of the two
-    one-sided slopes, or their mean."""
+def takes_one_sided_slopes(case: Case, dys: Sequence[object], *,
+                           judge_unreliable: bool = False) -> bool:
+    """Whether every tangent element where the backend disagrees with the reference sits at
+    a kink along the case's tangent and equals (within the derived bound plus the oracle's
+    error) one of the two one-sided slopes, or their mean: another convention at the kink,
+    not a wrong derivative. Unreliable elements are ignored, as the comparison ignored them;
+    with ``judge_unreliable`` (exact assertions, which judge them) any difference there is
+    not a convention."""
     bounds = case.jvp()
     kinks = case.oracle().kinks
     left, right = case.slopes()
@@ -362,6 +372,8 @@ def _one_sided_everywhere(case: Case, dys: Sequence[object]) -> bool:
         arr = np.asarray(g)
         for i in np.ndindex(t.shape):
             if not bounds.reliable[k][i]:
+                if judge_unreliable and not _identical(arr[i], bounds.truth[k][i]):
+                    return False
                 continue
             got = exact(arr[i])
             want, allowed = bounds.truth[k][i], bounds.bound[k][i]
@@ -551,27 +563,51 @@ def vjp_vs_reference(backend: Backend, case: Case) -> CheckResult:
         tally = Tally()
         judge_all(tally, bars, case.vjp(), "cotangent")
         result = tally.outcome(case, name)
-        if result.status is Status.FAIL and not case.oracle().smooth and _finite_where_wrong(
-                bars, case.vjp()):
+        if result.status is Status.FAIL and not case.oracle().smooth and (
+                within_one_sided_partials(case, bars)):
             return case.result(name, Status.CONVENTION, "the program has a kink at this point "
                                "and the backend's reverse mode differs from the spec's "
-                               "convention: " + result.reason, error=result.error)
+                               "convention within the one-sided partial derivatives: "
+                               + result.reason, error=result.error)
         return result
     return _calls(case, name, body)
 
 
-def _finite_where_wrong(got: Sequence[object], bounds: Bounds) -> bool:
-    """Whether every element outside its bound is at least a finite number (a nan or an
-    infinity where the spec's derivative is finite is wrong under any convention)."""
-    for k, g in enumerate(got):
+def within_one_sided_partials(case: Case, bars: Sequence[object], *,
+                              judge_unreliable: bool = False) -> bool:
+    """Whether every input cotangent element where the backend disagrees with the
+    reference lies between the left and right partial derivatives of ``<w, f>`` along its
+    own coordinate (within the derived bound plus the oracle's error).
+
+    At a kink, every convention of reverse mode (a one-sided derivative, the mean, a split of
+    a tie, any element of Clarke's generalized gradient) gives each input a value between
+    those two one-sided partials; a value outside, or a nan or infinity where the spec's is
+    finite, is wrong under any convention. The test is necessary, not sufficient: the box of
+    partials contains the generalized gradient, so a value inside is "not shown wrong".
+    Unreliable elements as in :func:`takes_one_sided_slopes`."""
+    bounds = case.vjp()
+    ws = [c for c, t in zip(case.cotangents, case.program.result_types) if t.array.dtype.is_float]
+    float_types = case.float_inputs
+    for k, g in enumerate(bars):
         arr = np.asarray(g)
-        for i in np.ndindex(arr.shape):
-            want, allowed = bounds.truth[k][i], bounds.bound[k][i]
-            value = exact(arr[i])
-            if bounds.reliable[k][i] and not (_finite(value, want) and
-                                               abs(value - want) <= allowed):
-                if not _finite(value) and _finite(want):
+        for i in np.ndindex(float_types[k].shape):
+            if not bounds.reliable[k][i]:
+                if judge_unreliable and not _identical(arr[i], bounds.truth[k][i]):
                     return False
+                continue
+            got, want = exact(arr[i]), bounds.truth[k][i]
+            if _finite(got, want) and abs(got - want) <= bounds.bound[k][i]:
+                continue
+            if not _finite(got):
+                return False
+            basis = [np.zeros(t.shape, dtype=t.dtype.numpy) for t in float_types]
+            basis[k][i] = 1
+            left, right = one_sided(case.program, case.primals, basis, case.dps)
+            estimate = directional_derivative(case.program, case.primals, basis, case.dps)
+            low, high = sorted((_inner(ws, left), _inner(ws, right)))
+            slack = bounds.bound[k][i] + _inner(_magnitudes(ws), estimate.bounds)
+            if not (_finite(low, high, slack) and low - slack <= got <= high + slack):
+                return False
     return True
 
 

@@ -20,6 +20,7 @@ from lintra.conformance import corpus as corpus_module
 from lintra.conformance import runner as runner_module
 from lintra.conformance.plugin import Entry, parse_entries
 from lintra.conformance.results import CheckResult, Status
+from lintra.reference.primitives.base import LinearityKind
 
 pytest_plugins = ["pytester"]
 
@@ -35,13 +36,17 @@ def result(check: str, status: Status, reason: str = "", primitive: str = "sin"
                             "--profile quick")
 
 
+PRIMITIVES = ("sin", "tan")
+
 OUTCOMES = {
-    "alpha": [result("alpha", Status.PASS), result("alpha", Status.PASS, primitive="cos")],
-    "beta": [result("beta", Status.PASS),
-             result("beta", Status.FAIL, "result 1[]: got 1.5, expected 2.5", "tan")],
-    "gamma": [result("gamma", Status.SKIP, "backend does not support sin"),
-              result("gamma", Status.SKIP, "backend does not support sin"),
-              result("gamma", Status.SKIP, "no hvp method")],
+    ("alpha", "sin"): [result("alpha", Status.PASS), result("alpha", Status.PASS)],
+    ("alpha", "tan"): [result("alpha", Status.PASS, primitive="tan")],
+    ("beta", "sin"): [result("beta", Status.PASS)],
+    ("beta", "tan"): [result("beta", Status.FAIL, "result 1[]: got 1.5, expected 2.5", "tan")],
+    ("gamma", "sin"): [result("gamma", Status.SKIP, "backend does not support sin"),
+                       result("gamma", Status.SKIP, "no hvp method"),
+                       result("gamma", Status.SKIP, "backend does not support sin")],
+    ("gamma", "tan"): [result("gamma", Status.SKIP, "no hvp method", "tan")],
 }
 
 
@@ -52,13 +57,14 @@ class FakeCase:
 
 class Fakes:
     def __init__(self) -> None:
-        self.calls: list[tuple[str, str, int]] = []
+        self.calls: list[tuple[str, str, str, int]] = []
         self.corpus_calls: list[str] = []
 
-    def run_check(self, backend: object, name: str, profile: str, *, seed: int = 0
-                  ) -> list[CheckResult]:
-        self.calls.append((name, profile, seed))
-        return OUTCOMES[name]
+    def run_check(self, backend: object, name: str, profile: str, *, seed: int = 0,
+                  primitives: list[str]) -> list[CheckResult]:
+        (primitive,) = primitives
+        self.calls.append((name, primitive, profile, seed))
+        return OUTCOMES[name, primitive]
 
     @staticmethod
     def load_corpus() -> list[FakeCase]:
@@ -81,6 +87,7 @@ class Fakes:
 def fakes(monkeypatch: pytest.MonkeyPatch) -> Fakes:
     f = Fakes()
     monkeypatch.setattr(runner_module, "CHECKS", ("alpha", "beta", "gamma"))
+    monkeypatch.setattr(runner_module, "PRIMITIVES", dict.fromkeys(reversed(PRIMITIVES)))
     monkeypatch.setattr(runner_module, "run_check", f.run_check)
     monkeypatch.setattr(corpus_module, "load_corpus", f.load_corpus)
     monkeypatch.setattr(corpus_module, "run_corpus_case", f.run_corpus_case)
@@ -94,7 +101,8 @@ def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
     """An inner session in this process. The plugin is imported here already (its parsing
     functions are tested directly), so pytest cannot rewrite its asserts: it has none."""
     return pytester.runpytest("-W", "ignore::pytest.PytestAssertRewriteWarning", *args)
-IDS = ["check::alpha", "check::beta", "check::gamma", "corpus::kink_abs", "corpus::kink_max",
+IDS = ["check::alpha::sin", "check::alpha::tan", "check::beta::sin", "check::beta::tan",
+       "check::gamma::sin", "check::gamma::tan", "corpus::kink_abs", "corpus::kink_max",
        "corpus::value_exp"]
 
 
@@ -116,11 +124,12 @@ def test_one_item_per_property_and_per_corpus_case(pytester: pytest.Pytester,
 def test_outcomes_failure_text_and_conventions(pytester: pytest.Pytester, fakes: Fakes) -> None:
     res = run(pytester, *PLUGIN, "--lintra-backend", "reference", "--lintra-profile",
                              "quick", "--lintra-seed", "4", "-rs")
-    res.assert_outcomes(passed=3, failed=2, skipped=1)
-    assert fakes.calls == [("alpha", "quick", 4), ("beta", "quick", 4), ("gamma", "quick", 4)]
+    res.assert_outcomes(passed=5, failed=2, skipped=2)
+    assert fakes.calls == [(c, p, "quick", 4) for c in ("alpha", "beta", "gamma")
+                           for p in PRIMITIVES]
     assert res.ret == pytest.ExitCode.TESTS_FAILED
     res.stdout.fnmatch_lines([
-        "*_ check::beta _*",
+        "*_ check::beta::tan _*",
         "FAIL beta: result 1[]: got 1.5, expected 2.5",
         "  error: inf x bound",
         "  case: generated: --check beta --primitive tan --seed 4 --profile quick",
@@ -148,18 +157,21 @@ def test_skips_and_xfails_files(pytester: pytest.Pytester, fakes: Fakes) -> None
         check::removed    # a property that no longer exists
     """)
     xfails = pytester.makefile(".txt", xfails="""
-        check::beta       # tan is off by a few ulps, issue 12
+        check::beta::tan  # tan is off by a few ulps, issue 12
         check::alpha
         corpus            # every corpus item (kink ones are skipped first)
     """)
     res = run(pytester, *PLUGIN, "--lintra-backend", "reference", "--lintra-skips",
                              str(skips), "--lintra-xfails", str(xfails), "-rsxX")
-    res.assert_outcomes(skipped=3, xfailed=1, xpassed=2)
-    assert [c[0] for c in fakes.calls] == ["alpha", "beta"]  # skipped items do not run
+    res.assert_outcomes(passed=1, skipped=4, xfailed=1, xpassed=3)
+    # skipped items do not run
+    assert [c[:2] for c in fakes.calls] == [("alpha", "sin"), ("alpha", "tan"),
+                                            ("beta", "sin"), ("beta", "tan")]
     assert fakes.corpus_calls == ["value_exp"]
     out = res.stdout.str()
     assert "no hvp method yet (" in out and "skips.txt:2)" in out
     assert re.search(r"SKIPPED \[2\] .*: kinks: convention work pending", out)
+    assert re.search(r"SKIPPED \[2\] .*: no hvp method yet", out)
     assert "tan is off by a few ulps, issue 12" in out
     # the one stale entry is named, with its line; the others matched
     res.stdout.fnmatch_lines(["*StaleEntryWarning: skips file: 1 entry matches no lintra*",
@@ -192,6 +204,7 @@ def test_entries_are_exact_ids_prefixes_or_kinds() -> None:
         ("corpus", "listed at f.txt:7", 7)]
     jvp, star, kind, _, _ = entries
     assert jvp.matches("check::jvp") and not jvp.matches("check::jvp_vs_oracle")
+    assert jvp.matches("check::jvp::sin") and not jvp.matches("check::jvp_vs_oracle::sin")
     assert star.matches("corpus::kink_abs") and star.matches("corpus::k")
     assert not star.matches("check::kink")
     assert kind.matches("check::alpha") and not kind.matches("corpus::alpha")
@@ -241,15 +254,25 @@ def test_enabled_from_a_conftest_and_selected_by_marker_or_keyword(
     pytester.makeconftest('pytest_plugins = ["lintra.conformance.plugin"]\n')
     pytester.makepyfile("def test_own():\n    pass\n")
     res = run(pytester, "--lintra-backend", "reference", "-m", "lintra_conformance")
-    res.assert_outcomes(passed=3, failed=2, skipped=1, deselected=1)
+    res.assert_outcomes(passed=5, failed=2, skipped=2, deselected=1)
     res = run(pytester, "--lintra-backend", "reference", "-k", "alpha or value_exp")
-    res.assert_outcomes(passed=2, deselected=5)
-    assert [c[0] for c in fakes.calls] == ["alpha", "beta", "gamma", "alpha"]
+    res.assert_outcomes(passed=3, deselected=7)
+    assert [c[0] for c in fakes.calls] == ["alpha"] * 2 + ["beta"] * 2 + ["gamma"] * 2 + [
+        "alpha"] * 2
 
 
 def test_one_real_property_on_the_reference(pytester: pytest.Pytester) -> None:
-    """The real runner and corpus: one cheap property passes on the quick profile."""
+    """The real runner and corpus: one cheap property passes on the quick profile, around
+    each primitive (skipped for those only linear programs use)."""
     res = run(pytester, *PLUGIN, "--lintra-backend", "reference", "--lintra-profile",
-                             "quick", "-k", "evaluate_vs_truth")
-    res.assert_outcomes(passed=1, deselected=len(runner_module.CHECKS) - 1
-                        + len(corpus_module.load_corpus()))
+                             "quick", "-k", "evaluate_vs_truth", "-rs")
+    n = len(runner_module.PRIMITIVES)
+    linear_only = sum(p.linearity.kind is LinearityKind.LINEAR_ONLY
+                      for p in runner_module.PRIMITIVES.values())
+    outcomes = res.parseoutcomes()
+    assert outcomes.get("failed", 0) == 0
+    assert outcomes["passed"] + outcomes.get("skipped", 0) == n
+    assert outcomes["deselected"] == ((len(runner_module.CHECKS) - 1) * n
+                                      + len(corpus_module.load_corpus()))
+    # a case may leave nothing to judge (a skip); a primitive only linear programs use must
+    assert res.stdout.str().count("appears only in linear programs") == linear_only

@@ -1,7 +1,8 @@
 """The reference interpreter as a backend (float64 domain): the suite's own yardstick.
 
 It exposes its linear maps as programs, so the structural checks (``check`` and the size
-bounds of spec 4.4 and 5.4) apply to it.
+bounds of spec 4.4 and 5.4) apply to it, and it reads program text, so the corpus's
+parse-error assertions do too.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import numpy as np
 from lintra.conformance.backend import Capabilities
 from lintra.reference import check, evaluate, jvp, linearize, transpose, vjp
 from lintra.reference.derived import LinearFunction, hvp
-from lintra.reference.syntax import Program
+from lintra.reference.parse import parse
+from lintra.reference.syntax import Module, Program
 
 
 class ReferenceBackend:
@@ -49,3 +51,8 @@ class ReferenceBackend:
 
     def program_of(self, linear_map: LinearFunction) -> Program:
         return linear_map.program
+
+    def parse(self, text: str) -> Module:
+        """The module of ``text``; a :class:`~lintra.reference.errors.ParseError` names the
+        line and column where it is not the grammar of spec chapter 1."""
+        return parse(text)

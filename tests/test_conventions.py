@@ -1,0 +1,124 @@
+"""How the suite classifies a derivative that differs from the spec's at a kink (spec 7.4).
+
+At ``abs``'s kink the spec takes 0 (chapter 6). A backend taking another one-sided slope
+(JAX takes ``abs'(0) = 1``) follows another convention: reported as such, not as a failure.
+A value that is no one-sided slope along the tangent (forward mode), or lies outside the
+one-sided partial derivatives of ``<w, f>`` (reverse mode), or is a nan where the spec's
+derivative is finite, is wrong under every convention and fails. The backends here are the
+reference with ``abs``'s derivative replaced by hand-written NumPy; the expectations come
+from the slopes of ``|x|`` at 0, worked out in the comments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import pytest
+
+from lintra.conformance.backends.reference import ReferenceBackend
+from lintra.conformance.corpus import load_corpus, run_corpus_case
+from lintra.conformance.properties import CHECKS, Case
+from lintra.conformance.results import Status
+from lintra.reference import parse_program
+from lintra.reference.syntax import Program
+
+ABS = parse_program("def f(x: f64[2]) -> f64[2]:\n    y: f64[2] = abs(x)\n    return y\n")
+
+Slope = Callable[[np.ndarray], np.ndarray]
+"""The derivative a backend gives ``abs`` at each element of ``x``."""
+
+
+def jax_like(x: np.ndarray) -> np.ndarray:
+    return np.where(x >= 0, 1.0, -1.0)  # abs'(0) = 1: the right slope along +1
+
+
+def doubled(x: np.ndarray) -> np.ndarray:
+    return np.where(x > 0, 1.0, np.where(x < 0, -1.0, 2.0))  # no slope of |x| is 2
+
+
+def nan_at_zero(x: np.ndarray) -> np.ndarray:
+    return np.where(x == 0, np.nan, np.sign(x))
+
+
+class AbsWith(ReferenceBackend):
+    """The reference, but ``abs``'s derivative is ``slope`` (programs of one ``abs``)."""
+
+    def __init__(self, slope: Slope) -> None:
+        self.slope = slope
+        self.name = f"abs-{slope.__name__}"
+
+    def jvp(self, program: Program, primals: Sequence[np.ndarray],
+            tangents: Sequence[np.ndarray]) -> tuple[tuple, tuple]:
+        (x,), (t,) = primals, tangents
+        return (np.abs(x),), (self.slope(x) * t,)
+
+    def vjp(self, program: Program, primals: Sequence[np.ndarray]) -> tuple[tuple, object]:
+        (x,) = primals
+        return (np.abs(x),), lambda w: (self.slope(x) * w,)
+
+
+def case(x1: float, t1: float) -> Case:
+    return Case(ABS, (np.array([0.7, x1]),), (np.array([0.7, t1]),), (np.array([1.0, -2.0]),))
+
+
+TINY = float.fromhex("0x1.cb7c08b177a97p-193")  # 1.4e-58: far below the other element's 0.7
+
+
+@pytest.mark.parametrize("t1", [1.0, -1.0, TINY])
+def test_another_one_sided_slope_is_a_convention_forward(t1: float) -> None:
+    # at x = 0 the slopes of |x| along t are -|t| and |t|; JAX's t is one of them, also when
+    # t is tiny next to the other element (the slope jump is then below the oracle's rounding
+    # level, but the equation sits at its own kink)
+    r = CHECKS["jvp_vs_reference"](AbsWith(jax_like), case(0.0, t1))
+    assert r.status is Status.CONVENTION, r.reason
+
+
+@pytest.mark.parametrize("slope", [doubled, nan_at_zero])
+def test_no_convention_gives_a_value_outside_the_slopes_forward(slope: Slope) -> None:
+    r = CHECKS["jvp_vs_reference"](AbsWith(slope), case(0.0, 1.0))
+    assert r.status is Status.FAIL, r.reason
+
+
+def test_another_one_sided_partial_is_a_convention_reverse() -> None:
+    # <w, |x|> with w = (1, -2) has the term -2 |x_1|: at x_1 = 0 its left partial is 2, its
+    # right one -2; the spec gives 0, JAX 1 * w_1 = -2
+    r = CHECKS["vjp_vs_reference"](AbsWith(jax_like), case(0.0, 1.0))
+    assert r.status is Status.CONVENTION, r.reason
+
+
+@pytest.mark.parametrize("slope", [doubled, nan_at_zero])
+def test_no_convention_gives_a_value_outside_the_partials_reverse(slope: Slope) -> None:
+    # doubled gives -4 for x_1, outside [-2, 2]; nan is no number
+    r = CHECKS["vjp_vs_reference"](AbsWith(slope), case(0.0, 1.0))
+    assert r.status is Status.FAIL, r.reason
+
+
+def test_away_from_kinks_a_wrong_derivative_fails() -> None:
+    # the doubled slope only differs at 0: at x_1 = 0.5 every answer agrees, so pass; the
+    # JAX-like backend at an element of -0.5 with a flipped sign would be a plain error
+    assert CHECKS["jvp_vs_reference"](AbsWith(doubled), case(0.5, 1.0)).status is Status.PASS
+
+    def flipped(x: np.ndarray) -> np.ndarray:
+        return -np.sign(x)
+
+    for name in ("jvp_vs_reference", "vjp_vs_reference"):
+        r = CHECKS[name](AbsWith(flipped), case(-0.5, 1.0))
+        assert r.status is Status.FAIL, r.reason
+
+
+def _corpus_case(name: str) -> object:
+    (c,) = [c for c in load_corpus() if c.name == name]
+    return c
+
+
+@pytest.mark.parametrize("slope, status", [(jax_like, Status.CONVENTION),
+                                           (doubled, Status.FAIL),
+                                           (nan_at_zero, Status.FAIL)])
+def test_corpus_kink_assertions_tell_conventions_from_errors(slope: Slope,
+                                                             status: Status) -> None:
+    """``kink_abs``: abs at (+0, -0), tangent (1, -2) and cotangent (1, -1/2); the spec's
+    answer is (0, 0) both ways."""
+    results = run_corpus_case(AbsWith(slope), _corpus_case("kink_abs"))
+    assert [r.check for r in results] == ["corpus_kink", "corpus_kink"]
+    assert [r.status for r in results] == [status, status], [r.reason for r in results]
