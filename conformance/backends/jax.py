@@ -26,18 +26,13 @@ from lintra.conformance.backend import BackendUnavailable, Capabilities
 from lintra.conformance.backends.lowering import (
     Eqn,
     Framework,
+    FrameworkBackend,
     LinearMap,
-    argument,
-    float_positions,
     float_types,
-    merged_results,
     norm_axes,
     norm_axis,
     result_shape,
-    run,
-    tangent_arrays,
 )
-from lintra.reference.check import check
 from lintra.reference.syntax import DType, Program
 
 jax: Any = None
@@ -373,21 +368,8 @@ NOTES = (
 )
 
 
-def _to_numpy(x: Any) -> np.ndarray:
-    return np.asarray(x)
-
-
-def _to_jax(x: object) -> Any:
-    return jnp.asarray(np.asarray(x))
-
-
-class JaxBackend:
-    """JAX behind the backend protocol (spec 7.1); see the module docstring.
-
-    Tangents and cotangents exist for float parameters and float results only: integer and
-    boolean parameters are closed over, held fixed, and integer or boolean results are
-    returned by the primal computation without a tangent.
-    """
+class JaxBackend(FrameworkBackend):
+    """JAX behind the backend protocol (spec 7.1); see the module docstring."""
 
     name = "jax"
 
@@ -396,64 +378,26 @@ class JaxBackend:
         self.capabilities = Capabilities(primitives=frozenset(RULES), notes=NOTES)
         self.ops = JaxOps()
 
-    # -- plumbing ------------------------------------------------------------------------------
-
-    def _arguments(self, program: Program, args: Sequence[object]) -> list[Any]:
-        """The arguments as framework arrays of the parameters' types, after checking the
-        program: one that is not well typed is refused (spec 7.7, step ``check``), so that
-        the framework is never asked for a meaning the spec does not give. ``linear_map``
-        alone takes programs unchecked."""
-        check(program)
-        if len(args) != len(program.inputs):
-            raise TypeError(f"{program.name} takes {len(program.inputs)} arguments, "
-                            f"got {len(args)}")
-        return [_to_jax(argument(a, b.type.array, b.name))
-                for a, b in zip(args, program.inputs)]
-
-    def _of_floats(self, program: Program, args: Sequence[object]) -> tuple[Any, list[Any]]:
-        """The program as a function of its float parameters (the others closed over),
-        returning ``(float results, other results)``, and the float arguments."""
-        xs = self._arguments(program, args)
-        ins, outs = float_positions(program)
-
-        def of_floats(*floats: Any) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
-            full = list(xs)
-            for i, v in zip(ins, floats):
-                full[i] = v
-            results = run(program, full, self.ops)
-            return (tuple(results[k] for k in outs),
-                    tuple(r for k, r in enumerate(results) if k not in outs))
-
-        return of_floats, [xs[i] for i in ins]
-
-    def _tangents(self, program: Program, tangents: Sequence[object]) -> list[Any]:
-        return [_to_jax(t) for t in tangent_arrays(program, tangents)]
+    @staticmethod
+    def to_array(x: object) -> Any:
+        return jnp.asarray(np.asarray(x))
 
     @staticmethod
-    def _merge(program: Program, floats: Sequence[Any], others: Sequence[Any]
-               ) -> tuple[np.ndarray, ...]:
-        return merged_results(program, floats, others, _to_numpy)
-
-    # -- the protocol --------------------------------------------------------------------------
-
-    def evaluate(self, program: Program, args: Sequence[object]) -> tuple[np.ndarray, ...]:
-        return tuple(_to_numpy(r) for r in run(program, self._arguments(program, args),
-                                                 self.ops))
+    def to_numpy(x: Any) -> np.ndarray:
+        return np.asarray(x)
 
     def jvp(self, program: Program, primals: Sequence[object], tangents: Sequence[object]
             ) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
         f, xs = self._of_floats(program, primals)
         ys, dys, others = jax.jvp(f, tuple(xs), tuple(self._tangents(program, tangents)),
                                   has_aux=True)
-        return self._merge(program, ys, others), tuple(_to_numpy(d) for d in dys)
+        return self._merge(program, ys, others), tuple(self.to_numpy(d) for d in dys)
 
     def linearize(self, program: Program, primals: Sequence[object]
                   ) -> tuple[tuple[np.ndarray, ...], LinearMap]:
         f, xs = self._of_floats(program, primals)
         ys, f_jvp, others = jax.linearize(f, *xs, has_aux=True)
-        ins, outs = float_types(program)
-        return self._merge(program, ys, others), LinearMap(f_jvp, ins, outs, _to_jax,
-                                                           _to_numpy)
+        return self._merge(program, ys, others), self._map(f_jvp, *float_types(program))
 
     def vjp(self, program: Program, primals: Sequence[object]) -> tuple[tuple[np.ndarray, ...],
                                                                          Any]:
@@ -461,7 +405,8 @@ class JaxBackend:
         ys, f_vjp, others = jax.vjp(f, *xs, has_aux=True)
 
         def pullback(*cotangents: object) -> tuple[np.ndarray, ...]:
-            return tuple(_to_numpy(c) for c in f_vjp(tuple(_to_jax(c) for c in cotangents)))
+            return tuple(self.to_numpy(c)
+                         for c in f_vjp(tuple(self.to_array(c) for c in cotangents)))
 
         return self._merge(program, ys, others), pullback
 
@@ -478,36 +423,13 @@ class JaxBackend:
         def adjoint(*cotangents: Any) -> tuple[Any, ...]:
             return tuple(backward(tuple(cotangents)))
 
-        return LinearMap(adjoint, linear_map.outputs, linear_map.inputs, _to_jax, _to_numpy)
-
-    def linear_map(self, program: Program, residuals: Sequence[object]) -> LinearMap:
-        """The program as a map of its ``lin`` parameters, the others bound to ``residuals``
-        in order. Not checked with lintra's checker: whether JAX refuses to transpose a
-        program that is not linear is what the suite wants to see."""
-        lin = [i for i, b in enumerate(program.inputs) if b.type.linear]
-        fixed = [i for i, b in enumerate(program.inputs) if not b.type.linear]
-        if len(residuals) != len(fixed):
-            raise TypeError(f"{program.name} has {len(fixed)} non-linear parameters, got "
-                            f"{len(residuals)} residuals")
-        bound = {i: _to_jax(argument(r, program.inputs[i].type.array, program.inputs[i].name))
-                 for i, r in zip(fixed, residuals)}
-
-        def apply(*ts: Any) -> tuple[Any, ...]:
-            full = dict(bound)
-            full.update(zip(lin, ts))
-            return run(program, [full[i] for i in range(len(program.inputs))], self.ops)
-
-        return LinearMap(apply, tuple(program.inputs[i].type.array for i in lin),
-                         tuple(t.array for t in program.result_types), _to_jax, _to_numpy)
+        return self._map(adjoint, linear_map.outputs, linear_map.inputs)
 
     def hvp(self, program: Program, primals: Sequence[object], tangents: Sequence[object]
             ) -> tuple[np.ndarray, ...]:
         """Forward over reverse: ``jax.jvp`` of ``jax.grad`` of a program whose one float
         result is a scalar."""
-        _, outs = float_positions(program)
-        if len(outs) != 1 or program.result_types[outs[0]].array.shape != ():
-            raise ValueError(f"hvp needs one scalar float result; {program.name} returns "
-                             f"{', '.join(str(t) for t in program.result_types)}")
+        self._scalar_result(program)
         f, xs = self._of_floats(program, primals)
 
         def scalar(*floats: Any) -> Any:
@@ -515,4 +437,4 @@ class JaxBackend:
 
         gradient = jax.grad(scalar, argnums=tuple(range(len(xs))))
         _, hv = jax.jvp(gradient, tuple(xs), tuple(self._tangents(program, tangents)))
-        return tuple(_to_numpy(h) for h in hv)
+        return tuple(self.to_numpy(h) for h in hv)

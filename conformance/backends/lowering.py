@@ -11,9 +11,9 @@ The interpreter deliberately shares nothing with the reference's evaluator, its 
 records or its transformations: it reads the syntax (``lintra.reference.syntax``) and raises
 the reference's error classes, nothing more. Two independent implementations of the spec are
 what make differential testing mean something. It does not call the checker either: the
-backends check a program before running it, except in ``linear_map``, whose program may be
-deliberately ill-typed (``mul(t, t)`` with ``t`` linear): whether the framework refuses to
-transpose it is the point of that check.
+backends check a program before running it (:class:`FrameworkBackend`), except in
+``linear_map``, whose program may be deliberately ill-typed (``mul(t, t)`` with ``t``
+linear): whether the framework refuses to transpose it is the point of that check.
 
 Literal dtypes (spec 2.2) are therefore resolved at run time: a literal in a position that
 shares its dtype takes the dtype of the first variable among those positions, otherwise its
@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from lintra.reference.check import check
 from lintra.reference.errors import (
     EvaluationError,
     LintraTypeError,
@@ -284,3 +285,109 @@ class LinearMap:
         if len(args) != len(self.inputs):
             raise TypeError(f"linear map takes {len(self.inputs)} arguments, got {len(args)}")
         return tuple(self.to_numpy(r) for r in self.fn(*(self.to_array(a) for a in args)))
+
+
+# --------------------------------------------------------------------------------------------
+# What the adapters share
+
+
+class FrameworkBackend(ABC):
+    """The parts of the backend protocol (spec 7.1) that every framework adapter does the
+    same way: arguments checked and converted, the program as a function of its float
+    parameters, ``evaluate`` and ``linear_map``. A subclass names its :class:`Framework`
+    (``ops``) and its array conversions, and implements the derivatives with its framework's
+    transformations.
+
+    Tangents and cotangents exist for float parameters and float results only: integer and
+    boolean parameters are closed over, held fixed, and integer or boolean results are
+    returned by the primal computation without a tangent.
+    """
+
+    name: str
+    ops: Framework
+
+    @staticmethod
+    @abstractmethod
+    def to_array(x: object) -> Array:
+        """A NumPy array (or array-like) as a framework array."""
+
+    @staticmethod
+    @abstractmethod
+    def to_numpy(x: Array) -> np.ndarray:
+        """A framework array as a NumPy array."""
+
+    def _arguments(self, program: Program, args: Sequence[object]) -> list[Array]:
+        """The arguments as framework arrays of the parameters' types, after checking the
+        program: one that is not well typed is refused (spec 7.7, step ``check``), so that
+        the framework is never asked for a meaning the spec does not give. ``linear_map``
+        alone takes programs unchecked."""
+        check(program)
+        if len(args) != len(program.inputs):
+            raise TypeError(f"{program.name} takes {len(program.inputs)} arguments, "
+                            f"got {len(args)}")
+        return [self.to_array(argument(a, b.type.array, b.name))
+                for a, b in zip(args, program.inputs)]
+
+    def _of_floats(self, program: Program, args: Sequence[object], aux: bool = True
+                   ) -> tuple[Callable[..., Any], list[Array]]:
+        """The program as a function of its float parameters (the others closed over),
+        returning its float results (and, with ``aux``, the other results as a second
+        element), and the float arguments."""
+        xs = self._arguments(program, args)
+        ins, outs = float_positions(program)
+
+        def of_floats(*floats: Array) -> Any:
+            full = list(xs)
+            for i, v in zip(ins, floats):
+                full[i] = v
+            results = run(program, full, self.ops)
+            ys = tuple(results[k] for k in outs)
+            if not aux:
+                return ys
+            return ys, tuple(r for k, r in enumerate(results) if k not in outs)
+
+        return of_floats, [xs[i] for i in ins]
+
+    def _tangents(self, program: Program, tangents: Sequence[object]) -> list[Array]:
+        return [self.to_array(t) for t in tangent_arrays(program, tangents)]
+
+    def _merge(self, program: Program, floats: Sequence[Array], others: Sequence[Array]
+               ) -> tuple[np.ndarray, ...]:
+        return merged_results(program, floats, others, self.to_numpy)
+
+    def _map(self, fn: Callable[..., Sequence[Array]], inputs: tuple[ArrayType, ...],
+             outputs: tuple[ArrayType, ...]) -> LinearMap:
+        return LinearMap(fn, inputs, outputs, self.to_array, self.to_numpy)
+
+    @staticmethod
+    def _scalar_result(program: Program) -> None:
+        """Refuse, for ``hvp``, a program without exactly one float result, a scalar."""
+        _, outs = float_positions(program)
+        if len(outs) != 1 or program.result_types[outs[0]].array.shape != ():
+            raise ValueError(f"hvp needs one scalar float result; {program.name} returns "
+                             f"{', '.join(str(t) for t in program.result_types)}")
+
+    def evaluate(self, program: Program, args: Sequence[object]) -> tuple[np.ndarray, ...]:
+        return tuple(self.to_numpy(r) for r in run(program, self._arguments(program, args),
+                                                   self.ops))
+
+    def linear_map(self, program: Program, residuals: Sequence[object]) -> LinearMap:
+        """The program as a map of its ``lin`` parameters, the others bound to ``residuals``
+        in order. Not checked with lintra's checker: whether the framework refuses to
+        transpose a program that is not linear is what the suite wants to see."""
+        lin = [i for i, b in enumerate(program.inputs) if b.type.linear]
+        fixed = [i for i, b in enumerate(program.inputs) if not b.type.linear]
+        if len(residuals) != len(fixed):
+            raise TypeError(f"{program.name} has {len(fixed)} non-linear parameters, got "
+                            f"{len(residuals)} residuals")
+        bound = {i: self.to_array(argument(r, program.inputs[i].type.array,
+                                           program.inputs[i].name))
+                 for i, r in zip(fixed, residuals)}
+
+        def apply(*ts: Array) -> tuple[Array, ...]:
+            full = dict(bound)
+            full.update(zip(lin, ts))
+            return run(program, [full[i] for i in range(len(program.inputs))], self.ops)
+
+        return self._map(apply, tuple(program.inputs[i].type.array for i in lin),
+                         tuple(t.array for t in program.result_types))

@@ -31,17 +31,12 @@ from lintra.conformance.backend import BackendUnavailable, Capabilities
 from lintra.conformance.backends.lowering import (
     Eqn,
     Framework,
+    FrameworkBackend,
     LinearMap,
-    argument,
-    float_positions,
     float_types,
-    merged_results,
     norm_axes,
     norm_axis,
-    run,
-    tangent_arrays,
 )
-from lintra.reference.check import check
 from lintra.reference.syntax import ArrayType, DType, Program
 
 torch: Any = None
@@ -535,22 +530,8 @@ NOTES = (
 )
 
 
-def _to_numpy(x: Any) -> np.ndarray:
-    """A NumPy copy of tensor ``x`` (``force``: a derivative may be a symbolic ZeroTensor)."""
-    return np.array(x.detach().cpu().numpy(force=True))
-
-
-def _to_torch(x: object) -> Any:
-    return torch.as_tensor(np.array(x))
-
-
-class TorchBackend:
-    """PyTorch behind the backend protocol (spec 7.1); see the module docstring.
-
-    Tangents and cotangents exist for float parameters and float results only: integer and
-    boolean parameters are closed over, held fixed, and integer or boolean results are
-    returned by the primal computation without a tangent.
-    """
+class TorchBackend(FrameworkBackend):
+    """PyTorch behind the backend protocol (spec 7.1); see the module docstring."""
 
     name = "torch"
 
@@ -560,56 +541,18 @@ class TorchBackend:
                                          refuses_nonlinear=False, notes=NOTES)
         self.ops = TorchOps()
 
-    # -- plumbing ------------------------------------------------------------------------------
-
-    def _arguments(self, program: Program, args: Sequence[object]) -> list[Any]:
-        """The arguments as framework arrays of the parameters' types, after checking the
-        program: one that is not well typed is refused (spec 7.7, step ``check``), so that
-        the framework is never asked for a meaning the spec does not give. ``linear_map``
-        alone takes programs unchecked."""
-        check(program)
-        if len(args) != len(program.inputs):
-            raise TypeError(f"{program.name} takes {len(program.inputs)} arguments, "
-                            f"got {len(args)}")
-        return [_to_torch(argument(a, b.type.array, b.name))
-                for a, b in zip(args, program.inputs)]
-
-    def _of_floats(self, program: Program, args: Sequence[object], aux: bool = True
-                   ) -> tuple[Any, list[Any]]:
-        """The program as a function of its float parameters (the others closed over),
-        returning its float results (and, with ``aux``, the other results as a second
-        element), and the float arguments."""
-        xs = self._arguments(program, args)
-        ins, outs = float_positions(program)
-
-        def of_floats(*floats: Any) -> Any:
-            full = list(xs)
-            for i, v in zip(ins, floats):
-                full[i] = v
-            results = run(program, full, self.ops)
-            ys = tuple(results[k] for k in outs)
-            if not aux:
-                return ys
-            return ys, tuple(r for k, r in enumerate(results) if k not in outs)
-
-        return of_floats, [xs[i] for i in ins]
-
-    def _tangents(self, program: Program, tangents: Sequence[object]) -> list[Any]:
-        return [_to_torch(t) for t in tangent_arrays(program, tangents)]
+    @staticmethod
+    def to_array(x: object) -> Any:
+        return torch.as_tensor(np.array(x))
 
     @staticmethod
-    def _merge(program: Program, floats: Sequence[Any], others: Sequence[Any]
-               ) -> tuple[np.ndarray, ...]:
-        return merged_results(program, floats, others, _to_numpy)
+    def to_numpy(x: Any) -> np.ndarray:
+        """A NumPy copy of tensor ``x`` (``force``: a derivative may be a symbolic
+        ZeroTensor)."""
+        return np.array(x.detach().cpu().numpy(force=True))
 
     def _zeros(self, types: Sequence[ArrayType]) -> list[Any]:
         return [torch.zeros(t.shape, dtype=TORCH_DTYPES[t.dtype]) for t in types]
-
-    # -- the protocol --------------------------------------------------------------------------
-
-    def evaluate(self, program: Program, args: Sequence[object]) -> tuple[np.ndarray, ...]:
-        return tuple(_to_numpy(r) for r in run(program, self._arguments(program, args),
-                                                 self.ops))
 
     def _zero_map(self, ins: tuple[ArrayType, ...], outs: tuple[ArrayType, ...]) -> LinearMap:
         """The derivative where there is no float input or no float result: the zero map
@@ -618,7 +561,7 @@ class TorchBackend:
         def zero(*args: Any) -> tuple[Any, ...]:
             return tuple(self._zeros(outs))
 
-        return LinearMap(zero, ins, outs, _to_torch, _to_numpy)
+        return self._map(zero, ins, outs)
 
     def jvp(self, program: Program, primals: Sequence[object], tangents: Sequence[object]
             ) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
@@ -628,7 +571,7 @@ class TorchBackend:
             return self.evaluate(program, primals), self._zero_map(ins, outs)(*tangents)
         f, xs = self._of_floats(program, primals)
         ys, dys, others = torch.func.jvp(f, tuple(xs), tuple(ts), has_aux=True)
-        return self._merge(program, ys, others), tuple(_to_numpy(d) for d in dys)
+        return self._merge(program, ys, others), tuple(self.to_numpy(d) for d in dys)
 
     def linearize(self, program: Program, primals: Sequence[object]
                   ) -> tuple[tuple[np.ndarray, ...], LinearMap]:
@@ -646,10 +589,9 @@ class TorchBackend:
             # The map folds its constants lazily, on its first call; made inside a torch.func
             # transform (our transpose) that call fails, so make it here, on zeros.
             f_jvp(*self._zeros(ins))
-        others = [_to_torch(r) for r, t in zip(results, program.result_types)
+        others = [self.to_array(r) for r, t in zip(results, program.result_types)
                   if not t.array.dtype.is_float]
-        return self._merge(program, ys, others), LinearMap(f_jvp, ins, outs, _to_torch,
-                                                           _to_numpy)
+        return self._merge(program, ys, others), self._map(f_jvp, ins, outs)
 
     def vjp(self, program: Program, primals: Sequence[object]) -> tuple[tuple[np.ndarray, ...],
                                                                          Any]:
@@ -660,7 +602,8 @@ class TorchBackend:
         ys, f_vjp, others = torch.func.vjp(f, *xs, has_aux=True)
 
         def pullback(*cotangents: object) -> tuple[np.ndarray, ...]:
-            return tuple(_to_numpy(c) for c in f_vjp(tuple(_to_torch(c) for c in cotangents)))
+            return tuple(self.to_numpy(c)
+                         for c in f_vjp(tuple(self.to_array(c) for c in cotangents)))
 
         return self._merge(program, ys, others), pullback
 
@@ -678,36 +621,13 @@ class TorchBackend:
         def adjoint(*cotangents: Any) -> tuple[Any, ...]:
             return tuple(f_vjp(tuple(cotangents)))
 
-        return LinearMap(adjoint, linear_map.outputs, linear_map.inputs, _to_torch, _to_numpy)
-
-    def linear_map(self, program: Program, residuals: Sequence[object]) -> LinearMap:
-        """The program as a map of its ``lin`` parameters, the others bound to ``residuals``
-        in order (not checked for linearity: this backend cannot refuse a non-linear one)."""
-        lin = [i for i, b in enumerate(program.inputs) if b.type.linear]
-        fixed = [i for i, b in enumerate(program.inputs) if not b.type.linear]
-        if len(residuals) != len(fixed):
-            raise TypeError(f"{program.name} has {len(fixed)} non-linear parameters, got "
-                            f"{len(residuals)} residuals")
-        bound = {i: _to_torch(argument(r, program.inputs[i].type.array,
-                                       program.inputs[i].name))
-                 for i, r in zip(fixed, residuals)}
-
-        def apply(*ts: Any) -> tuple[Any, ...]:
-            full = dict(bound)
-            full.update(zip(lin, ts))
-            return run(program, [full[i] for i in range(len(program.inputs))], self.ops)
-
-        return LinearMap(apply, tuple(program.inputs[i].type.array for i in lin),
-                         tuple(t.array for t in program.result_types), _to_torch, _to_numpy)
+        return self._map(adjoint, linear_map.outputs, linear_map.inputs)
 
     def hvp(self, program: Program, primals: Sequence[object], tangents: Sequence[object]
             ) -> tuple[np.ndarray, ...]:
         """Forward over reverse: ``torch.func.jvp`` of ``torch.func.grad`` of a program whose
         one float result is a scalar."""
-        _, outs = float_positions(program)
-        if len(outs) != 1 or program.result_types[outs[0]].array.shape != ():
-            raise ValueError(f"hvp needs one scalar float result; {program.name} returns "
-                             f"{', '.join(str(t) for t in program.result_types)}")
+        self._scalar_result(program)
         f, xs = self._of_floats(program, primals, aux=False)
 
         def scalar(*floats: Any) -> Any:
@@ -715,4 +635,4 @@ class TorchBackend:
 
         gradient = torch.func.grad(scalar, argnums=tuple(range(len(xs))))
         _, hv = torch.func.jvp(gradient, tuple(xs), tuple(self._tangents(program, tangents)))
-        return tuple(_to_numpy(h) for h in hv)
+        return tuple(self.to_numpy(h) for h in hv)
