@@ -2,11 +2,10 @@
 
 At ``abs``'s kink the spec takes 0 (chapter 6). A backend taking another one-sided slope
 (JAX takes ``abs'(0) = 1``) follows another convention: reported as such, not as a failure.
-A value that is no one-sided slope along the tangent (forward mode), or lies outside the
-one-sided partial derivatives of ``<w, f>`` (reverse mode), or is a nan where the spec's
-derivative is finite, is wrong under every convention and fails. The backends here are the
-reference with ``abs``'s derivative replaced by hand-written NumPy; the expectations come
-from the slopes of ``|x|`` at 0, worked out in the comments.
+A value that is no one-sided slope along the tangent (forward mode), or a nan where the
+spec's derivative is finite (either mode), is wrong under every convention and fails. The
+backends here are the reference with ``abs``'s derivative replaced by hand-written NumPy;
+the expectations come from the slopes of ``|x|`` at 0, worked out in the comments.
 """
 
 from __future__ import annotations
@@ -80,17 +79,17 @@ def test_no_convention_gives_a_value_outside_the_slopes_forward(slope: Slope) ->
     assert r.status is Status.FAIL, r.reason
 
 
-def test_another_one_sided_partial_is_a_convention_reverse() -> None:
-    # <w, |x|> with w = (1, -2) has the term -2 |x_1|: at x_1 = 0 its left partial is 2, its
-    # right one -2; the spec gives 0, JAX 1 * w_1 = -2
-    r = CHECKS["vjp_vs_reference"](AbsWith(jax_like), case(0.0, 1.0))
+@pytest.mark.parametrize("slope", [jax_like, doubled])
+def test_a_finite_answer_at_a_kink_is_a_convention_reverse(slope: Slope) -> None:
+    # reverse mode is judged only as far as every convention agrees (spec 7.2): a finite
+    # value where the oracle finds a kink along the tangent (JAX's -2 for w_1 = -2; even the
+    # doubled slope's -4, which no convention gives: the test is necessary, not sufficient)
+    r = CHECKS["vjp_vs_reference"](AbsWith(slope), case(0.0, 1.0))
     assert r.status is Status.CONVENTION, r.reason
 
 
-@pytest.mark.parametrize("slope", [doubled, nan_at_zero])
-def test_no_convention_gives_a_value_outside_the_partials_reverse(slope: Slope) -> None:
-    # doubled gives -4 for x_1, outside [-2, 2]; nan is no number
-    r = CHECKS["vjp_vs_reference"](AbsWith(slope), case(0.0, 1.0))
+def test_a_nan_at_a_kink_fails_reverse() -> None:
+    r = CHECKS["vjp_vs_reference"](AbsWith(nan_at_zero), case(0.0, 1.0))
     assert r.status is Status.FAIL, r.reason
 
 
@@ -112,13 +111,14 @@ def _corpus_case(name: str) -> object:
     return c
 
 
-@pytest.mark.parametrize("slope, status", [(jax_like, Status.CONVENTION),
-                                           (doubled, Status.FAIL),
-                                           (nan_at_zero, Status.FAIL)])
+@pytest.mark.parametrize("slope, statuses", [
+    (jax_like, [Status.CONVENTION, Status.CONVENTION]),
+    (doubled, [Status.FAIL, Status.CONVENTION]),
+    (nan_at_zero, [Status.FAIL, Status.FAIL])])
 def test_corpus_kink_assertions_tell_conventions_from_errors(slope: Slope,
-                                                             status: Status) -> None:
+                                                             statuses: list[Status]) -> None:
     """``kink_abs``: abs at (+0, -0), tangent (1, -2) and cotangent (1, -1/2); the spec's
-    answer is (0, 0) both ways."""
+    answer is (0, 0) both ways; the rules are those of the generated cases."""
     results = run_corpus_case(AbsWith(slope), _corpus_case("kink_abs"))
     assert [r.check for r in results] == ["corpus_kink", "corpus_kink"]
-    assert [r.status for r in results] == [status, status], [r.reason for r in results]
+    assert [r.status for r in results] == statuses, [r.reason for r in results]
