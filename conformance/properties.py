@@ -360,11 +360,15 @@ def jvp_vs_reference(backend: Backend, case: Case) -> CheckResult:
 def takes_one_sided_slopes(case: Case, dys: Sequence[object], *,
                            judge_unreliable: bool = False) -> bool:
     """Whether every tangent element where the backend disagrees with the reference sits at
-    a kink along the case's tangent and equals (within the derived bound plus the oracle's
-    error) one of the two one-sided slopes, or their mean: another convention at the kink,
-    not a wrong derivative. Unreliable elements are ignored, as the comparison ignored them;
-    with ``judge_unreliable`` (exact assertions, which judge them) any difference there is
-    not a convention."""
+    a kink along the case's tangent and lies (within the derived bound plus the oracle's
+    error) between the two one-sided slopes: another convention at the kink (a one-sided
+    slope, their mean, a weighted split of a tie), not a wrong derivative. For a kink of a
+    convex or concave function (``abs``, ``max``, ``cummax``, ``sort``) that interval is
+    exactly what every element of the generalized gradient gives along the tangent; for
+    ``clamp`` at a triple tie it is narrower (the middle operand's piece lies outside).
+    Unreliable elements are ignored, as the comparison ignored them; with
+    ``judge_unreliable`` (exact assertions, which judge them) any difference there is not a
+    convention."""
     bounds = case.jvp()
     kinks = case.oracle().kinks
     left, right = case.slopes()
@@ -382,8 +386,8 @@ def takes_one_sided_slopes(case: Case, dys: Sequence[object], *,
             if not kinks[k][i]:
                 return False
             tolerance = allowed + case.oracle().bounds[k][i]
-            candidates = (left[k][i], right[k][i], (left[k][i] + right[k][i]) / 2)
-            if not any(_finite(c) and abs(got - c) <= tolerance for c in candidates):
+            low, high = sorted((left[k][i], right[k][i]))
+            if not (_finite(got, low, high) and low - tolerance <= got <= high + tolerance):
                 return False
     return True
 

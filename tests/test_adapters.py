@@ -930,3 +930,25 @@ def test_wrong_cotangent_shape_is_refused(backend: Backend, result: str,
     _, pullback = backend.vjp(p, [np.array([0.5, 1.0])])
     with pytest.raises(Exception):  # noqa: B017  (any refusal counts, as in the suite)
         pullback(np.ones((2, 2)))
+
+
+PAD_FINDINGS = {
+    ("jax",): "docs/findings.md J11: JAX transposes pad's padding value as a difference of "
+              "sums",
+}
+
+PAD = """def f(x: f64[3], v: f64[]) -> f64[6]:
+    y: f64[6] = pad(x, v, low=(1,), high=(2,))
+    return y"""
+
+
+def test_pad_value_cotangent_sums_only_the_padding(backend: Backend,
+                                                   request: pytest.FixtureRequest) -> None:
+    """Spec 5.3: the padding value's cotangent is the sum of the cotangent over the padding
+    positions, 0.5 + 0.25 + 0.125 here, exact in any order. Computed as the whole sum minus
+    the interior's, the interior's 1e16 cancel it away."""
+    known(request, backend, PAD_FINDINGS)
+    _, pullback = backend.vjp(parse_program(PAD), [np.array([1.0, 2.0, 3.0]), np.array(0.0)])
+    x_bar, v_bar = pullback(np.array([0.5, 1e16, -1e16, 1.0, 0.25, 0.125]))
+    assert_identical(x_bar, np.array([1e16, -1e16, 1.0]), "cotangent of x")
+    assert_identical(v_bar, np.array(0.875), "cotangent of the padding value")

@@ -2,7 +2,7 @@
 
 At ``abs``'s kink the spec takes 0 (chapter 6). A backend taking another one-sided slope
 (JAX takes ``abs'(0) = 1``) follows another convention: reported as such, not as a failure.
-A value that is no one-sided slope along the tangent (forward mode), or a nan where the
+A value outside the one-sided slopes along the tangent (forward mode), or a nan where the
 spec's derivative is finite (either mode), is wrong under every convention and fails. The
 backends here are the reference with ``abs``'s derivative replaced by hand-written NumPy;
 the expectations come from the slopes of ``|x|`` at 0, worked out in the comments.
@@ -30,6 +30,10 @@ Slope = Callable[[np.ndarray], np.ndarray]
 
 def jax_like(x: np.ndarray) -> np.ndarray:
     return np.where(x >= 0, 1.0, -1.0)  # abs'(0) = 1: the right slope along +1
+
+
+def halved(x: np.ndarray) -> np.ndarray:
+    return np.where(x > 0, 1.0, np.where(x < 0, -1.0, 0.5))  # between the slopes -1 and 1
 
 
 def doubled(x: np.ndarray) -> np.ndarray:
@@ -64,12 +68,13 @@ def case(x1: float, t1: float) -> Case:
 TINY = float.fromhex("0x1.cb7c08b177a97p-193")  # 1.4e-58: far below the other element's 0.7
 
 
+@pytest.mark.parametrize("slope", [jax_like, halved])
 @pytest.mark.parametrize("t1", [1.0, -1.0, TINY])
-def test_another_one_sided_slope_is_a_convention_forward(t1: float) -> None:
-    # at x = 0 the slopes of |x| along t are -|t| and |t|; JAX's t is one of them, also when
-    # t is tiny next to the other element (the slope jump is then below the oracle's rounding
-    # level, but the equation sits at its own kink)
-    r = CHECKS["jvp_vs_reference"](AbsWith(jax_like), case(0.0, t1))
+def test_a_value_between_the_slopes_is_a_convention_forward(slope: Slope, t1: float) -> None:
+    # at x = 0 the slopes of |x| along t are -|t| and |t|; JAX's t is one of them, t/2 lies
+    # between, also when t is tiny next to the other element (the slope jump is then below
+    # the oracle's rounding level, but the equation sits at its own kink)
+    r = CHECKS["jvp_vs_reference"](AbsWith(slope), case(0.0, t1))
     assert r.status is Status.CONVENTION, r.reason
 
 
