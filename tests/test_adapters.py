@@ -31,6 +31,7 @@ import pytest
 from lintra.conformance import analysis
 from lintra.conformance.backend import Backend, BackendUnavailable, load_backend
 from lintra.conformance.properties import Tally, agree
+from lintra.conformance.results import Status
 from lintra.reference import (
     EvaluationError,
     LinearFunction,
@@ -952,3 +953,21 @@ def test_pad_value_cotangent_sums_only_the_padding(backend: Backend,
     x_bar, v_bar = pullback(np.array([0.5, 1e16, -1e16, 1.0, 0.25, 0.125]))
     assert_identical(x_bar, np.array([1e16, -1e16, 1.0]), "cotangent of x")
     assert_identical(v_bar, np.array(0.875), "cotangent of the padding value")
+
+
+def test_the_suite_tells_tie_conventions_from_wrong_derivatives(backend: Backend) -> None:
+    """docs/findings.md S2: JAX's split of a cummax tie (J8) lies between the one-sided slopes
+    along the tangent, a convention difference; its zero derivative of clamp at x = lo (J1)
+    does not (the slopes are 0.5 and 1), a failure. PyTorch's answers are conventions."""
+    from lintra.conformance.properties import CHECKS, Case
+
+    cummax = parse_program("def f(x: f64[3]) -> f64[3]:\n    y = cummax(x, axis=0)\n"
+                           "    return y")
+    c = Case(cummax, (np.full(3, 0.7),), (np.array([0.7, -1.3, 0.7]),), (np.full(3, 0.7),))
+    assert CHECKS["jvp_vs_reference"](backend, c).status is Status.CONVENTION
+    clamp = parse_program("def f(lo: f64[], x: f64[], hi: f64[]) -> f64[]:\n"
+                          "    y = clamp(lo, x, hi)\n    return y")
+    c = Case(clamp, (np.array(0.0), np.array(0.0), np.array(1.0)),
+             (np.array(0.5), np.array(1.0), np.array(0.0)), (np.array(1.0),))
+    want = Status.FAIL if backend.name == "jax" else Status.CONVENTION
+    assert CHECKS["jvp_vs_reference"](backend, c).status is want
