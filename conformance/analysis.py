@@ -20,7 +20,12 @@ primitive (``floor``, comparisons, ``rem``, conversions to integers, ``argmax``,
 several operands...) or a domain edge (``sqrt`` of a value within its bound of 0) whose
 outcome changes when its operands move within their bounds, and intermediate values within
 their bound of the dtype's overflow threshold. Everything computed from such a value is
-unreliable too (whole variables: a coarse, sound over-approximation).
+unreliable too. Taint is kept per element (a bool mask per variable) and follows the data
+(:func:`taint_kind`): elementwise primitives taint the same index (``select_n`` only through
+the case its reliable predicate selects), structural ones move the masks by their own index
+map, and every other primitive taints all its results if any operand element is tainted. A
+zero derivative never drops a dependence (a tainted element may be inf or nan in the
+backend, and ``inf · 0`` is nan).
 """
 
 from __future__ import annotations
@@ -39,7 +44,7 @@ from lintra.reference.emit import NameSupply, program_names
 from lintra.reference.errors import UnsupportedPrimitiveError
 from lintra.reference.evaluate import bind_arguments, evaluate
 from lintra.reference.jvp import forget_linearity, jvp_program
-from lintra.reference.primitives import lookup
+from lintra.reference.primitives import Primitive, lookup
 from lintra.reference.syntax import (
     ArrayType,
     Atom,
@@ -170,13 +175,16 @@ def hvp_bounds(program: Program, primals: Sequence[object], tangents: Sequence[o
 
 @dataclass
 class _State:
-    """Values, error bounds and taint of every variable during the analysis."""
+    """Values, error bounds and taint of every variable during the analysis. ``tainted``: a
+    bool mask per variable, its unreliable elements; ``overflowed``: its elements whose finite
+    truth lies beyond the overflow threshold (judged as infinities, but unreliable wherever
+    they are used)."""
 
     domain: MpDomain
     values: dict[str, np.ndarray]
     errors: dict[str, np.ndarray]
-    tainted: set[str]
-    overflowed: set[str]
+    tainted: dict[str, np.ndarray]
+    overflowed: dict[str, np.ndarray]
 
 
 def _analyse(program: Program, args: Sequence[object], dps: int, results: range) -> Bounds:
@@ -185,7 +193,8 @@ def _analyse(program: Program, args: Sequence[object], dps: int, results: range)
     d = MpDomain(dps)
     values = bind_arguments(program, args, d)
     errors = {name: _zeros(v) for name, v in values.items()}
-    state = _State(d, values, errors, set(), set())
+    clean = {name: np.zeros(np.shape(v), dtype=bool) for name, v in values.items()}
+    state = _State(d, values, errors, clean, dict(clean))
     for e, et in zip(program.equations, typing.equations):
         if e.primitive == "call":
             raise UnsupportedPrimitiveError("the analysis needs a call-free program")
@@ -195,15 +204,23 @@ def _analyse(program: Program, args: Sequence[object], dps: int, results: range)
         v = program.outputs[k]
         vt = typing.variables[v.name]
         value, err = state.values[v.name], state.errors[v.name]
-        ok = np.zeros(np.shape(value), dtype=bool)
-        if v.name not in state.tainted:
-            for i in np.ndindex(ok.shape):
-                ok[i] = bool(mpmath.isfinite(err[i])) if vt.array.dtype.is_float else True
+        ok = ~state.tainted[v.name]
+        if vt.array.dtype.is_float:
+            ok = ok & _finite(err)
         truth.append(value)
         bound.append(err)
         reliable.append(ok)
         types.append(vt.array)
     return Bounds(tuple(truth), tuple(bound), tuple(reliable), tuple(types))
+
+
+def _finite(a: np.ndarray) -> np.ndarray:
+    """Elementwise ``isfinite`` of an object array of mpf, as a bool array."""
+    arr = np.asarray(a, dtype=object)
+    out = np.zeros(arr.shape, dtype=bool)
+    for i in np.ndindex(arr.shape):
+        out[i] = bool(mpmath.isfinite(arr[i]))
+    return out
 
 
 def _zeros(v: np.ndarray) -> np.ndarray:
@@ -219,37 +236,128 @@ def _operand(state: _State, a: Atom, vt: VarType) -> tuple[np.ndarray, np.ndarra
     return state.values[a.name], state.errors[a.name]
 
 
+# --------------------------------------------------------------------------------------------
+# Taint: which elements no bound can make meaningful
+
+
+_ELEMENTWISE_FAMILIES = frozenset({"unary", "binary", "logic", "special"})
+"""Families whose result elements are functions of the operand elements at the same index
+(rank-0 operands broadcast): spec 3.1-3.3 and 3.8 (identities, conversions, ``dup``;
+``iota`` and ``zero`` have no operands)."""
+
+_STRUCTURAL_FAMILIES = frozenset({"structure"})
+"""Families whose result elements are copies of operand elements by an index map fixed by
+the parameters (spec 3.4): the primitive evaluated on taint masks moves them exactly."""
+
+
+def taint_kind(prim: Primitive) -> str:
+    """How taint crosses an equation of ``prim``: ``elementwise`` (per index; ``select_n``
+    per selected case), ``structural`` (the primitive's own index map) or ``whole`` (any
+    tainted operand element taints every result element: reductions, contractions,
+    indexing, scans, sort)."""
+    if prim.family in _ELEMENTWISE_FAMILIES:
+        return "elementwise"
+    if prim.family in _STRUCTURAL_FAMILIES:
+        return "structural"
+    return "whole"
+
+
 def _step(state: _State, e: Equation, et: object) -> None:
     prim = lookup(e.primitive)
+    kind = taint_kind(prim)
     operands = [_operand(state, a, vt) for a, vt in zip(e.inputs, et.inputs)]
     xs = tuple(x for x, _ in operands)
     outs = tuple(vt.array for vt in et.outputs)
     ys = prim.evaluate(state.domain, xs, et.params, outs)
-    tainted = any(isinstance(a, Var) and (a.name in state.tainted or a.name in state.overflowed)
-                  for a in e.inputs)
+    bad = [_bad(state, a, x) for a, x in zip(e.inputs, xs)]
+    inherited = _inherited(state, prim, kind, et, xs, bad)
     propagated = _propagate(state, e, et, operands)
     local = _local_errors(state, e, et, xs, ys)
     moved, deviations = _corners(state, e, et, operands, ys)
-    tainted = tainted or moved or _pole_within_bounds(e, et, operands)
+    pole = _pole_within_bounds(e, et, operands)
+    if kind == "whole" and any(m.any() for m in moved):
+        moved = [np.ones(t.shape, dtype=bool) for t in outs]
     propagated = [p if d is None else _larger(p, d) for p, d in zip(propagated, deviations)]
-    for b, vt, y, p, loc in zip(e.outputs, et.outputs, ys, propagated, local):
+    for b, t, y, p, loc, inh, mv in zip(e.outputs, outs, ys, propagated, local, inherited,
+                                        moved):
         state.values[b.name] = y
-        state.errors[b.name] = _add(p, loc) if vt.array.dtype.is_float else _zeros(y)
-        if tainted or (vt.array.dtype.is_float and _near_overflow(y, state.errors[b.name],
-                                                                  vt.array.dtype)):
-            state.tainted.add(b.name)
-        elif vt.array.dtype.is_float and _beyond_overflow(y, vt.array.dtype):
-            state.overflowed.add(b.name)
+        err = _add(p, loc) if t.dtype.is_float else _zeros(y)
+        state.errors[b.name] = err
+        taint = inh | mv
+        if pole is not None:
+            taint = taint | pole
+        over = np.zeros(t.shape, dtype=bool)
+        if t.dtype.is_float:
+            near, beyond = _near_overflow(y, err, t.dtype), _beyond_overflow(y, t.dtype)
+            if kind == "whole":  # an intermediate of the computation may overflow too
+                near, beyond = _whole(near), _whole(beyond)
+            taint = taint | near
+            over = beyond & ~taint
+        state.tainted[b.name] = taint
+        state.overflowed[b.name] = over
 
 
-def _beyond_overflow(y: np.ndarray, dtype: DType) -> bool:
-    """A finite truth beyond the overflow threshold: the float value is an infinity there.
-    As a result it is judged (an infinity is expected); as an operand it makes the rest of
-    the computation differ from the exact one (``inf · 0`` is nan where the exact product
-    is 0), so what it feeds is unreliable."""
+def _whole(mask: np.ndarray) -> np.ndarray:
+    """Every element if any element: the whole-variable over-approximation."""
+    return np.full(mask.shape, bool(mask.any()))
+
+
+def _bad(state: _State, a: Atom, x: np.ndarray) -> np.ndarray:
+    """The elements of an operand that make what they feed unreliable: tainted or beyond
+    the overflow threshold (none for a literal)."""
+    if isinstance(a, Literal):
+        return np.zeros(np.shape(x), dtype=bool)
+    return state.tainted[a.name] | state.overflowed[a.name]
+
+
+def _inherited(state: _State, prim: Primitive, kind: str, et: object,
+               xs: tuple[np.ndarray, ...], bad: list[np.ndarray]) -> list[np.ndarray]:
+    """Per result, the elements tainted by tainted operand elements.
+
+    Elementwise: the union of the operands' masks at the same index (rank 0 broadcasts);
+    ``select_n``: where the predicate is untainted, the mask of the case it selects only (a
+    discarded case cannot reach the value), else everything. Structural: the primitive
+    evaluated on the masks. Otherwise every element if any operand element is tainted.
+    Dependence is never dropped on the strength of a zero derivative: a tainted element may
+    be inf or nan in the backend, and ``0 · inf`` is nan.
+    """
+    shapes = [vt.array.shape for vt in et.outputs]
+    if kind == "structural":
+        masks = tuple(replace(vt.array, dtype=DType.bool) for vt in et.outputs)
+        ys = prim.evaluate(state.domain, tuple(bad), et.params, masks)
+        return [np.asarray(y, dtype=bool).reshape(s) for y, s in zip(ys, shapes)]
+    if kind == "whole":
+        hit = any(m.any() for m in bad)
+        return [np.full(s, hit) for s in shapes]
+    if prim.name == "select_n":
+        shape = shapes[0]
+        index = np.broadcast_to(np.asarray(xs[0]).astype(np.int64), shape)
+        chosen = np.zeros(shape, dtype=bool)
+        for k, m in enumerate(bad[1:]):
+            where = index == k
+            chosen[where] = np.broadcast_to(m, shape)[where]
+        return [np.broadcast_to(bad[0], shape) | chosen]
+    out = []
+    for s in shapes:
+        mask = np.zeros(s, dtype=bool)
+        for m in bad:
+            mask |= np.broadcast_to(m, s)
+        out.append(mask)
+    return out
+
+
+def _beyond_overflow(y: np.ndarray, dtype: DType) -> np.ndarray:
+    """Per element, a finite truth beyond the overflow threshold: the float value is an
+    infinity there. As a result it is judged (an infinity is expected); as an operand it
+    makes the rest of the computation differ from the exact one (``inf · 0`` is nan where
+    the exact product is 0), so what it feeds is unreliable."""
     limit = overflow_threshold(dtype)
-    return any(mpmath.isfinite(v) and abs(v) > limit
-               for v in np.asarray(y, dtype=object).reshape(-1))
+    arr = np.asarray(y, dtype=object)
+    out = np.zeros(arr.shape, dtype=bool)
+    for i in np.ndindex(arr.shape):
+        v = arr[i]
+        out[i] = bool(mpmath.isfinite(v) and abs(v) > limit)
+    return out
 
 
 def _add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -259,13 +367,17 @@ def _add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out
 
 
-def _near_overflow(y: np.ndarray, err: np.ndarray, dtype: DType) -> bool:
-    """A finite truth within its bound of the overflow threshold: whether the float
-    computation overflows is not decided (beyond it by more than the bound, the correctly
-    rounded result is an infinity, and a comparison expects one)."""
+def _near_overflow(y: np.ndarray, err: np.ndarray, dtype: DType) -> np.ndarray:
+    """Per element, a finite truth within its bound of the overflow threshold: whether the
+    float computation overflows is not decided (beyond it by more than the bound, the
+    correctly rounded result is an infinity, and a comparison expects one)."""
     limit = overflow_threshold(dtype)
-    return any(mpmath.isfinite(v) and abs(abs(v) - limit) <= err[i]
-               for i, v in np.ndenumerate(np.asarray(y, dtype=object)))
+    arr = np.asarray(y, dtype=object)
+    out = np.zeros(arr.shape, dtype=bool)
+    for i in np.ndindex(arr.shape):
+        v = arr[i]
+        out[i] = bool(mpmath.isfinite(v) and abs(abs(v) - limit) <= err[i])
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -435,22 +547,25 @@ def magnitude_program(lp: Program) -> Program:
 
 def _corners(state: _State, e: Equation, et: object,
              operands: list[tuple[np.ndarray, np.ndarray]], ys: tuple
-             ) -> tuple[bool, list[np.ndarray | None]]:
+             ) -> tuple[list[np.ndarray], list[np.ndarray | None]]:
     """Evaluate the equation with its float operands moved to the corners of their bounds
     (all sign combinations for up to 3 moving operands, else all-minus and all-plus).
 
-    Returns whether the outcome moves (a discrete result, the class of a float result
-    (nan, ±inf, finite), the value of a step function or the branch of ``rem`` changes), and
-    per float result the largest finite deviation from the centre: where it exceeds the
+    Returns per result the elements whose outcome moves (a discrete result, the class of a
+    float result (nan, ±inf, finite), the value of a step function or the branch of ``rem``
+    changes; every element where a tie test of ``argmax``, ``argmin`` or ``sort`` fires),
+    and per float result the largest finite deviation from the centre: where it exceeds the
     first-order bound (``x²`` at a value smaller than its bound) it replaces it.
     """
+    outs = tuple(vt.array for vt in et.outputs)
+    moved = [np.zeros(t.shape, dtype=bool) for t in outs]
     moving = [k for k, ((x, err), vt) in enumerate(zip(operands, et.inputs))
               if vt.array.dtype.is_float and _any_nonzero(err)]
     deviations: list[np.ndarray | None] = [None] * len(ys)
     if not moving:
-        return False, deviations
-    moved = bool(_TIE_TESTS.get(e.primitive, _no_ties)(operands, et))
-    outs = tuple(vt.array for vt in et.outputs)
+        return moved, deviations
+    if _TIE_TESTS.get(e.primitive, _no_ties)(operands, et):
+        moved = [np.ones(t.shape, dtype=bool) for t in outs]
     signs = (itertools.product((-1, 1), repeat=len(moving)) if len(moving) <= 3
              else [(-1,) * len(moving), (1,) * len(moving)])
     for combo in signs:
@@ -458,11 +573,12 @@ def _corners(state: _State, e: Equation, et: object,
         for k, sign in zip(moving, combo):
             xs[k] = _shifted(*operands[k], sign)
         corner = lookup(e.primitive).evaluate(state.domain, tuple(xs), et.params, outs)
-        for j, (vt, y, c) in enumerate(zip(et.outputs, ys, corner)):
-            moved = moved or _differs(e.primitive, vt.array.dtype, y, c)
-            if vt.array.dtype.is_float:
+        for j, (t, y, c) in enumerate(zip(outs, ys, corner)):
+            moved[j] = moved[j] | _differs(e.primitive, t, y, c)
+            if t.dtype.is_float:
                 deviations[j] = _larger(deviations[j], _distance(y, c))
-        moved = moved or (e.primitive == "rem" and _quotients_differ(operands, xs))
+        if e.primitive == "rem":
+            moved[0] = moved[0] | _quotients_differ(operands, xs, outs[0].shape)
     return moved, deviations
 
 
@@ -505,35 +621,35 @@ def _contains_zero(x: object, err: object) -> bool:
 
 
 def _pole_within_bounds(e: Equation, et: object,
-                        operands: list[tuple[np.ndarray, np.ndarray]]) -> bool:
-    """A pole or branch cut at 0 within an operand's bound, where the float result's sign,
-    class or branch depends on the sign of a zero or of a tiny value the mpmath truth cannot
-    know: a divisor (``div``), the base of a negative power (``integer_pow``, ``pow``,
-    ``rsqrt``), or the ``y`` of ``atan2`` at ``x <= 0`` (its cut along the negative x axis;
-    ``atan2(±0, ±0)`` too)."""
+                        operands: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray | None:
+    """Per element, a pole or branch cut at 0 within an operand's bound, where the float
+    result's sign, class or branch depends on the sign of a zero or of a tiny value the
+    mpmath truth cannot know: a divisor (``div``), the base of a negative power
+    (``integer_pow``, ``pow``, ``rsqrt``), or the ``y`` of ``atan2`` at ``x <= 0`` (its cut
+    along the negative x axis; ``atan2(±0, ±0)`` too). ``None`` for other primitives."""
     prim = e.primitive
     if prim not in ("div", "integer_pow", "pow", "rsqrt", "atan2"):
-        return False
+        return None
     if prim == "integer_pow" and int(et.params["y"]) >= 0:
-        return False
+        return None
     if not all(vt.array.dtype.is_float for vt in et.inputs[:1]):
-        return False
-    arrays = [np.broadcast_to(np.asarray(x, dtype=object), et.outputs[0].array.shape)
-              for x, _ in operands]
-    bounds = [np.broadcast_to(np.asarray(err, dtype=object), et.outputs[0].array.shape)
-              for _, err in operands]
-    for i in np.ndindex(et.outputs[0].array.shape):
-        if prim == "div" and _contains_zero(arrays[1][i], bounds[1][i]):
-            return True
-        if prim in ("integer_pow", "rsqrt") and _contains_zero(arrays[0][i], bounds[0][i]):
-            return True
-        if prim == "pow" and _contains_zero(arrays[0][i], bounds[0][i]) and not (
-                arrays[1][i] - bounds[1][i] > 0):
-            return True
-        if prim == "atan2" and _contains_zero(arrays[0][i], bounds[0][i]) and (
-                arrays[1][i] <= bounds[1][i]):
-            return True
-    return False
+        return None
+    shape = et.outputs[0].array.shape
+    arrays = [np.broadcast_to(np.asarray(x, dtype=object), shape) for x, _ in operands]
+    bounds = [np.broadcast_to(np.asarray(err, dtype=object), shape) for _, err in operands]
+    out = np.zeros(shape, dtype=bool)
+    for i in np.ndindex(shape):
+        if prim == "div":
+            out[i] = _contains_zero(arrays[1][i], bounds[1][i])
+        elif prim in ("integer_pow", "rsqrt"):
+            out[i] = _contains_zero(arrays[0][i], bounds[0][i])
+        elif prim == "pow":
+            out[i] = _contains_zero(arrays[0][i], bounds[0][i]) and not (
+                arrays[1][i] - bounds[1][i] > 0)
+        else:  # atan2
+            out[i] = _contains_zero(arrays[0][i], bounds[0][i]) and bool(
+                arrays[1][i] <= bounds[1][i])
+    return out
 
 
 _STEPWISE = frozenset({"floor", "ceil", "round", "sign"})
@@ -548,23 +664,35 @@ def value_class(v: object) -> str:
     return "finite"
 
 
-def _differs(prim: str, dtype: DType, y: np.ndarray, c: np.ndarray) -> bool:
-    if not dtype.is_float:
-        return not np.array_equal(np.asarray(y), np.asarray(c))
-    for a, b in zip(np.asarray(y, dtype=object).reshape(-1),
-                    np.asarray(c, dtype=object).reshape(-1)):
-        if value_class(a) != value_class(b) or (prim in _STEPWISE and a != b):
-            return True
-    return False
+def _differs(prim: str, t: ArrayType, y: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Per element, whether the corner ``c`` leaves the centre ``y``: another integer or
+    boolean, another class, another value of a step function."""
+    if not t.dtype.is_float:
+        return np.asarray(np.asarray(y) != np.asarray(c), dtype=bool).reshape(t.shape)
+    ya, ca = np.asarray(y, dtype=object), np.asarray(c, dtype=object)
+    out = np.zeros(t.shape, dtype=bool)
+    step = prim in _STEPWISE
+    for i in np.ndindex(t.shape):
+        a, b = ya[i], ca[i]
+        out[i] = value_class(a) != value_class(b) or (step and a != b)
+    return out
 
 
-def _quotients_differ(operands: list, corner: list) -> bool:
-    """rem(x, y) jumps where trunc(x / y) changes."""
-    def quotients(x: np.ndarray, y: np.ndarray) -> list:
-        xb, yb = np.broadcast_arrays(np.asarray(x, dtype=object), np.asarray(y, dtype=object))
-        return [mpmath.floor(abs(a / b)) * mpmath.sign(a / b) if b != 0 and mpmath.isfinite(a)
-                else None for a, b in zip(xb.reshape(-1), yb.reshape(-1))]
-    return quotients(operands[0][0], operands[1][0]) != quotients(corner[0], corner[1])
+def _quotients_differ(operands: list, corner: list, shape: tuple[int, ...]) -> np.ndarray:
+    """Per element, whether rem(x, y) jumps: trunc(x / y) changes."""
+    def quotient(a: object, b: object) -> object:
+        return (mpmath.floor(abs(a / b)) * mpmath.sign(a / b)
+                if b != 0 and mpmath.isfinite(a) else None)
+
+    def arrays(x: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
+        return [np.broadcast_to(np.asarray(v, dtype=object), shape) for v in (x, y)]
+
+    (x0, y0), (x1, y1) = arrays(operands[0][0], operands[1][0]), arrays(corner[0], corner[1])
+    out = np.zeros(shape, dtype=bool)
+    for i in np.ndindex(shape):
+        q0, q1 = quotient(x0[i], y0[i]), quotient(x1[i], y1[i])
+        out[i] = not (q0 is q1 or (q0 is not None and q1 is not None and q0 == q1))
+    return out
 
 
 def _ties_within_bounds(operands: list, et: object) -> bool:

@@ -253,3 +253,156 @@ def test_a_wrong_dtype_fails() -> None:
     judge(tally, np.float32(1.0), np.array(mpmath.mpf(1), dtype=object),
           np.array(U64, dtype=object), np.array(True), t, "r")
     assert "dtype" in tally.failure
+
+
+# --------------------------------------------------------------------------------------------
+# Elementwise taint: one bad element leaves the others judged
+
+
+def reliable_of(text: str, *args: object) -> list[list[bool]]:
+    """The reliability masks of ``text``'s results at ``args``, as nested lists."""
+    b = value_bounds(program(text), [np.array(a) for a in args])
+    return [np.asarray(r).tolist() for r in b.reliable]
+
+
+def test_pow_jvp_at_a_zero_base_is_reliable_where_chapter_6_defines_it() -> None:
+    """At x = 0 the JVP program's log(0) = -inf (and 0^(-1) at y = 0) are discarded by the
+    guards of chapter 6 (select_n on exact predicates): the tangents are those of the table,
+    exactly, and judged. x = 0, y = 2: 2·0·dx + 0·dy = 0; x = y = 0: both partials are 0;
+    x = 0, y = 2.5: 2.5·0^1.5·dx + 0·dy = 0. Away from 0 the ordinary formula."""
+    p = program("def f(x: f64[4], y: f64[4]) -> f64[4]:\n    z: f64[4] = pow(x, y)\n"
+                "    return z\n")
+    x, y = np.array([0.0, 0.0, 0.0, 2.0]), np.array([2.0, 0.0, 2.5, 3.0])
+    dx, dy = np.array([1.0, 1.0, 0.5, 1.0]), np.array([1.0, -3.0, 1.0, 1.0])
+    b = jvp_bounds(p, [x, y], [dx, dy])
+    assert b.reliable[0].tolist() == [True, True, True, True]
+    assert list(b.truth[0][:3]) == [0, 0, 0]
+    expected = 3 * 4 * 1 + CTX.log(2) * 8 * 1  # y x^(y-1) dx + log(x) x^y dy at (2, 3)
+    assert abs(b.truth[0][3] - expected) <= CTX.mpf(10) ** -30
+    v = vjp_bounds(p, [x, y], [np.array([1.0, 1.0, 1.0, 1.0])])
+    assert v.reliable[0].tolist() == v.reliable[1].tolist() == [True, True, True, True]
+    assert list(v.truth[0][:3]) == [0, 0, 0]  # ∂x: 2·0, 0 (the y = 0 guard), 2.5·0
+    assert list(v.truth[1][:3]) == [0, 0, 0]  # ∂y at x = 0: 0 (the x = 0 guard)
+
+
+def test_a_pole_taints_its_element_only_through_elementwise_operations() -> None:
+    """1/x at x = 0 (a pole: the sign of the zero decides ±inf) is unreliable; the other
+    elements of the vector stay judged through sin, add and a comparison."""
+    text = ("def f(x: f64[3]) -> (f64[3], bool[3]):\n    a: f64[3] = div(1.0, x)\n"
+            "    b: f64[3] = sin(a)\n    c: f64[3] = add(b, x)\n    q: bool[3] = gt(c, 0.0)\n"
+            "    return c, q\n")
+    assert reliable_of(text, [1.0, 0.0, 2.0]) == [[True, False, True], [True, False, True]]
+    assert reliable_of(text, [1.0, 0.5, 2.0]) == [[True, True, True], [True, True, True]]
+
+
+def test_a_tainted_scalar_taints_every_element_it_broadcasts_to() -> None:
+    text = ("def f(x: f64[3], s: f64[]) -> f64[3]:\n    r: f64[] = div(1.0, s)\n"
+            "    y: f64[3] = mul(x, r)\n    return y\n")
+    assert reliable_of(text, [1.0, 2.0, 3.0], 0.0) == [[False, False, False]]
+    assert reliable_of(text, [1.0, 2.0, 3.0], 4.0) == [[True, True, True]]
+
+
+def test_a_discontinuity_moves_per_element() -> None:
+    """floor(10x): 0.3·10 rounds near the integer 3, 0.25·10 = 2.5 is far from one."""
+    text = ("def f(x: f64[2]) -> f64[2]:\n    a: f64[2] = mul(x, 10.0)\n"
+            "    b: f64[2] = floor(a)\n    return b\n")
+    assert reliable_of(text, [0.3, 0.25]) == [[False, True]]
+
+
+def test_an_overflowed_element_taints_only_what_it_feeds() -> None:
+    """10·1e308 is beyond the overflow threshold: judged as +inf itself, but inf·0 is nan
+    where the exact product is 0, so its product is unreliable; the other element is not."""
+    text = ("def f(x: f64[2]) -> (f64[2], f64[2]):\n    a: f64[2] = mul(x, 10.0)\n"
+            "    b: f64[2] = mul(a, 0.0)\n    return a, b\n")
+    assert reliable_of(text, [1e308, 1.0]) == [[True, True], [False, True]]
+
+
+def test_a_zero_derivative_does_not_drop_a_tainted_element() -> None:
+    """mul by 0 and a max it does not win have zero derivative in the tainted element, but
+    the backend's ±inf there gives nan (inf·0) or wins the max (+inf): still unreliable."""
+    text = ("def f(x: f64[2]) -> (f64[2], f64[]):\n    a: f64[2] = div(1.0, x)\n"
+            "    b: f64[2] = mul(a, 0.0)\n    m: f64[] = reduce_max(a, axes=(0,))\n"
+            "    return b, m\n")
+    assert reliable_of(text, [0.0, 0.5]) == [[False, True], False]
+
+
+def test_select_n_discards_the_taint_of_a_case_it_does_not_select() -> None:
+    """select_n(x = 0, 1/x, 0): at x = 0 the pole is in the discarded case, and the exact
+    predicate is reliable; selecting the pole's case instead (x ≠ 0) is unreliable."""
+    guarded = ("def f(x: f64[2]) -> f64[2]:\n    a: f64[2] = div(1.0, x)\n"
+               "    p: bool[2] = {cmp}(x, 0.0)\n    y: f64[2] = select_n(p, a, 0.0)\n"
+               "    return y\n")
+    assert reliable_of(guarded.format(cmp="eq"), [0.0, 2.0]) == [[True, True]]
+    assert reliable_of(guarded.format(cmp="ne"), [0.0, 2.0]) == [[False, True]]
+
+
+def test_select_n_with_a_tainted_predicate_is_unreliable() -> None:
+    """10x < 3 at x = 0.3 is undecided (10·0.3 rounds within its bound of 3): whichever
+    case the predicate picks, the choice itself is unreliable, although both cases are
+    reliable there; at x = 0.25 the predicate is decided."""
+    text = ("def f(x: f64[2], u: f64[2], v: f64[2]) -> f64[2]:\n"
+            "    a: f64[2] = mul(x, 10.0)\n    p: bool[2] = lt(a, 3.0)\n"
+            "    y: f64[2] = select_n(p, u, v)\n    return y\n")
+    assert reliable_of(text, [0.3, 0.25], [1.0, 2.0], [3.0, 4.0]) == [[False, True]]
+    scalar = ("def f(x: f64[], u: f64[2], v: f64[2]) -> f64[2]:\n"
+              "    a: f64[] = mul(x, 10.0)\n    p: bool[] = lt(a, 3.0)\n"
+              "    y: f64[2] = select_n(p, u, v)\n    return y\n")
+    assert reliable_of(scalar, 0.3, [1.0, 2.0], [3.0, 4.0]) == [[False, False]]
+
+
+def test_a_reduction_over_a_tainted_element_is_unreliable() -> None:
+    """The row summing the pole's element is unreliable (its value may be ±inf or nan);
+    a sum without a tainted element is judged."""
+    text = ("def f(x: f64[2, 2]) -> (f64[2], f64[]):\n    a: f64[2, 2] = div(1.0, x)\n"
+            "    s: f64[2] = reduce_sum(a, axes=(1,))\n    t: f64[] = reduce_sum(s, axes=(0,))\n"
+            "    return s, t\n")
+    (rows, total) = reliable_of(text, [[1.0, 0.0], [2.0, 4.0]])
+    assert rows[0] is False and total is False
+    assert reliable_of(text, [[1.0, 8.0], [2.0, 4.0]]) == [[True, True], True]
+
+
+def test_structural_operations_move_taint_with_the_elements() -> None:
+    """The pole of 1/x at x[1] = 0, followed through the index maps of spec 3.4."""
+    text = (
+        "def f(x: f64[4]) -> (f64[4], f64[9], f64[8], f64[2, 2], f64[2, 2], f64[2], "
+        "f64[2, 4]):\n"
+        "    a: f64[4] = div(1.0, x)\n"
+        "    r: f64[4] = rev(a, dimensions=(0,))\n"
+        "    p: f64[9] = pad(a, 0.5, low=(2,), high=(0,), interior=(1,))\n"
+        "    c: f64[8] = concatenate(x, a, dimension=0)\n"
+        "    m: f64[2, 2] = reshape(a, new_sizes=(2, 2))\n"
+        "    t: f64[2, 2] = transpose(m, permutation=(1, 0))\n"
+        "    s: f64[2] = slice(a, start=(0,), limit=(4,), strides=(2,))\n"
+        "    b: f64[2, 4] = broadcast_in_dim(a, shape=(2, 4), broadcast_dimensions=(1,))\n"
+        "    return r, p, c, m, t, s, b\n")
+    ok = reliable_of(text, [1.0, 0.0, 2.0, 4.0])
+    bad = [[i for i, v in enumerate(np.ravel(r)) if not v] for r in ok]
+    # rev: 3 - 1; pad: 2 + 1·2; concatenate: 4 + 1; reshape: (0, 1); transpose: (1, 0);
+    # slice at 0, 2: untouched; broadcast: (0, 1) and (1, 1)
+    assert bad == [[2], [4], [5], [1], [2], [], [1, 5]]
+
+
+def test_taint_kinds_follow_the_spec_chapters() -> None:
+    """Every primitive of chapter 3 crosses the analysis as its chapter says: 3.1-3.3 and
+    3.8 are elementwise, 3.4 moves elements by an index map, 3.5-3.7 (indexing,
+    contraction, reductions and scans) are treated as a whole. The names are read from the
+    spec's tables, so a new primitive gets the kind of the chapter it is documented in."""
+    import re
+    from pathlib import Path
+
+    from lintra.conformance.analysis import taint_kind
+    from lintra.reference.primitives import PRIMITIVES
+
+    kinds = {"3.1": "elementwise", "3.2": "elementwise", "3.3": "elementwise",
+             "3.8": "elementwise", "3.4": "structural", "3.5": "whole", "3.6": "whole",
+             "3.7": "whole"}
+    expected: dict[str, str] = {}
+    for chapter, kind in kinds.items():
+        (path,) = (Path(__file__).resolve().parent.parent / "spec").glob(f"{chapter}-*.md")
+        for line in path.read_text().splitlines():
+            if line.startswith("| `"):
+                first = line.split("|")[1]
+                for name in re.findall(r"`([a-z_0-9]+)", first):
+                    expected[name] = kind
+    assert set(expected) == set(PRIMITIVES)
+    assert {n: taint_kind(p) for n, p in PRIMITIVES.items()} == expected
