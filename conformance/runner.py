@@ -9,6 +9,8 @@ case is the one reported (its program and inputs reproduce it).
 
 from __future__ import annotations
 
+import functools
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -28,7 +30,7 @@ from lintra.reference.errors import EvaluationError, LintraError
 from lintra.reference.evaluate import evaluate
 from lintra.reference.primitives import PRIMITIVES
 from lintra.reference.primitives.base import LinearityKind
-from lintra.reference.syntax import ArrayType, DType, Program
+from lintra.reference.syntax import ArrayType, DType, Literal, Program
 
 CHECK_NAMES: tuple[str, ...] = tuple(CHECKS)
 """The properties checked on generated cases, in report order."""
@@ -43,35 +45,207 @@ Progress = Callable[[int, int, str], None]
 # Generated cases
 
 
-UNREMARKABLE = (0.7, -1.3, 2.1, -0.45, 1.55)
-"""Points inside every primitive's domain and away from its kinks: Hypothesis starts from
+UNREMARKABLE = (0.7, -1.3, 2.1, -0.45, 1.55, -0.85, 1.15)
+"""Points inside most primitives' domains and away from their kinks: Hypothesis starts from
 the simplest value of a strategy, and 0 (the simplest float) is a kink or singularity of
 many primitives; these come first instead."""
+TANGENT_POINTS = (1.1, -0.6, 0.35, -1.7, 0.8)
+"""The first choices of tangent elements: other values than the primals', so that a rule
+that confuses a primal with its tangent does not go unseen."""
+COTANGENT_POINTS = (-0.9, 1.45, 0.55, -1.15, 1.9, -0.25, 0.65)
+"""The first choices of cotangent elements: other values again (a cotangent equal to the
+tangent hides a map that is not its own adjoint, ``<t, L t> = <L t, t>``)."""
+TINY = (1e-10, -3e-11)
+"""Magnitudes below 1e-8, where ``1 + x`` rounds to 1 in float64 and cancellation shows."""
 
 
-def _values(draw: st.DrawFn, t: ArrayType, low: float, high: float) -> np.ndarray:
-    """Booleans, small integers, or floats in ``[low, high]`` of the dtype's width: the
-    unremarkable points, or any float (zeros, integers and halves, the kinks of most
-    primitives, come often: Hypothesis favours simple values)."""
-    if t.dtype is DType.bool:
-        elements: st.SearchStrategy = st.booleans()
-    elif t.dtype.is_int:
-        elements = st.integers(-3, 5)
+@functools.cache
+def _elements(dtype: DType, points: tuple[float, ...], shift: int, low: float, high: float
+              ) -> st.SearchStrategy:
+    """Values of one element: booleans, small integers, or floats in ``[low, high]`` of the
+    dtype's width, first ``points`` rotated by ``shift`` (so that neighbouring elements and
+    successive arrays start from different values), else any (zeros, integers and halves,
+    the kinks of most primitives, come often: Hypothesis favours simple values)."""
+    if dtype is DType.bool:
+        return st.sampled_from((False, True) if shift % 2 == 0 else (True, False))
+    if dtype.is_int:
+        return st.integers(-3, 5)
+    width = 32 if dtype is DType.f32 else 64
+    k = shift % len(points)
+    rotated = [v for v in points[k:] + points[:k] if low <= v <= high]
+    return st.one_of(st.sampled_from(rotated), st.floats(low, high, width=width))
+
+
+def _values(draw: st.DrawFn, types: Sequence[ArrayType], points: tuple[float, ...],
+            low: float, high: float) -> tuple[np.ndarray, ...]:
+    """One array per type; element ``k`` of all of them together (in row-major order) starts
+    from ``points[k]``, cyclically."""
+    out, start = [], 0
+    for t in types:
+        flat = [draw(_elements(t.dtype, points, start + k, low, high)) for k in range(t.size)]
+        out.append(np.asarray(flat, dtype=t.dtype.numpy).reshape(t.shape))
+        start += t.size
+    return tuple(out)
+
+
+Slot = tuple[int, int]
+"""An element of the inputs: (input index, flat index)."""
+Link = tuple[Slot | None, Slot]
+"""A planted tie: (source, copy), or (None, element) for an element set to a literal's
+value."""
+
+
+def _focus_operands(p: Program, focus: str | None) -> tuple[list[int], list[float]]:
+    """The float parameters (by index, in operand order, each once) and the finite numeric
+    literals (at most 3 in magnitude, inside the inputs' range) the first call of ``focus``
+    takes: where a kink tests that call."""
+    index = {b.name: i for i, b in enumerate(p.inputs)}
+    for e in p.equations:
+        if e.primitive == focus:
+            found: list[int] = []
+            literals: list[float] = []
+            for a in e.inputs:
+                if isinstance(a, Literal):
+                    if a.kind != "bool" and math.isfinite(a.value) and abs(a.value) <= 3:
+                        literals.append(float(a.value))
+                    continue
+                i = index.get(a.name)
+                if i is not None and p.inputs[i].type.array.dtype.is_float and i not in found:
+                    found.append(i)
+            return found, literals
+    return [], []
+
+
+def _with_kinks(draw: st.DrawFn, arrays: tuple[np.ndarray, ...], focus: str | None,
+                targets: Sequence[int], literals: Sequence[float]
+                ) -> tuple[tuple[np.ndarray, ...], list[Link]]:
+    """The primals with kinks planted in the arrays ``targets`` (the focus call's float
+    operands; every float array when there are none), and the ties planted (for
+    :func:`_follow_ties`). Never in the simplest draw, whose points are all unremarkable;
+    usually (each kind three times in four) in the others.
+
+    Operands meet (:func:`_plant_tie`): ``max``, ``clamp``, comparisons, ``argmax``,
+    ``sort`` and ``cummax`` have their kinks at ties. And, elsewhere, one element becomes
+    an exact zero and the next a tiny magnitude (:data:`TINY`; with room for one only,
+    either): the kinks of ``abs``, ``sign``, ``pow``... sit at 0, and near it cancellation
+    shows (``log1p``, ``expm1``)."""
+    chosen = [i for i in targets if arrays[i].size] or [
+        i for i, a in enumerate(arrays) if a.dtype.kind == "f" and a.size]
+    if not chosen:
+        return arrays, []
+    out = [a.copy() for a in arrays]
+    within = focus is not None and PRIMITIVES[focus].family == "reductions"
+    tied: list[Slot] = []
+    links: list[Link] = []
+    if _usually(draw):
+        tied, links = _plant_tie(draw, out, chosen, literals if targets else (), within)
+    if _usually(draw):
+        _plant_specials(draw, out, chosen, tied)
+    return tuple(out), links
+
+
+def _usually(draw: st.DrawFn) -> bool:
+    """True three times in four, but False in the simplest draw."""
+    return draw(st.integers(0, 3)) != 0
+
+
+def _plant_tie(draw: st.DrawFn, arrays: list[np.ndarray], chosen: Sequence[int],
+               literals: Sequence[float], within: bool) -> tuple[list[Slot], list[Link]]:
+    """Make operands meet, in one of the ways they allow: an element of one array set to the
+    same element of another of its shape (or to a rank-0 one's value), an element set to a
+    literal operand's value, or (``within``: the focus primitive compares the elements of
+    one operand, a reduction) the largest or smallest element of one array repeated next to
+    itself along every axis, so that every slice through it has a tied extreme. Returns the
+    elements involved and the ties as :data:`Link` s."""
+    pairs = [(a, b) for a in chosen for b in chosen if a != b and arrays[b].size > 0
+             and ((arrays[a].shape == arrays[b].shape and a < b) or arrays[a].ndim == 0)]
+    lines = [i for i in chosen if within and any(n > 1 for n in arrays[i].shape)]
+    ways = [w for w, possible in (("pair", pairs), ("literal", literals), ("extreme", lines))
+            if possible]
+    if not ways:
+        return [], []
+    way = draw(st.sampled_from(ways))
+    if way == "literal":
+        i = draw(st.sampled_from(chosen))
+        k = draw(st.integers(0, arrays[i].size - 1))
+        arrays[i].reshape(-1)[k] = draw(st.sampled_from(literals))
+        return [(i, k)], [(None, (i, k))]
+    if way == "pair":
+        a, b = draw(st.sampled_from(pairs))
+        k = draw(st.integers(0, arrays[b].size - 1))
+        copies = [((a, k if arrays[a].ndim else 0), (b, k))]
     else:
-        width = 32 if t.dtype is DType.f32 else 64
-        elements = st.one_of(st.sampled_from([v for v in UNREMARKABLE if low <= v <= high]),
-                             st.floats(low, high, width=width))
-    flat = draw(st.lists(elements, min_size=t.size, max_size=t.size))
-    return np.asarray(flat, dtype=t.dtype.numpy).reshape(t.shape)
+        i = draw(st.sampled_from(lines))
+        shape = arrays[i].shape
+        extreme = np.argmax if draw(st.booleans()) else np.argmin  # the inputs are finite
+        source = np.unravel_index(int(extreme(arrays[i])), shape)
+        copies = []
+        for d, n in enumerate(shape):
+            at = list(source)
+            at[d] = (at[d] + 1) % n
+            if n > 1:
+                copies.append(((i, _flat(source, shape)), (i, _flat(at, shape))))
+    for origin, copy in copies:
+        _set(arrays, copy, _get(arrays, origin))
+    return [slot for pair in copies for slot in pair], list(copies)
+
+
+def _plant_specials(draw: st.DrawFn, arrays: list[np.ndarray], chosen: Sequence[int],
+                    tied: Sequence[Slot]) -> None:
+    """An exact zero at one element of ``arrays[chosen[...]]`` and a tiny magnitude at the
+    next, away from the ``tied`` elements; with room for one, either; with none left, the
+    tied elements all take one of them (the tie moves to a special point)."""
+    values = [0.0, draw(st.sampled_from(TINY))]
+    slots = [(i, k) for i in chosen for k in range(arrays[i].size) if (i, k) not in tied]
+    if len(slots) <= 1:
+        values = [draw(st.sampled_from(values))]
+    if not slots:
+        for slot in tied if len(tied) > 1 else ():
+            _set(arrays, slot, values[0])
+        return
+    first = draw(st.integers(0, len(slots) - 1))
+    for j, value in enumerate(values):
+        _set(arrays, slots[(first + j) % len(slots)], value)
+
+
+def _follow_ties(tangents: tuple[np.ndarray, ...], links: Sequence[Link],
+                 positions: dict[int, int]) -> tuple[np.ndarray, ...]:
+    """The tangents, with each tie planted in the primals kept (``positions``: the tangent
+    index of each float input): a copied element gets its source's tangent, an element tied
+    to a literal the tangent 0. Along such a tangent the tied operands stay equal and the
+    program is smooth, so a derivative that splits the tie wrongly (``max(x, x)``'s twice or
+    half) cannot pass for another convention at a kink. (A tie the tangent leaves would be
+    a kink along the line, but the oracle cannot bound its estimate there when the tied
+    operands cancel: ``sub(x, y)`` at ``x = y`` is 0, and the rounding of ``x + h t`` and
+    ``y + h s`` at the oracle's digits is relative to ``x``, not to that 0.)"""
+    out = [t.copy() for t in tangents]
+    for source, (b, j) in links:
+        value = 0.0 if source is None else _get(out, (positions[source[0]], source[1]))
+        _set(out, (positions[b], j), value)
+    return tuple(out)
+
+
+def _flat(index: Sequence[int], shape: tuple[int, ...]) -> int:
+    return int(np.ravel_multi_index(tuple(index), shape))
+
+
+def _get(arrays: Sequence[np.ndarray], slot: Slot) -> object:
+    return arrays[slot[0]].reshape(-1)[slot[1]]
+
+
+def _set(arrays: Sequence[np.ndarray], slot: Slot, value: object) -> None:
+    arrays[slot[0]].reshape(-1)[slot[1]] = value
 
 
 @st.composite
 def cases(draw: st.DrawFn, profile: Profile, focus: str | None = None,
           label: str = "generated") -> Case:
     """A generated program with at least one float input (built around primitive ``focus``,
-    which it uses, together with up to two other primitives), inputs at which the reference
-    evaluates it without an EvaluationError, a tangent per float input and a cotangent per
-    float result."""
+    whose first call has distinct, informative operands, together with up to two other
+    primitives), inputs at which the reference evaluates it without an EvaluationError
+    (usually, except in the simplest draw, with kinks planted in the focus call's operands:
+    a tie, an exact zero, a tiny magnitude), a tangent per float input and a cotangent per
+    float result, each starting from its own points."""
     allowed = None
     if focus is not None:
         others = draw(st.sets(st.sampled_from(sorted(PRIMITIVES)), max_size=2))
@@ -80,16 +254,19 @@ def cases(draw: st.DrawFn, profile: Profile, focus: str | None = None,
                                primitives=allowed, focus=focus, float_input=True))
     assume(any(b.type.array.dtype.is_float for b in p.inputs))
     assume(focus is None or focus in _live_primitives(p))
-    primals = tuple(_values(draw, b.type.array, -3.0, 3.0) for b in p.inputs)
+    primals = _values(draw, [b.type.array for b in p.inputs], UNREMARKABLE, -3.0, 3.0)
+    primals, links = _with_kinks(draw, primals, focus, *_focus_operands(p, focus))
     try:
         evaluate(p, *primals)
         evaluate(p, *primals, dps=profile.dps)
     except EvaluationError:
         assume(False)
-    tangents = tuple(_values(draw, b.type.array, -2.0, 2.0) for b in p.inputs
-                     if b.type.array.dtype.is_float)
-    cotangents = tuple(_values(draw, t.array, -2.0, 2.0) for t in p.result_types
-                       if t.array.dtype.is_float)
+    floats = [i for i, b in enumerate(p.inputs) if b.type.array.dtype.is_float]
+    tangents = _values(draw, [p.inputs[i].type.array for i in floats], TANGENT_POINTS,
+                       -2.0, 2.0)
+    tangents = _follow_ties(tangents, links, {i: k for k, i in enumerate(floats)})
+    results = [t.array for t in p.result_types if t.array.dtype.is_float]
+    cotangents = _values(draw, results, COTANGENT_POINTS, -2.0, 2.0)
     return Case(p, primals, tangents, cotangents, source=label, dps=profile.dps)
 
 

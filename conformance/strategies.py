@@ -15,12 +15,22 @@ through the positions each record's ``linearity`` allows (scaled by non-linear v
 ``mul``, ``div``, ``dot_general``, ``select_n``...), and every linear variable left over is
 returned or dropped at the end.
 
+With ``focus=name`` the program is built around one primitive (the conformance runner's
+generated cases): its call comes first and is drawn to be *informative* (:class:`Picker` with
+``focused``): its operands are distinct float variables, minted as fresh parameters when none
+fits (so ``atan2(x0, x1)``, not ``atan2(x0, x0)``); the operands of the structure, indexing,
+contraction and reduction primitives (and ``select_n``) have rank 2 or 3 and sides of at least
+2; and its parameters are non-trivial (unequal slice bounds and padding, a non-involutive
+permutation, a proper sub-block, indices that are unsorted and repeat). The first example
+Hypothesis draws, the simplest, is such a call; later ones vary it.
+
 Programs shrink toward few equations, early variables, no literals and no annotations.
 All state lives in one draw: there is no module-level mutable state.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
@@ -54,6 +64,12 @@ DEFAULT_LITERAL_DTYPE = {"float": DType.f64, "int": DType.i64, "bool": DType.boo
 MAX_SIZE = 256
 """Generated calls whose results hold more elements than this are rejected (keeps programs
 cheap to evaluate)."""
+SHAPED_FAMILIES = frozenset({"structure", "indexing", "contraction", "reductions"})
+"""Families whose focus calls get operands of rank 2 or 3 with sides of at least 2: they
+move, pick or combine elements by position, and a bug in an axis, a bound or an index shows
+only where positions differ in every direction."""
+SHAPED_PRIMITIVES = frozenset({"select_n"})
+"""Other primitives treated so: ``select_n`` picks elements like an indexing primitive."""
 
 TypePred = Callable[[ArrayType], bool]
 Params = tuple[tuple[str, ParamValue], ...]
@@ -110,6 +126,22 @@ def identifiers() -> st.SearchStrategy[str]:
     )
 
 
+def shaped_types(dtypes: Sequence[DType], max_side: int = 3) -> st.SearchStrategy[ArrayType]:
+    """Float array types of rank 3 or 2 (rank 3 first: the simplest draw is ``f64[2, 2, 2]``)
+    with sides ``2..max(2, max_side)``: the operands of a focus call that rearranges
+    elements."""
+    floats = tuple(d for d in dtypes if d.is_float) or (DType.f64,)
+    side = st.integers(2, max(2, max_side))
+    shapes = st.sampled_from((3, 2)).flatmap(
+        lambda r: st.lists(side, min_size=r, max_size=r).map(tuple))
+    return st.builds(ArrayType, st.sampled_from(floats), shapes)
+
+
+def is_shaped(prim: Primitive) -> bool:
+    """Whether a focus call of ``prim`` gets :func:`shaped_types` operands."""
+    return prim.family in SHAPED_FAMILIES or prim.name in SHAPED_PRIMITIVES
+
+
 def literal_values(dtype: DType) -> st.SearchStrategy[LiteralValue]:
     """Values a literal operand taking ``dtype`` may hold (spec 2.2): floats (including nan,
     ±inf and -0.0) for float dtypes, small integers for every numeric dtype, bools."""
@@ -148,6 +180,7 @@ class Builder:
 
     draw: st.DrawFn
     config: Config
+    inputs: list[Binder] = field(default_factory=list)
     variables: list[tuple[str, VarType]] = field(default_factory=list)
     consumed: set[str] = field(default_factory=set)
     equations: list[Equation] = field(default_factory=list)
@@ -164,6 +197,18 @@ class Builder:
             self.counter += 1
         self.issued.add(name)
         return name
+
+    def input_name(self, linear: bool, pending: int = 0) -> str:
+        """The name of the next parameter (``pending`` more are minted but not yet added):
+        ``x3`` (non-linear) or ``t3`` (linear), or a random one."""
+        if self.config.random_names:
+            return self.fresh(linear)
+        return f"{'t' if linear else 'x'}{len(self.inputs) + pending}"
+
+    def add_input(self, binder: Binder) -> None:
+        assert binder.type is not None
+        self.inputs.append(binder)
+        self.variables.append((binder.name, binder.type))
 
     def available_linear(self) -> list[str]:
         return [n for n, vt in self.variables if vt.linear and n not in self.consumed]
@@ -187,15 +232,21 @@ class Picker:
     both once the call validates.
     """
 
-    def __init__(self, b: Builder, prim: Primitive, linear_at: Callable[[int], bool]) -> None:
+    def __init__(self, b: Builder, prim: Primitive, linear_at: Callable[[int], bool],
+                 focused: bool = False) -> None:
         self.b = b
         self.draw = b.draw
         self.config = b.config
         self.prim = prim
         self.linear_at = linear_at
+        self.focused = focused
+        """The call a focused program is built around: informative operands (see
+        :meth:`var`) and parameters (the recipes ask)."""
+        self.shaped = focused and is_shaped(prim)
         self.chosen: dict[int, Atom] = {}
         self.types: dict[int, ArrayType] = {}
         self.pre: list[tuple[Equation, VarType]] = []
+        self.params: list[Binder] = []
         self.taken: set[str] = set()
         self.annotation: ArrayType | None = None  # the result type of ``zero``
 
@@ -211,14 +262,27 @@ class Picker:
     def var(self, i: int, pred: TypePred = any_type, want: ArrayType | None = None
             ) -> ArrayType:
         """A variable at position ``i`` whose type satisfies ``pred``; if there is none and
-        ``want`` is given, helper equations mint a value of type ``want``."""
+        ``want`` is given, helper equations mint a value of type ``want``.
+
+        In a focused call a non-linear position takes, when it can, a float (or, where
+        ``want`` is bool, a bool) variable not yet used by this call, of rank 2 or 3 with
+        sides of at least 2 when the call is shaped; failing that, a fresh parameter (of type
+        ``want`` when it is float or bool, else a drawn one). One time in four a position
+        after the first is drawn as in any call, so the same variable sometimes comes twice
+        (a tie at every element)."""
         linear = self.linear_at(i)
-        pool = list(self.b.variables) + [(e.outputs[0].name, vt) for e, vt in self.pre]
+        pool = (list(self.b.variables) + [(e.outputs[0].name, vt) for e, vt in self.pre]
+                + [(b.name, b.type) for b in self.params if b.type is not None])
         candidates = [
             (n, vt.array) for n, vt in pool
             if vt.linear == linear and pred(vt.array)
             and not (linear and (n in self.b.consumed or n in self.taken))
         ]
+        if self.focused and not linear and (not self.chosen
+                                            or self.draw(st.integers(0, 3)) != 3):
+            found = self.informative(i, candidates, pred, want)
+            if found is not None:
+                return found
         if candidates:
             name, t = self.draw(st.sampled_from(candidates))
         elif want is not None and pred(want):
@@ -229,6 +293,51 @@ class Picker:
             self.taken.add(name)
         self.chosen[i], self.types[i] = Var(name), t
         return t
+
+    def informative(self, i: int, candidates: list[tuple[str, ArrayType]], pred: TypePred,
+                    want: ArrayType | None) -> ArrayType | None:
+        """For a focused call: a suitable variable not yet used by the call, else a fresh
+        parameter; None where neither fits (the position is then drawn as usual)."""
+        used = {a.name for a in self.chosen.values() if isinstance(a, Var)}
+        bool_ok = want is not None and want.dtype is DType.bool
+
+        def suits(t: ArrayType) -> bool:
+            kind = t.dtype.is_float or (bool_ok and t.dtype is DType.bool)
+            shape = (not self.shaped or t == want
+                     or (t.rank >= 2 and min(t.shape) >= 2))
+            return kind and shape
+
+        fitting = [(n, t) for n, t in candidates if n not in used and suits(t)]
+        if fitting:
+            name, t = self.draw(st.sampled_from(fitting))
+        else:
+            fresh = self.parameter_type(pred, want)
+            if fresh is None:
+                return None
+            name, t = self.add_parameter(fresh), fresh
+        self.chosen[i], self.types[i] = Var(name), t
+        return t
+
+    def parameter_type(self, pred: TypePred, want: ArrayType | None) -> ArrayType | None:
+        """The type of a fresh parameter for a focused call: ``want`` when it is float or
+        bool, else a drawn float type (:func:`shaped_types` for a shaped call)."""
+        if want is not None and not want.dtype.is_int and pred(want):
+            return want
+        drawn = self.draw(self.focus_types())
+        return drawn if pred(drawn) else None
+
+    def focus_types(self) -> st.SearchStrategy[ArrayType]:
+        """Operand types for a focused call: float, shaped when the call is."""
+        floats = [d for d in self.config.dtypes if d.is_float] or [DType.f64]
+        if self.shaped:
+            return shaped_types(floats, self.config.max_side)
+        return array_types(floats, self.config.max_rank, self.config.max_side)
+
+    def add_parameter(self, t: ArrayType) -> str:
+        """A fresh non-linear parameter of type ``t`` (added if the call validates)."""
+        name = self.b.input_name(False, len(self.params))
+        self.params.append(Binder(name, VarType(t)))
+        return name
 
     def operand(self, i: int, pred: TypePred = any_type, want: ArrayType | None = None,
                 literals: st.SearchStrategy[LiteralValue] | None = None) -> ArrayType:
@@ -255,6 +364,28 @@ class Picker:
             return None
         value = self.draw(literals)
         return value, ArrayType(DEFAULT_LITERAL_DTYPE[Literal(value).kind], ())
+
+    def indices(self, i: int, n: int) -> ArrayType:
+        """Run-time indices into an axis of size ``n`` at position ``i``. In a focused call:
+        sometimes a literal, else an arithmetic progression modulo ``n`` emitted as helper
+        equations, ``rem(add(mul(iota, step), offset), n)``, unsorted unless its step is 1
+        and repeating when longer than ``n`` (the simplest draw, ``[0, n-1, ..., 1, 0]``,
+        is both). Elsewhere a variable or ``iota``, or a literal."""
+        literals = st.integers(0, max(n - 1, 0))
+        if not self.focused or n < 1 or self.draw(st.integers(0, 3)) == 3:
+            return self.operand(i, index_array, want=ArrayType(DType.i64, (2,)),
+                                literals=literals)
+        length = self.draw(st.sampled_from([*range(n + 1, 0, -1), n + 2]))
+        step = self.draw(st.sampled_from(range(n - 1, 0, -1))) if n > 1 else 0
+        offset = self.draw(st.integers(0, n - 1))
+        t = ArrayType(DType.i64, (length,))
+        params = (("dtype", "i64"), ("shape", (length,)), ("dimension", 0))
+        name = self.emit("iota", (), params, VarType(t))
+        for prim, value in (("mul", step), ("add", offset), ("rem", n)):
+            if (prim, value) not in (("mul", 1), ("add", 0)):
+                name = self.emit(prim, (Var(name), Literal(value)), (), VarType(t))
+        self.chosen[i], self.types[i] = Var(name), t
+        return t
 
     def index(self, i: int, limit: int) -> ArrayType:
         """A rank-0 integer operand (a start index): a variable, or a literal in
@@ -332,10 +463,13 @@ def axis_value(draw: st.DrawFn, axis: int, rank: int) -> int:
     return axis - rank if draw(st.booleans()) else axis
 
 
-def axes_subset(draw: st.DrawFn, rank: int) -> tuple[int, ...]:
+def axes_subset(draw: st.DrawFn, rank: int, nonempty: bool = False) -> tuple[int, ...]:
+    """Distinct axes in increasing order (at least one with ``nonempty``), each maybe
+    spelled negative."""
     if rank == 0:
         return ()
-    chosen = draw(st.lists(st.integers(0, rank - 1), max_size=rank, unique=True))
+    chosen = draw(st.lists(st.integers(0, rank - 1), min_size=int(nonempty), max_size=rank,
+                           unique=True))
     return tuple(axis_value(draw, a, rank) for a in sorted(chosen))
 
 
@@ -356,6 +490,10 @@ def same_or_scalar(t: ArrayType) -> TypePred:
 def fresh_type(draw: st.DrawFn, pick: Picker, pred: TypePred) -> ArrayType | None:
     """A type of the configured dtypes that satisfies ``pred``, for minting an operand when
     no variable fits (so primitives with narrow dtypes, ``not`` or ``and``, are drawn too)."""
+    if pick.focused:
+        preferred = draw(pick.focus_types())
+        if pred(preferred):
+            return preferred
     fitting = [d for d in pick.config.dtypes if pred(ArrayType(d, ()))]
     if not fitting:
         return None
@@ -388,8 +526,9 @@ def elementwise_binary(draw: st.DrawFn, pick: Picker) -> Params:
 
 
 def select_n(draw: st.DrawFn, pick: Picker) -> Params:
-    """A bool predicate and two cases, or an integer predicate and one to three cases."""
-    by_bool = draw(st.booleans())
+    """A bool predicate and two cases, or an integer predicate and one to three cases (a
+    focused call draws the bool form first)."""
+    by_bool = draw(st.sampled_from((True, False))) if pick.focused else draw(st.booleans())
     n_cases = 2 if by_bool else draw(st.integers(1, 3))
     cases = [pick.var(1)]
     int_pred = ArrayType(DType.i64, ())
@@ -414,12 +553,17 @@ def clamp(draw: st.DrawFn, pick: Picker) -> Params:
 
 def broadcast_in_dim(draw: st.DrawFn, pick: Picker) -> Params:
     x = pick.var(0)
-    out_rank = draw(st.integers(x.rank, x.rank + 1))
+    if pick.focused:  # a new dimension first: the transpose must sum over it
+        out_rank = draw(st.sampled_from((x.rank + 1, x.rank)))
+    else:
+        out_rank = draw(st.integers(x.rank, x.rank + 1))
     dims = sorted(draw(st.lists(st.integers(0, out_rank - 1), min_size=x.rank,
                                 max_size=x.rank, unique=True))) if x.rank else []
     source = dict(zip(dims, x.shape))
+    new_sides = st.integers(2, max(2, pick.config.max_side)) if pick.focused else sizes(
+        pick.config)
     shape = tuple(
-        source[d] if source.get(d, 1) != 1 else draw(sizes(pick.config))
+        source[d] if source.get(d, 1) != 1 else draw(new_sides)
         for d in range(out_rank)
     )
     return (("shape", shape), ("broadcast_dimensions", tuple(dims)))
@@ -446,13 +590,34 @@ def reshape(draw: st.DrawFn, pick: Picker) -> Params:
     return (("new_sizes", tuple(new)),)
 
 
+def permutations_by_order(rank: int) -> list[tuple[int, ...]]:
+    """The permutations of ``range(rank)``: those that are not their own inverse first (a
+    transpose rule that forgets to invert shows only on them), then the other
+    non-identities, then the identity."""
+    def kind(perm: tuple[int, ...]) -> int:
+        if perm == tuple(range(rank)):
+            return 2
+        return 1 if all(perm[perm[k]] == k for k in range(rank)) else 0
+    return sorted(itertools.permutations(range(rank)), key=lambda q: (kind(q), q))
+
+
 def transpose(draw: st.DrawFn, pick: Picker) -> Params:
+    """A permutation; in a focused call one of :func:`permutations_by_order`, so the
+    simplest draw is not its own inverse where the rank allows (3 and more), else not the
+    identity."""
     x = pick.var(0)
+    if pick.focused and x.rank >= 2:
+        return (("permutation", draw(st.sampled_from(permutations_by_order(x.rank)))),)
     return (("permutation", tuple(draw(st.permutations(range(x.rank))))),)
 
 
 def squeeze(draw: st.DrawFn, pick: Picker) -> Params:
-    x = pick.var(0, lambda t: 1 in t.shape)
+    want = None
+    if pick.focused:
+        t = draw(pick.focus_types())
+        k = draw(st.integers(0, max(t.rank - 1, 0)))
+        want = ArrayType(t.dtype, (*t.shape[:k], 1, *t.shape[k + 1:]))
+    x = pick.var(0, lambda t: 1 in t.shape, want=want)
     ones = [i for i, n in enumerate(x.shape) if n == 1]
     chosen = sorted(draw(st.lists(st.sampled_from(ones), min_size=1, unique=True)))
     return (("dimensions", tuple(axis_value(draw, d, x.rank) for d in chosen)),)
@@ -468,16 +633,19 @@ def expand_dims(draw: st.DrawFn, pick: Picker) -> Params:
 
 def rev(draw: st.DrawFn, pick: Picker) -> Params:
     x = pick.var(0)
-    return (("dimensions", axes_subset(draw, x.rank)),)
+    return (("dimensions", axes_subset(draw, x.rank, nonempty=pick.focused)),)
 
 
 def slice_(draw: st.DrawFn, pick: Picker) -> Params:
+    """Bounds and strides; in a focused call every dimension keeps at least one element
+    (the simplest draw keeps the first only, so the low and high margins differ)."""
     x = pick.var(0)
     start, limit, strides = [], [], []
     for n in x.shape:
-        s = draw(st.integers(0, n))
+        keep = int(pick.focused and n > 0)
+        s = draw(st.integers(0, n - keep))
         start.append(s)
-        limit.append(draw(st.integers(s, n)))
+        limit.append(draw(st.integers(s + keep, n)))
         strides.append(draw(st.integers(1, 2)))
     given = (("start", tuple(start)), ("limit", tuple(limit)))
     if all(k == 1 for k in strides):
@@ -488,8 +656,12 @@ def slice_(draw: st.DrawFn, pick: Picker) -> Params:
 def pad(draw: st.DrawFn, pick: Picker) -> Params:
     x = pick.var(0)
     pick.operand(1, lambda t: t.rank == 0 and t.dtype == x.dtype, want=ArrayType(x.dtype, ()))
-    low = tuple(draw(st.integers(0, 2)) for _ in x.shape)
-    high = tuple(draw(st.integers(0, 2)) for _ in x.shape)
+    if pick.focused:  # the simplest draw pads unequally: 1 low, 2 high
+        low = tuple(draw(st.sampled_from((1, 2, 0))) for _ in x.shape)
+        high = tuple(draw(st.sampled_from((2, 0, 1))) for _ in x.shape)
+    else:
+        low = tuple(draw(st.integers(0, 2)) for _ in x.shape)
+        high = tuple(draw(st.integers(0, 2)) for _ in x.shape)
     interior = tuple(draw(st.integers(0, 1)) for _ in x.shape)
     params = (("low", low), ("high", high))
     if not any(interior):
@@ -505,14 +677,22 @@ def concatenate(draw: st.DrawFn, pick: Picker) -> Params:
         return t.dtype == x.dtype and t.rank == x.rank and all(
             a == b for j, (a, b) in enumerate(zip(t.shape, x.shape)) if j != axis)
 
-    for i in range(1, draw(st.integers(1, 3))):
+    for i in range(1, draw(st.integers(1 + pick.focused, 3))):
         pick.var(i, fits, want=x)
     return (("dimension", axis_value(draw, axis, x.rank)),)
 
 
+def block_side(draw: st.DrawFn, pick: Picker, n: int) -> int:
+    """A block side within a dimension of size ``n``: any, or in a focused call a proper
+    one (``n - 1`` down to 1) where ``n > 1``."""
+    if pick.focused and n > 1:
+        return draw(st.sampled_from(range(n - 1, 0, -1)))
+    return draw(st.integers(0, n))
+
+
 def dynamic_slice(draw: st.DrawFn, pick: Picker) -> Params:
     x = pick.var(0)
-    slice_sizes = tuple(draw(st.integers(0, n)) for n in x.shape)
+    slice_sizes = tuple(block_side(draw, pick, n) for n in x.shape)
     for i, (n, k) in enumerate(zip(x.shape, slice_sizes)):
         pick.index(i + 1, n - k)
     return (("slice_sizes", slice_sizes),)
@@ -520,8 +700,11 @@ def dynamic_slice(draw: st.DrawFn, pick: Picker) -> Params:
 
 def dynamic_update_slice(draw: st.DrawFn, pick: Picker) -> Params:
     x = pick.var(0)
+    want = x
+    if pick.focused:
+        want = ArrayType(x.dtype, tuple(block_side(draw, pick, n) for n in x.shape))
     update = pick.var(1, lambda t: t.dtype == x.dtype and t.rank == x.rank and all(
-        k <= n for k, n in zip(t.shape, x.shape)), want=x)
+        k <= n for k, n in zip(t.shape, x.shape)), want=want)
     for i, (n, k) in enumerate(zip(x.shape, update.shape)):
         pick.index(i + 2, n - k)
     return ()
@@ -534,8 +717,7 @@ def index_array(t: ArrayType) -> bool:
 def gather(draw: st.DrawFn, pick: Picker) -> Params:
     x = pick.var(0, lambda t: t.rank >= 1 and t.size > 0)
     axis = draw(st.integers(0, x.rank - 1))
-    pick.operand(1, index_array, want=ArrayType(DType.i64, (2,)),
-                 literals=st.integers(0, x.shape[axis] - 1))
+    pick.indices(1, x.shape[axis])
     return optional(draw, "axis", axis_value(draw, axis, x.rank), 0)
 
 
@@ -543,11 +725,11 @@ def scatter_add(draw: st.DrawFn, pick: Picker) -> Params:
     def fits(t: ArrayType) -> bool:
         return t.dtype.is_numeric and t.rank >= 1 and t.size > 0
 
-    x = pick.var(0, fits, want=ArrayType(draw(st.sampled_from(
-        [d for d in pick.config.dtypes if d.is_numeric] or [DType.f64])), (2,)))
+    want = None if pick.focused else ArrayType(draw(st.sampled_from(
+        [d for d in pick.config.dtypes if d.is_numeric] or [DType.f64])), (2,))
+    x = pick.var(0, fits, want=want)
     axis = draw(st.integers(0, x.rank - 1))
-    idx = pick.operand(1, index_array, want=ArrayType(DType.i64, (2,)),
-                       literals=st.integers(0, x.shape[axis] - 1))
+    idx = pick.indices(1, x.shape[axis])
     expected = ArrayType(x.dtype, x.shape[:axis] + idx.shape + x.shape[axis + 1:])
     pick.operand(2, lambda t: t == expected, want=expected)
     return optional(draw, "axis", axis_value(draw, axis, x.rank), 0)
@@ -558,8 +740,8 @@ def dot_general(draw: st.DrawFn, pick: Picker) -> Params:
     x = pick.var(0, lambda t: t.dtype.is_numeric)
     y = pick.var(1, lambda t: t.dtype == x.dtype, want=x)
     pairs = [(a, b) for a in range(x.rank) for b in range(y.rank) if x.shape[a] == y.shape[b]]
-    chosen = draw(st.lists(st.sampled_from(pairs), max_size=2, unique_by=(
-        lambda p: p[0], lambda p: p[1]))) if pairs else []
+    chosen = draw(st.lists(st.sampled_from(pairs), min_size=int(pick.focused), max_size=2,
+                           unique_by=(lambda p: p[0], lambda p: p[1]))) if pairs else []
     n_batch = draw(st.integers(0, len(chosen)))
     batch, contract = chosen[:n_batch], chosen[n_batch:]
     dims = (tuple(a for a, _ in contract), tuple(b for _, b in contract))
@@ -569,7 +751,7 @@ def dot_general(draw: st.DrawFn, pick: Picker) -> Params:
 
 def reduce(draw: st.DrawFn, pick: Picker) -> Params:
     x = pick.var(0, lambda t: t.dtype.is_numeric)
-    return (("axes", axes_subset(draw, x.rank)),)
+    return (("axes", axes_subset(draw, x.rank, nonempty=pick.focused)),)
 
 
 def arg_reduce(draw: st.DrawFn, pick: Picker) -> Params:
@@ -736,15 +918,15 @@ def operand_types(pick: Picker, atoms: tuple[Atom, ...], types: tuple[ArrayType,
     return tuple(resolved)
 
 
-def try_call(b: Builder, name: str, linear: bool) -> None:
+def try_call(b: Builder, name: str, linear: bool, focused: bool = False) -> None:
     """Draw one call of ``name`` and bind it, or raise :class:`Reject` (the caller restores
-    the builder)."""
+    the builder). ``focused``: the call a focused program is built around."""
     prim = PRIMITIVES[name]
     mask = linear_mask(b.draw, prim, linear)
     recipe = recipe_for(prim)
     if mask is None or recipe is None:
         raise Reject(f"{name} cannot take this call")
-    pick = Picker(b, prim, mask)
+    pick = Picker(b, prim, mask, focused)
     params = recipe(b.draw, pick)
     atoms, types = pick.atoms()
     is_linear = pick.linear_call
@@ -764,6 +946,8 @@ def try_call(b: Builder, name: str, linear: bool) -> None:
         raise Reject("result too large")
     if is_linear and not all(t.dtype.is_float for t in results):
         raise Reject("linear results must be float")
+    for binder in pick.params:
+        b.add_input(binder)
     for e, vt in pick.pre:
         b.bind(e, (vt,))
     b.consumed |= pick.taken
@@ -798,11 +982,12 @@ def step(b: Builder, attempts: int = 12) -> None:
 
 
 def focused_step(b: Builder, name: str, attempts: int = 12) -> int:
-    """Try to add one (non-linear) call of ``name``; return 1 if it was added, else 0."""
+    """Try to add one (non-linear) focused call of ``name``; return 1 if it was added, else
+    0."""
     for _ in range(attempts):
         saved = (len(b.equations), len(b.variables), set(b.consumed), b.counter)
         try:
-            try_call(b, name, False)
+            try_call(b, name, False, focused=True)
             return 1
         except Reject:
             del b.equations[saved[0]:], b.variables[saved[1]:]
@@ -838,38 +1023,64 @@ def programs(
     restrict the calls to these names (helpers ``iota``, ``zero``, ``convert_element_type``,
     ``broadcast_in_dim``, ``drop`` may still appear); ``random_names``: arbitrary identifiers
     instead of ``x0, t1`` (parameters), ``a2`` (non-linear) and ``u3`` (linear variables);
-    ``focus``: the first equation calls this primitive when any call of it fits (the
-    conformance runner builds programs around each primitive in turn); ``float_input``: at
-    least one parameter has a float dtype (when ``dtypes`` has one).
+    ``focus``: the first equation calls this primitive when any call of it fits, drawn to be
+    informative (module docstring), and some result depends on it (the conformance runner
+    builds programs around each primitive in turn; the simplest draw is that call alone on
+    fresh parameters); ``float_input``: at least one parameter has a float dtype (when
+    ``dtypes`` has one).
     """
     dtypes = tuple(dtypes)
     usable = usable_primitives(primitives)
+    focusing = focus is not None and focus in usable
     b = Builder(draw, Config(dtypes, max_rank, max_side, linear, usable, random_names))
     types = array_types(dtypes, max_rank, max_side)
-    inputs = [VarType(draw(types)) for _ in range(draw(st.integers(1, max_inputs)))]
+    # a focused call mints its own parameters: the simplest draw has no other
+    first = 0 if focusing else 1
+    inputs = [VarType(draw(types)) for _ in range(draw(st.integers(first, max_inputs)))]
     floats = [d for d in dtypes if d.is_float]
-    if float_input and floats and not any(vt.array.dtype.is_float for vt in inputs):
+    if float_input and floats and inputs and not any(vt.array.dtype.is_float for vt in inputs):
         inputs[0] = VarType(draw(array_types(floats, max_rank, max_side)))
     if linear and floats:
         linear_types = array_types(floats, max_rank, max_side)
         inputs += [VarType(draw(linear_types), True) for _ in range(draw(st.integers(1, 2)))]
         inputs = list(draw(st.permutations(inputs)))
-    binders = []
-    for k, vt in enumerate(inputs):
-        bname = b.fresh(vt.linear) if random_names else f"{'t' if vt.linear else 'x'}{k}"
-        binders.append(Binder(bname, vt))
-        b.variables.append((bname, vt))
+    for vt in inputs:
+        b.add_input(Binder(b.input_name(vt.linear), vt))
+    focus_at = None
     if usable:
         count = draw(st.integers(0, max_equations))
-        if focus is not None and focus in usable:
-            count -= focused_step(b, focus)
+        if focusing and focus is not None:
+            added = focused_step(b, focus)
+            focus_at = len(b.equations) - 1 if added else None
+            count -= added
+        if not b.inputs or (float_input and floats and not any(
+                i.type is not None and i.type.array.dtype.is_float for i in b.inputs)):
+            pool = floats if float_input and floats else dtypes
+            b.add_input(Binder(b.input_name(False), VarType(draw(array_types(
+                pool, max_rank, max_side)))))
         for _ in range(count):
             step(b)
-    return finish(draw, b, name, tuple(binders))
+    elif not b.inputs:
+        b.add_input(Binder(b.input_name(False), VarType(draw(types))))
+    return finish(draw, b, name, focus_at)
 
 
-def finish(draw: st.DrawFn, b: Builder, name: str, inputs: tuple[Binder, ...]) -> Program:
-    """Return some non-linear variables; return or drop every unconsumed linear variable."""
+def reaches(equations: Sequence[Equation], results: Sequence[str], k: int) -> bool:
+    """Whether equation ``k`` (by index) is one the ``results`` depend on."""
+    needed = set(results)
+    for j in range(len(equations) - 1, k - 1, -1):
+        e = equations[j]
+        if any(o.name in needed for o in e.outputs):
+            if j == k:
+                return True
+            needed |= {a.name for a in e.inputs if isinstance(a, Var)}
+    return False
+
+
+def finish(draw: st.DrawFn, b: Builder, name: str, focus_at: int | None = None) -> Program:
+    """Return some non-linear variables (one of them depending on equation ``focus_at``,
+    the focused call, when there is one); return or drop every unconsumed linear
+    variable."""
     plain = [n for n, vt in b.variables if not vt.linear]
     results = draw(st.lists(st.sampled_from(plain), max_size=3, unique=True)) if plain else []
     for n in b.available_linear():
@@ -879,10 +1090,12 @@ def finish(draw: st.DrawFn, b: Builder, name: str, inputs: tuple[Binder, ...]) -
             results.append(n)
     if not results and plain:
         results.append(plain[-1])
+    if focus_at is not None and not reaches(b.equations, results, focus_at):
+        results.append(b.equations[focus_at].outputs[0].name)
     results = list(draw(st.permutations(results)))
     types = dict(b.variables)
-    return Program(name, inputs, tuple(types[n] for n in results), tuple(b.equations),
-                   tuple(Var(n) for n in results))
+    return Program(name, tuple(b.inputs), tuple(types[n] for n in results),
+                   tuple(b.equations), tuple(Var(n) for n in results))
 
 
 @st.composite
