@@ -8,8 +8,11 @@ Central differences ``D(h) = (f(x + h t) - f(x - h t)) / (2 h)`` have truncation
 
 * the truncation estimate ``|D(h) - D(h/2)|`` (for smooth ``f`` this exceeds the error of
   ``R`` by a factor of order ``h^-2``: it is deliberately conservative), and
-* the rounding term ``4 * 10^-dps * max|f| / h`` (each value of ``f`` is within a few units of
-  the working precision ``10^-dps`` relative to its magnitude, and differences divide by ``h``).
+* the rounding term ``4 * 10^-dps * max(max|f|, max|x|) / h`` (each value of ``f`` is within a
+  few units of the working precision ``10^-dps`` relative to its magnitude and to the points
+  ``x + s t`` it is computed from, which are rounded relative to ``|x|``: ``x0 - x1`` at
+  ``x0 = x1 = 0.7`` is tiny along the line, its rounding is not; differences divide by
+  ``h``).
 
 The step is ``h = 10^(-dps/4)`` times the smallest of 1, ``|x_i / t_i|`` over the moved
 non-zero components and ``|x_j| / max|t|`` over the non-zero float inputs: relative to the
@@ -26,7 +29,7 @@ one-sided slopes: ``S(h) = (f(x + h t) - 2 f(x) + f(x - h t)) / h`` is the right
 the left one. Where ``f`` is twice differentiable ``S(h) = h f'' + O(h^3)`` halves with ``h``;
 at a kink it tends to the jump in slope, and at a jump of ``f`` it doubles. An element is
 marked a kink when ``|S(h/2)| > (3/4) |S(h)|`` (between the smooth ratio 1/2 and the kink's
-1) and ``|S(h/2)|`` exceeds the rounding term ``8 * 10^-dps * max|f| / h``. An odd jump
+1) and ``|S(h/2)|`` exceeds the rounding term ``8 * 10^-dps * max(max|f|, max|x|) / h``. An odd jump
 (``sign`` at 0) has equal one-sided slopes, but its central differences grow like ``1/h``
 where smooth ones converge: an element is also marked when ``|D(h/2)| > (3/2) |D(h)|``.
 Callers compare only the smooth elements with the estimate; at kinks the spec's conventions
@@ -74,9 +77,10 @@ Line = Callable[[object], tuple[np.ndarray, ...]]
 
 
 def _line(p: Program, primals: Sequence[object], tangents: Sequence[object], dps: int
-          ) -> tuple[mpmath.MPContext, object, Line]:
-    """The context, the step ``h`` and ``s -> f(x + s t)`` (float results, mpmath at ``dps``
-    digits) along the tangents (one per float input)."""
+          ) -> tuple[mpmath.MPContext, object, Line, object]:
+    """The context, the step ``h``, ``s -> f(x + s t)`` (float results, mpmath at ``dps``
+    digits) along the tangents (one per float input), and the largest magnitude among the
+    float inputs (the points ``x + s t`` are rounded relative to it)."""
     ctx = MpDomain(dps).ctx
     float_inputs = [i for i, b in enumerate(p.inputs) if b.type and b.type.array.dtype.is_float]
     if len(tangents) != len(float_inputs):
@@ -91,7 +95,9 @@ def _line(p: Program, primals: Sequence[object], tangents: Sequence[object], dps
         outs = evaluate(p, *args, dps=dps)
         return tuple(np.asarray(outs[k], dtype=object) for k in float_results)
 
-    return ctx, h, at
+    reach = max([abs(v) for i in ts for v in xs[i].reshape(-1) if ctx.isfinite(v)]
+                + [ctx.mpf(0)])
+    return ctx, h, at, reach
 
 
 def directional_derivative(
@@ -103,8 +109,8 @@ def directional_derivative(
     Kinks are looked for along the tangent and inside every equation
     (:func:`kinks_inside`).
     """
-    ctx, h, at = _line(p, primals, tangents, dps)
-    values, bounds, kinks = _estimate(ctx, h, at, dps)
+    ctx, h, at, reach = _line(p, primals, tangents, dps)
+    values, bounds, kinks = _estimate(ctx, h, at, dps, reach)
     inside = kinks_inside(p, primals, dps)
     return Estimate(values, bounds, tuple(k | i for k, i in zip(kinks, inside)))
 
@@ -145,8 +151,8 @@ def kinks_inside(p: Program, primals: Sequence[object], dps: int) -> tuple[np.nd
                         tuple(Var(b.name) for b in results))
             args = [xs[k] for k in variables]
             zeros = [np.zeros(np.shape(xs[k])) for k in floats]
-            ctx, h, at = _line(q, args, skewed(zeros), dps)
-            hit = any(bool(k.any()) for k in _estimate(ctx, h, at, dps)[2])
+            ctx, h, at, reach = _line(q, args, skewed(zeros), dps)
+            hit = any(bool(k.any()) for k in _estimate(ctx, h, at, dps, reach)[2])
         if hit:
             marked |= {b.name for b in e.outputs}
     return tuple(np.full(t.array.shape, v.name in marked)
@@ -170,9 +176,10 @@ def skewed(tangents: Sequence[object]) -> list[np.ndarray]:
     return out
 
 
-def _estimate(ctx: mpmath.MPContext, h: object, at: Line, dps: int
+def _estimate(ctx: mpmath.MPContext, h: object, at: Line, dps: int, reach: object
               ) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
-    """Values, error bounds and kinks along one line (module docstring)."""
+    """Values, error bounds and kinks along one line (module docstring); ``reach`` is the
+    largest float input magnitude, part of the rounding term."""
 
     def central(step: object) -> tuple[tuple[np.ndarray, ...], object]:
         plus, minus = at(step), at(-step)
@@ -186,11 +193,11 @@ def _estimate(ctx: mpmath.MPContext, h: object, at: Line, dps: int
     coarse, size1 = central(h)
     fine, size2 = central(h / 2)
     size = max([size1, size2] + [abs(v) for arr in center for v in arr.reshape(-1)])
-    rounding = 4 * ctx.mpf(10) ** (-dps) * max(size1, size2) / (h / 2)
+    rounding = 4 * ctx.mpf(10) ** (-dps) * max(size1, size2, reach) / (h / 2)
     values = tuple(np.asarray((4 * f - c) / 3, dtype=object) for f, c in zip(fine, coarse))
     bounds = tuple(_bound(np.asarray(f - c, dtype=object), rounding)
                    for f, c in zip(fine, coarse))
-    slope_rounding = 8 * ctx.mpf(10) ** (-dps) * size / (h / 2)
+    slope_rounding = 8 * ctx.mpf(10) ** (-dps) * max(size, reach) / (h / 2)
     kinks = tuple(
         _kinks(_slope_jump(at, k, c, h), _slope_jump(at, k, c, h / 2), slope_rounding)
         | _kinks(np.asarray(coarse[k], dtype=object), np.asarray(fine[k], dtype=object),
@@ -253,7 +260,7 @@ def one_sided(p: Program, primals: Sequence[object], tangents: Sequence[object],
     and ``(f(x + h t) - f(x)) / h``, each with one Richardson step (``2 R(h/2) - R(h)``
     removes the ``O(h)`` term). At a kink they are the two slopes a backend may pick; the
     suite uses them to tell a convention difference from a wrong result."""
-    ctx, h, at = _line(p, primals, tangents, dps)
+    ctx, h, at, _ = _line(p, primals, tangents, dps)
     center = at(ctx.mpf(0))
 
     def side(sign: int) -> tuple[np.ndarray, ...]:

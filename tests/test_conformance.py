@@ -10,7 +10,7 @@ import pytest
 from lintra.conformance.backend import load_backend
 from lintra.conformance.backends.reference import ReferenceBackend
 from lintra.conformance.corpus import parse_corpus, run_corpus_case
-from lintra.conformance.properties import CHECKS, Case
+from lintra.conformance.properties import CHECKS, Case, exact
 from lintra.conformance.results import Status
 from lintra.conformance.runner import CHECK_NAMES, run, run_check
 from lintra.reference import parse_program
@@ -109,3 +109,20 @@ def test_unsupported_primitives_are_skipped_not_failed() -> None:
     assert not any(r.status is Status.FAIL for r in results)
     assert any(r.status is Status.SKIP and "does not support sin" in r.reason for r in results)
     assert any(r.status is Status.PASS and "cos" in r.primitives for r in results)
+
+
+def test_the_oracle_pays_for_rounding_the_points_of_its_line() -> None:
+    """``x0 - x1`` at a tie the tangent leaves: the function is tiny along the line, but the
+    points ``0.7 + s·t`` are rounded relative to 0.7 at the oracle's working precision, which
+    its bound must cover (a reference run once failed grad_vs_oracle here, by 4.6e7 bounds).
+    The derivative is t0 - t1 = 1.7 exactly."""
+    p = parse_program("def f(x0: f64[], x1: f64[]) -> f64[]:\n    a0 = sub(x0, x1)\n"
+                      "    return a0\n")
+    x = float.fromhex("0x1.6666666666666p-1")
+    c = Case(p, (np.array(x), np.array(x)), (np.array(1.1), np.array(-0.6)),
+             (np.array(-0.9),))
+    estimate = c.oracle()
+    (value,), (bound,) = estimate.values, estimate.bounds
+    assert abs(exact(value[()]) - (exact(1.1) + exact(0.6))) <= exact(bound[()])
+    for name in ("jvp_vs_oracle", "grad_vs_oracle"):
+        assert CHECKS[name](ReferenceBackend(), c).status is Status.PASS
