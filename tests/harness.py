@@ -164,3 +164,28 @@ def values_of(draw: st.DrawFn, t: ArrayType,
             width=32 if t.dtype is DType.f32 else 64)
     flat = draw(st.lists(elements, min_size=t.size, max_size=t.size))
     return np.asarray(flat, dtype=t.dtype.numpy).reshape(t.shape)
+
+
+def runner_cases(profile: object, focus: str, seed: int, label: str = "generated"
+                 ) -> tuple[object, ...]:
+    """The cases ``run_check(..., profile, seed=seed, primitives=[focus])`` checks in its
+    first pass (the runner's strategy, settings and seed), the simplest first."""
+    from hypothesis import Phase, given
+    from hypothesis import seed as hypothesis_seed
+    from hypothesis.errors import Unsatisfiable
+
+    from lintra.conformance.runner import _settings, cases
+
+    found: list[object] = []
+
+    @hypothesis_seed(seed)
+    @_settings(profile, [Phase.generate])
+    @given(cases(profile, focus, label))
+    def collect(case: object) -> None:
+        found.append(case)
+
+    try:
+        collect()
+    except Unsatisfiable:
+        pass
+    return tuple(found)

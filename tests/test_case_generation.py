@@ -18,9 +18,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import Phase, given
-from hypothesis import seed as hypothesis_seed
-from hypothesis.errors import Unsatisfiable
 
 from lintra.conformance.profiles import profile_named
 from lintra.conformance.properties import Case
@@ -29,13 +26,12 @@ from lintra.conformance.runner import (
     TANGENT_POINTS,
     TINY,
     UNREMARKABLE,
-    _settings,
-    cases,
 )
 from lintra.conformance.strategies import is_shaped, permutations_by_order
 from lintra.reference import PRIMITIVES, check, evaluate
 from lintra.reference.primitives.base import LinearityKind
 from lintra.reference.syntax import Equation, Program, Var
+from tests.harness import runner_cases
 
 ROOT = Path(__file__).resolve().parent.parent
 PROFILE = profile_named("ci")
@@ -49,20 +45,7 @@ FLOAT_BINARY = ("add", "sub", "mul", "div", "pow", "atan2", "rem", "max", "min")
 def drawn(focus: str, seed: int = 0, examples: int = PROFILE.examples) -> tuple[Case, ...]:
     """The cases the runner's first pass checks around ``focus`` (its strategy, settings and
     seed), the simplest first."""
-    prof = replace(PROFILE, examples=examples)
-    found: list[Case] = []
-
-    @hypothesis_seed(seed)
-    @_settings(prof, [Phase.generate])
-    @given(cases(prof, focus))
-    def collect(case: Case) -> None:
-        found.append(case)
-
-    try:
-        collect()
-    except Unsatisfiable:
-        pass
-    return tuple(found)
+    return runner_cases(replace(PROFILE, examples=examples), focus, seed)  # type: ignore[return-value]
 
 
 def focus_call(p: Program, focus: str) -> Equation:

@@ -39,18 +39,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import Phase, given
-from hypothesis import seed as hypothesis_seed
-from hypothesis.errors import Unsatisfiable
 
 from lintra.conformance.backends.reference import ReferenceBackend
 from lintra.conformance.profiles import profile_named
 from lintra.conformance.properties import CHECKS, Case
 from lintra.conformance.results import CheckResult, Status
-from lintra.conformance.runner import _settings, cases, run_check
+from lintra.conformance.runner import run_check
 from lintra.reference.jvp import jvp_program
 from lintra.reference.transpose import transpose_program
 from lintra.reference.unzip import unzip
+from tests.harness import runner_cases
 from tests.mutants import CATALOGUE, MUTANTS, Mutant, SourceMutant, canonical_names
 
 PROFILE = "ci"
@@ -96,19 +94,7 @@ def generated(focus: str, seed: int = SEED, profile: str = PROFILE) -> tuple[Cas
     checks in its first pass (same strategy, settings and seed)."""
     prof = profile_named(profile)
     label = f"generated: --primitive {focus} --seed {seed} --profile {prof.name}"
-    found: list[Case] = []
-
-    @hypothesis_seed(seed)
-    @_settings(prof, [Phase.generate])
-    @given(cases(prof, focus, label))
-    def collect(case: Case) -> None:
-        found.append(case)
-
-    try:
-        collect()
-    except Unsatisfiable:
-        pass
-    return tuple(found)
+    return runner_cases(prof, focus, seed, label)  # type: ignore[return-value]
 
 
 def focus_cases(mutant: type[Mutant], seed: int = SEED) -> list[Case]:
