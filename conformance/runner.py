@@ -214,10 +214,8 @@ def _follow_ties(tangents: tuple[np.ndarray, ...], links: Sequence[Link],
     index of each float input): a copied element gets its source's tangent, an element tied
     to a literal the tangent 0. Along such a tangent the tied operands stay equal and the
     program is smooth, so a derivative that splits the tie wrongly (``max(x, x)``'s twice or
-    half) cannot pass for another convention at a kink. (A tie the tangent leaves would be
-    a kink along the line, but the oracle cannot bound its estimate there when the tied
-    operands cancel: ``sub(x, y)`` at ``x = y`` is 0, and the rounding of ``x + h t`` and
-    ``y + h s`` at the oracle's digits is relative to ``x``, not to that 0.)"""
+    half) cannot pass for another convention at a kink. (A tie the tangent leaves is a kink
+    along the line, where such a split is a convention; those cases are the corpus's.)"""
     out = [t.copy() for t in tangents]
     for source, (b, j) in links:
         value = 0.0 if source is None else _get(out, (positions[source[0]], source[1]))
