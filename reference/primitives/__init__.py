@@ -20,7 +20,7 @@ from lintra.reference.primitives import (
     structure,
     unary,
 )
-from lintra.reference.primitives.base import Primitive
+from lintra.reference.primitives.base import DerivativeClaim, Primitive
 
 FAMILIES = (unary, binary, logic, structure, indexing, contraction, reductions, special)
 
@@ -50,4 +50,4 @@ def lookup(name: str) -> Primitive:
         raise UnsupportedPrimitiveError(f"unknown primitive {name!r}{hint}") from None
 
 
-__all__ = ["FAMILIES", "PRIMITIVES", "Primitive", "lookup"]
+__all__ = ["FAMILIES", "PRIMITIVES", "DerivativeClaim", "Primitive", "lookup"]

@@ -245,6 +245,29 @@ def at_least(n: int) -> Arity:
 
 
 @dataclass(frozen=True)
+class DerivativeClaim:
+    """How exactly a primitive's JVP rule computes its partial derivatives (spec 3.1-3.8,
+    column *d-ulp*; the pass rule of spec 7.3 allows exactly this).
+
+    At exact float inputs, the tangent result for a unit tangent in one differentiable
+    operand (every other tangent zero) is the partial derivative the rule computes. The claim
+    is that each such partial is within ``ulps`` ulp of the true partial derivative, in the
+    result dtype, wherever the true value is a normal number of that dtype (and, for
+    ``per_term``, ``ulps`` times ``n``, the number of factors or terms that meet in one
+    partial along the primitive's axis, as for the γ bounds of cumulative products). The
+    formula that achieves it is the rule's own business: a backend is held to the claim, not
+    to the reference's formula.
+    """
+
+    ulps: float
+    per_term: bool = False
+
+    def ulps_for(self, terms: int = 1) -> float:
+        """The claim in ulps for a partial in which ``terms`` factors or terms meet."""
+        return self.ulps * max(terms, 1) if self.per_term else self.ulps
+
+
+@dataclass(frozen=True)
 class Primitive:
     """One primitive of the language: its static rules and its evaluation rule.
 
@@ -257,6 +280,9 @@ class Primitive:
     ``jvp`` emits the tangent equations (chapter 4); ``transpose`` emits the transpose of an
     equation with linear operands (chapter 5). ``None`` means the primitive has no such rule
     and the transformation reports :class:`UnsupportedPrimitiveError`.
+    ``derivative`` is the accuracy claim of the partial derivatives ``jvp`` computes
+    (:class:`DerivativeClaim`); ``None`` where the tangent is the primitive applied to the
+    tangents (a linear primitive, judged by its value claim) or the derivative is zero.
     """
 
     name: str
@@ -271,6 +297,7 @@ class Primitive:
     result_from_annotation: bool = False
     jvp: JvpRule | None = None
     transpose: TransposeRule | None = None
+    derivative: DerivativeClaim | None = None
 
     def param_values(self, given: Params) -> dict[str, ParamValue]:
         """Validate the given parameters and fill in defaults."""
@@ -382,6 +409,7 @@ __all__ = [
     "NONE",
     "REQUIRED",
     "Arity",
+    "DerivativeClaim",
     "Domain",
     "JvpRule",
     "LinearOperand",
