@@ -14,6 +14,12 @@ error analysis of the program as the spec defines it, equation by equation, to f
   :func:`magnitude_program`), so cancellation in the problem is paid for (``Σ|J||v|``
   scaling), and a correct formula is never blamed for its own conditioning.
 
+Derivatives are held to the primitives' derivative claims, not to the reference's formulas
+(spec 7, first paragraph): in a JVP program each coefficient a rule computes gets the bound
+its primitive's claim allows (:func:`_claim`), whatever the formula's own rounding; where
+the formula cancels in mpmath too, the truth is recomputed at the precision it needs
+(:func:`_settled`).
+
 Terms of second order in the unit roundoff are neglected. The analysis also finds the
 results that no bound can make meaningful, and marks them *unreliable*: a discontinuous
 primitive (``floor``, comparisons, ``rem``, conversions to integers, ``argmax``, ``sort`` of
@@ -31,8 +37,8 @@ backend, and ``inf · 0`` is nan).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 import mpmath
 import numpy as np
@@ -56,7 +62,8 @@ from lintra.reference.syntax import (
     Var,
     VarType,
 )
-from lintra.reference.unzip import is_linear_equation
+from lintra.reference.transpose import transpose_program
+from lintra.reference.unzip import is_linear_equation, unzip
 
 # --------------------------------------------------------------------------------------------
 # Error models: the spec's accuracy claims as data
@@ -139,25 +146,51 @@ def value_bounds(program: Program, args: Sequence[object], dps: int = 40) -> Bou
 
 def jvp_bounds(program: Program, primals: Sequence[object], tangents: Sequence[object],
                dps: int = 40) -> Bounds:
-    """Truth and bounds of the tangent results, for a backend that computes the JVP by the
-    spec's rules (chapter 4): the analysis of the JVP program."""
+    """Truth and bounds of the tangent results: the analysis of the JVP program (chapter 4),
+    each coefficient a rule computes held to its primitive's derivative claim rather than to
+    the error of the reference's formula (:func:`coefficient_origins`)."""
     jp = jvp_program(program)
     n = len(program.outputs)
-    return _analyse(jp, [*primals, *tangents], dps, range(n, len(jp.outputs)))
+    return _analyse(jp, [*primals, *tangents], dps, range(n, len(jp.outputs)),
+                    coefficients=coefficient_origins(program, jp))
 
 
 def vjp_bounds(program: Program, primals: Sequence[object], cotangents: Sequence[object],
                dps: int = 40) -> Bounds:
     """Truth and bounds of the input cotangents (one per float input): the analysis of the
-    primal program followed by the transposed linear program (:func:`vjp_program`)."""
-    vp = vjp_program(program)
-    return _analyse(vp, [*primals, *cotangents], dps, range(len(vp.outputs)))
+    primal program of :func:`unzip` (coefficients held to the derivative claims, as for
+    :func:`jvp_bounds`), then of the transposed linear program applied to its residuals
+    (spec 5.4's composition, which :func:`vjp_program` builds as one program)."""
+    jp = jvp_program(program)
+    primal, linear = unzip(jp)
+    backward = forget_linearity(transpose_program(linear))
+    n = len(program.outputs)  # the primal program returns the results, then the residuals
+    coefficients = coefficient_origins(program, jp)
+
+    def analyse(digits: int, settle: bool) -> tuple[Bounds, int]:
+        first = _run(primal, list(primals), digits, coefficients, settle)
+        residuals = range(n, len(primal.outputs))
+        carried = _Carried(
+            values=[first.state.values[primal.outputs[k].name] for k in residuals],
+            errors=[first.state.errors[primal.outputs[k].name] for k in residuals],
+            tainted=[first.state.tainted[primal.outputs[k].name]
+                     | first.state.overflowed[primal.outputs[k].name] for k in residuals],
+        )
+        second = _run(backward, [*carried.values, *cotangents], digits, None, settle,
+                      carried=carried)
+        return (_bounds(second, range(len(backward.outputs))),
+                max(first.needed_dps, second.needed_dps))
+
+    return _settled(analyse, dps)
 
 
 def hvp_bounds(program: Program, primals: Sequence[object], tangents: Sequence[object],
                dps: int = 40) -> Bounds:
     """Truth and bounds of the Hessian-vector product (forward over reverse) of a program
-    with one float result, one entry per float input."""
+    with one float result, one entry per float input: the JVP analysis of
+    :func:`vjp_program`, whose coefficients are held to the derivative claims of the
+    primitives of the VJP program (its first derivatives are values there, bounded by the
+    value claims through the reference's formulas)."""
     floats = [b for b in program.inputs if b.type.array.dtype.is_float]
     gp = vjp_program(program)
     jp = jvp_program(gp)
@@ -166,7 +199,76 @@ def hvp_bounds(program: Program, primals: Sequence[object], tangents: Sequence[o
                for t in program.result_types]
     n = len(floats)
     return _analyse(jp, [*primals, *ones, *tangents, *zero_ct], dps,
-                    range(n, len(jp.outputs)))
+                    range(n, len(jp.outputs)), coefficients=coefficient_origins(gp, jp))
+
+
+# --------------------------------------------------------------------------------------------
+# Derivative claims: where the coefficients of a JVP program come from
+
+
+@dataclass(frozen=True)
+class Origin:
+    """The primal equation whose JVP rule emitted a coefficient: its record's claim, the
+    equation, its typing, and the rule's non-linear equations (with their typings) that
+    compute the coefficient from the equation's operands (the equation itself first)."""
+
+    primitive: Primitive
+    equation: Equation
+    typing: object
+    span: tuple[tuple[Equation, object], ...]
+
+
+@dataclass(frozen=True)
+class Coefficients:
+    """Per coefficient variable of a JVP program (a non-linear value a rule emitted and a
+    linear equation reads), the :class:`Origin` it comes from."""
+
+    origins: Mapping[str, Origin]
+
+
+def coefficient_origins(program: Program, jp: Program) -> Coefficients:
+    """Find, in ``jp = jvp_program(program)``, the coefficients each rule emitted.
+
+    ``jvp_program`` copies every equation of ``program`` unchanged (same result names) and
+    appends the equations its rule emits (rule J-Eqn); the non-linear ones among them
+    compute coefficients from the equation's operands. Variables that a linear equation
+    reads are the coefficients the claims bound (spec 7.3). One loop over ``jp``."""
+    typing = check(program)
+    jtyping = check(jp)
+    readers: set[str] = set()
+    for e in jp.equations:
+        if is_linear_equation(e, jtyping):
+            readers.update(a.name for a in e.inputs
+                           if isinstance(a, Var) and not jtyping.variables[a.name].linear)
+    origins: dict[str, Origin] = {}
+    k = 0
+    current: int | None = None
+    spans: dict[int, list[tuple[Equation, object]]] = {}
+    pending: list[list[str]] = []
+    for e, et in zip(jp.equations, jtyping.equations):
+        if k < len(program.equations) and _is_copy(e, program.equations[k]):
+            current = k
+            spans[k] = [(e, et)]
+            k += 1
+            continue
+        if current is None or is_linear_equation(e, jtyping):
+            continue
+        spans[current].append((e, et))
+        pending.append([current, *[b.name for b in e.outputs]])
+    for entry in pending:
+        index, names = entry[0], entry[1:]
+        prim_eq = program.equations[index]
+        origin = Origin(lookup(prim_eq.primitive), prim_eq, typing.equations[index],
+                        tuple(spans[index]))
+        for name in names:
+            if name in readers:
+                origins[name] = origin
+    return Coefficients(origins)
+
+
+def _is_copy(e: Equation, source: Equation) -> bool:
+    return (e.primitive == source.primitive and e.inputs == source.inputs
+            and tuple(b.name for b in e.outputs) == tuple(b.name for b in source.outputs))
 
 
 # --------------------------------------------------------------------------------------------
@@ -178,27 +280,96 @@ class _State:
     """Values, error bounds and taint of every variable during the analysis. ``tainted``: a
     bool mask per variable, its unreliable elements; ``overflowed``: its elements whose finite
     truth lies beyond the overflow threshold (judged as infinities, but unreliable wherever
-    they are used)."""
+    they are used). ``needed_dps``: the precision the truth needs (:func:`_claim`);
+    ``final``: no higher precision will be tried, so elements whose truth is not settled
+    are marked instead."""
 
     domain: MpDomain
     values: dict[str, np.ndarray]
     errors: dict[str, np.ndarray]
     tainted: dict[str, np.ndarray]
     overflowed: dict[str, np.ndarray]
+    needed_dps: int = 0
+    final: bool = True
+    deviations: dict[int, dict[str, tuple[np.ndarray, np.ndarray]]] = field(
+        default_factory=dict)
 
 
-def _analyse(program: Program, args: Sequence[object], dps: int, results: range) -> Bounds:
+@dataclass(frozen=True)
+class _Carried:
+    """Values handed from one analysed program to the next (the residuals of the primal
+    program to the transposed linear program), with their bounds and marks."""
+
+    values: list[np.ndarray]
+    errors: list[np.ndarray]
+    tainted: list[np.ndarray]
+
+
+@dataclass(frozen=True)
+class _Run:
+    program: Program
+    typing: ProgramTyping
+    state: _State
+
+    @property
+    def needed_dps(self) -> int:
+        return self.state.needed_dps
+
+
+MAX_DPS = 320
+"""The highest precision the truth is evaluated at (spec 7.3, *A truth that settles*)."""
+
+
+def _settled(analyse: Callable[[int, bool], tuple[Bounds, int]], dps: int) -> Bounds:
+    """Ziv's strategy: analyse at ``dps`` digits; where the truth of a coefficient may be
+    wrong by more than a sixteenth of its bound, analyse again at the digits it needs, up to
+    :data:`MAX_DPS`, where the elements still unsettled are marked unreliable."""
+    digits = dps
+    while True:
+        final = digits >= MAX_DPS
+        bounds, needed = analyse(digits, final)
+        if needed <= digits or final:
+            return bounds
+        digits = min(max(needed, digits + 10), MAX_DPS)
+
+
+def _analyse(program: Program, args: Sequence[object], dps: int, results: range,
+             coefficients: Coefficients | None = None) -> Bounds:
+    def analyse(digits: int, final: bool) -> tuple[Bounds, int]:
+        run = _run(program, args, digits, coefficients, final)
+        return _bounds(run, results), run.needed_dps
+
+    return _settled(analyse, dps)
+
+
+def _run(program: Program, args: Sequence[object], dps: int,
+         coefficients: Coefficients | None, final: bool,
+         carried: _Carried | None = None) -> _Run:
+    """Walk ``program`` equation by equation at ``dps`` digits; ``carried`` gives the first
+    parameters' bounds and marks (they are exact otherwise)."""
     program = forget_linearity(program)
     typing = check(program)
     d = MpDomain(dps)
     values = bind_arguments(program, args, d)
     errors = {name: _zeros(v) for name, v in values.items()}
     clean = {name: np.zeros(np.shape(v), dtype=bool) for name, v in values.items()}
-    state = _State(d, values, errors, clean, dict(clean))
+    state = _State(d, values, errors, clean, dict(clean), final=final)
+    if carried is not None:
+        for b, err, taint in zip(program.inputs, carried.errors, carried.tainted):
+            state.errors[b.name] = err
+            state.tainted[b.name] = np.asarray(taint, dtype=bool)
     for e, et in zip(program.equations, typing.equations):
         if e.primitive == "call":
             raise UnsupportedPrimitiveError("the analysis needs a call-free program")
         _step(state, e, et)
+        if coefficients is not None:
+            _claim(state, e, et, coefficients)
+    return _Run(program, typing, state)
+
+
+def _bounds(run: _Run, results: range) -> Bounds:
+    """The truth, bound and reliability of the selected results of an analysed program."""
+    state, program, typing = run.state, run.program, run.typing
     truth, bound, reliable, types = [], [], [], []
     for k in results:
         v = program.outputs[k]
@@ -212,6 +383,106 @@ def _analyse(program: Program, args: Sequence[object], dps: int, results: range)
         reliable.append(ok)
         types.append(vt.array)
     return Bounds(tuple(truth), tuple(bound), tuple(reliable), tuple(types))
+
+
+# --------------------------------------------------------------------------------------------
+# Coefficients held to the derivative claims
+
+
+SETTLED_FRACTION = 16
+"""The truth of a coefficient is settled when its own error is at most 1/16 of its bound."""
+
+
+def _claim(state: _State, e: Equation, et: object, coefficients: Coefficients) -> None:
+    """Replace the bound of each coefficient ``e`` computes by what its primitive's
+    derivative claim allows: the coefficient's own movement when the primal operands move
+    within their bounds, plus the claim in ulps of the coefficient (spec 7.3). The bound the
+    reference's formula would have had (already computed by :func:`_step`) estimates the
+    error of the truth itself at this precision: where it exceeds a sixteenth of the new
+    bound, the truth needs more digits (:func:`_settled`)."""
+    for b, vt in zip(e.outputs, et.outputs):
+        origin = coefficients.origins.get(b.name)
+        if origin is None or origin.primitive.derivative is None:
+            continue
+        t = vt.array
+        if not t.dtype.is_float:
+            continue
+        deviation, moved = _coefficient_deviation(state, origin, b.name)
+        u, eta = unit_roundoff(t.dtype), smallest_subnormal(t.dtype)
+        terms = _terms(origin.equation, origin.typing) + 1
+        ulps = origin.primitive.derivative.ulps_for(terms)
+        c, formula = state.values[b.name], state.errors[b.name]
+        shape = np.shape(c)
+        claimed = np.empty(shape, dtype=object)
+        unsettled = np.zeros(shape, dtype=bool)
+        rounding = _CONSTANTS.mpf(10) ** (1 - state.domain.dps) / u
+        for i in np.ndindex(shape):
+            bound = deviation[i] + ulps * (2 * u * abs(c[i]) + eta)
+            claimed[i] = bound
+            own = formula[i] * rounding
+            if mpmath.isfinite(own) and own * SETTLED_FRACTION > bound:
+                unsettled[i] = True
+                if bound > 0:
+                    digits = state.domain.dps + int(mpmath.ceil(
+                        mpmath.log10(own * SETTLED_FRACTION / bound))) + 2
+                    state.needed_dps = max(state.needed_dps, digits)
+                else:
+                    state.needed_dps = max(state.needed_dps, MAX_DPS)
+        state.errors[b.name] = claimed
+        taint = state.tainted[b.name] | moved
+        if state.final:
+            taint = taint | unsettled
+        state.tainted[b.name] = taint
+
+
+def _coefficient_deviation(state: _State, origin: Origin, name: str
+                           ) -> tuple[np.ndarray, np.ndarray]:
+    """How far the exact coefficient ``name`` moves, and where its class changes, when the
+    primal equation's float operands move to the corners of their bounds: the rule's
+    equations re-run on the corners in mpmath (exact whatever the formula, so the result
+    does not depend on the reference's choice of formula)."""
+    cache = state.deviations.setdefault(id(origin), {})
+    if name in cache:
+        return cache[name]
+    e, et = origin.equation, origin.typing
+    outputs = {b.name for eq, _ in origin.span for b in eq.outputs}
+    moving = []
+    for a, vt in zip(e.inputs, et.inputs):
+        if (isinstance(a, Var) and vt.array.dtype.is_float and a.name not in moving
+                and _any_nonzero(state.errors[a.name])):
+            moving.append(a.name)
+    centre = {n: state.values[n] for n in outputs if n in state.values}
+    deviation = {n: _zeros(v) for n, v in centre.items()}
+    moved = {n: np.zeros(np.shape(v), dtype=bool) for n, v in centre.items()}
+    if moving:
+        signs = (itertools.product((-1, 1), repeat=len(moving)) if len(moving) <= 3
+                 else [(-1,) * len(moving), (1,) * len(moving)])
+        for combo in signs:
+            env = {n: _shifted(state.values[n], state.errors[n], sign)
+                   for n, sign in zip(moving, combo)}
+            for eq, eqt in origin.span:
+                xs = tuple(env[a.name] if isinstance(a, Var) and a.name in env
+                           else _operand(state, a, vt)[0]
+                           for a, vt in zip(eq.inputs, eqt.inputs))
+                outs = tuple(vt.array for vt in eqt.outputs)
+                for b, y in zip(eq.outputs, lookup(eq.primitive).evaluate(
+                        state.domain, xs, eqt.params, outs)):
+                    env[b.name] = y
+            for n in centre:
+                deviation[n] = _larger(deviation[n], _distance(centre[n], env[n]))
+                moved[n] = moved[n] | _class_changes(centre[n], env[n])
+    for n in centre:
+        cache[n] = (deviation[n], moved[n])
+    return cache.get(name, (_zeros(state.values[name]),
+                            np.zeros(np.shape(state.values[name]), dtype=bool)))
+
+
+def _class_changes(y: np.ndarray, c: np.ndarray) -> np.ndarray:
+    ya, ca = np.asarray(y, dtype=object), np.asarray(c, dtype=object)
+    out = np.zeros(ya.shape, dtype=bool)
+    for i in np.ndindex(ya.shape):
+        out[i] = value_class(ya[i]) != value_class(ca[i])
+    return out
 
 
 def _finite(a: np.ndarray) -> np.ndarray:

@@ -3,6 +3,9 @@ formulas, unreliable elements, and the comparison of classes."""
 
 from __future__ import annotations
 
+import importlib
+from dataclasses import replace
+
 import mpmath
 import numpy as np
 import pytest
@@ -11,6 +14,7 @@ from hypothesis import strategies as st
 
 from lintra.conformance.analysis import (
     ERROR_MODELS,
+    coefficient_origins,
     jvp_bounds,
     overflow_threshold,
     value_bounds,
@@ -18,7 +22,11 @@ from lintra.conformance.analysis import (
 )
 from lintra.conformance.properties import Tally, judge
 from lintra.reference import parse_program
-from lintra.reference.syntax import ArrayType, DType, Program
+from lintra.reference.check import check
+from lintra.reference.jvp import jvp_program
+from lintra.reference.primitives import DerivativeClaim
+from lintra.reference.primitives.derivatives import chain_rule
+from lintra.reference.syntax import ArrayType, DType, Literal, Program
 from tests.test_prim_accuracy import BINARY_CLAIMS, UNARY_CLAIMS
 
 
@@ -406,3 +414,137 @@ def test_taint_kinds_follow_the_spec_chapters() -> None:
                     expected[name] = kind
     assert set(expected) == set(PRIMITIVES)
     assert {n: taint_kind(p) for n, p in PRIMITIVES.items()} == expected
+
+
+# --------------------------------------------------------------------------------------------
+# Derivative claims: coefficients are bounded by their primitive's claim, not by its formula
+
+
+def _factored_tanh(em, x, y, ps):  # (1 - y)(1 + y): every digit is gone once y rounds to 1
+    return em.emit1("mul", em.emit1("sub", Literal(1.0), y), em.emit1("add", Literal(1.0), y))
+
+
+def _exp_tanh(em, x, y, ps):  # 4e/(1 + e)², e = exp(-2|x|): no cancellation anywhere
+    e = em.emit1("exp", em.emit1("mul", Literal(-2.0), em.emit1("abs", x)))
+    return em.emit1("div", em.emit1("mul", Literal(4.0), e),
+                    em.emit1("square", em.emit1("add", Literal(1.0), e)))
+
+
+@pytest.fixture
+def tanh_formula(monkeypatch: pytest.MonkeyPatch):
+    """Install a tanh record with the given coefficient formula and a claim of 8 ulps, for
+    both the reference's JVP transformation and the analysis."""
+    import lintra.conformance.analysis as analysis_module
+
+    jvp_module = importlib.import_module("lintra.reference.jvp")  # `jvp` is also a function
+    real = jvp_module.lookup
+
+    def install(coefficient) -> None:
+        def patched(name: str):
+            record = real(name)
+            if name != "tanh":
+                return record
+            return replace(record, jvp=chain_rule(coefficient), derivative=DerivativeClaim(8))
+
+        monkeypatch.setattr(jvp_module, "lookup", patched)
+        monkeypatch.setattr(analysis_module, "lookup", patched)
+
+    return install
+
+
+TANH = "def f(x: f64[4]) -> f64[4]:\n    y: f64[4] = tanh(x)\n    return y\n"
+TANH_POINTS = np.array([0.5, 3.0, 25.0, 100.0])
+
+
+def tanh_derivative(x: float) -> mpmath.mpf:
+    """1/cosh²(x), at 60 digits, independently of lintra."""
+    c = mpmath.MPContext()
+    c.dps = 60
+    return 1 / c.cosh(c.mpf(x)) ** 2
+
+
+def test_coefficient_origins_name_the_rules_coefficients() -> None:
+    p = program("def f(x: f64[], w: f64[]) -> f64[]:\n    a: f64[] = tanh(x)\n"
+                "    b: f64[] = log(w)\n    z: f64[] = pow(a, b)\n    return z\n")
+    jp = jvp_program(p)
+    origins = coefficient_origins(p, jp).origins
+    assert {o.equation.primitive for o in origins.values()} == {"tanh", "pow"}  # log: dx / x
+    assert not {"a", "b", "z", "x", "w"} & set(origins)  # primal values keep value bounds
+    typing = check(jp)
+    for name in origins:  # each is read by a linear equation and is not linear itself
+        assert not typing.variables[name].linear
+
+
+def test_claim_bounds_do_not_depend_on_the_formula(tanh_formula) -> None:
+    """Two correct formulas for tanh′, one of which loses every digit in float64 beyond
+    x ≈ 19: the same truth and the same bounds, so a backend's formula is its own business."""
+    t = [np.ones(4)]
+    results = []
+    for formula in (_factored_tanh, _exp_tanh):
+        tanh_formula(formula)
+        results.append(jvp_bounds(program(TANH), [TANH_POINTS], t))
+    for k, x in enumerate(TANH_POINTS):
+        exact_value = tanh_derivative(x)
+        for r in results:
+            assert r.reliable[0][k]
+            assert abs(r.truth[0][k] - exact_value) <= exact_value * CTX.mpf(10) ** -30
+        ra, rb = results[0].bound[0][k], results[1].bound[0][k]
+        assert abs(ra - rb) <= ra * CTX.mpf(10) ** -20
+        # the claim: 8 ulp of the coefficient and half an ulp for the product with dx
+        assert ra <= (8 + 0.5) * (2 * U64 * exact_value + ETA64) * (1 + FACTORS)
+
+
+def test_a_derivative_lost_in_the_tail_fails_the_claim(tanh_formula) -> None:
+    """tanh′(25) = 7.7e-22: float64's (1 - y)(1 + y) gives 0, which the claim does not allow
+    (the bound of the reference's formula, about 1e-15, did)."""
+    tanh_formula(_factored_tanh)
+    b = jvp_bounds(program(TANH), [TANH_POINTS], [np.ones(4)])
+    tally = Tally()
+    judge(tally, np.array([tanh_derivative(x) for x in TANH_POINTS[:2]] + [0.0, 0.0],
+                          dtype=np.float64), b.truth[0], b.bound[0], b.reliable[0],
+          ArrayType(DType.f64, (4,)), "dy")
+    assert tally.failure and "dy" in tally.failure
+
+
+def test_the_truth_settles_where_the_formula_cancels_in_mpmath(tanh_formula) -> None:
+    """At x = 100, 1 - tanh(x) ≈ 2.8e-87 is 0 at 40 digits (and at 80): the analysis sees
+    that its formula's own error exceeds the claim's bound and recomputes at the precision
+    it needs (x = -300: 1 + y ≈ 1e-260, settled at about 280 digits); at x = 1000
+    (1 - y ≈ 1e-869) no precision up to 320 digits settles it, and the element is unreliable
+    rather than judged against a wrong 0."""
+    tanh_formula(_factored_tanh)
+    x = np.array([100.0, 1000.0, 0.5, -300.0])
+    b = jvp_bounds(program(TANH), [x], [np.ones(4)])
+    assert b.reliable[0].tolist() == [True, False, True, True]
+    for k in (0, 2, 3):
+        exact_value = tanh_derivative(x[k])
+        assert abs(b.truth[0][k] - exact_value) <= exact_value * CTX.mpf(10) ** -30
+
+
+def test_primal_errors_move_the_coefficient(tanh_formula) -> None:
+    """The bound of a coefficient counts how far the exact derivative moves when its operand
+    moves within its bound: |tanh″(a)| E_a to first order."""
+    tanh_formula(_exp_tanh)
+    p = program("def f(x: f64[]) -> f64[]:\n    a: f64[] = mul(x, 0.3)\n"
+                "    y: f64[] = tanh(a)\n    return y\n")
+    x = np.array(2.7)
+    e_a = value_bounds(program("def f(x: f64[]) -> f64[]:\n    a: f64[] = mul(x, 0.3)\n"
+                               "    return a\n"), [x]).bound[0][()]
+    b = jvp_bounds(p, [x], [np.array(1.0)])
+    a = CTX.mpf(float(x)) * CTX.mpf(0.3)
+    second = abs(-2 * CTX.tanh(a) / CTX.cosh(a) ** 2)  # tanh″(a)
+    claim = 8 * (2 * U64 * tanh_derivative(float(a)) + ETA64)
+    moved = b.bound[0][()] / CTX.mpf(0.3) - claim  # dy = c · (0.3 dx), exact tangents
+    assert moved >= 0.9 * second * e_a
+
+
+def test_vjp_bounds_use_the_claims_too(tanh_formula) -> None:
+    t = [np.array([0.75, -1.0, 2.0, 0.5])]
+    bounds = []
+    for formula in (_factored_tanh, _exp_tanh):
+        tanh_formula(formula)
+        bounds.append(vjp_bounds(program(TANH), [TANH_POINTS], t))
+    for k in range(4):
+        ra, rb = bounds[0].bound[0][k], bounds[1].bound[0][k]
+        assert abs(ra - rb) <= ra * CTX.mpf(10) ** -20
+        assert abs(bounds[0].truth[0][k] - bounds[1].truth[0][k]) <= ra * CTX.mpf(10) ** -10
