@@ -586,6 +586,142 @@ class Log1pDerivativeOfLog(JvpRuleMutant):
 
 
 # --------------------------------------------------------------------------------------------
+# Accuracy bugs: derivative formulas that are right on paper and lose digits somewhere
+
+
+def tangent_root(s: Surgery, t: str) -> str:
+    """The tangent ``t`` came from: through the ``dup`` equations of rule *Share*."""
+    while (j := defining(s.program, t)) is not None and s.program.equations[j].primitive == "dup":
+        t = s.program.equations[j].inputs[0].name  # type: ignore[union-attr]
+    return t
+
+
+class CoefficientMutant(JvpRuleMutant):
+    """A rule whose coefficients are replaced by another formula (:meth:`coefficient`): for
+    each linear ``mul(c, t)`` of the rule with an incoming tangent ``t`` of operand ``k``,
+    ``c`` becomes the mutant's coefficient for operand ``k``."""
+
+    def coefficient(self, s: Surgery, e: Equation, k: int) -> tuple[list[Equation], str]:
+        raise NotImplementedError
+
+    def edit_rule(self, s: Surgery, e: Equation, seg: range) -> None:
+        defined = {b.name for j in seg for b in s.program.equations[j].outputs}
+        operands = {f"d{a.name}": k for k, a in enumerate(e.inputs) if isinstance(a, Var)}
+        edited = 0
+        for j in self.find(s, seg, "mul", lambda q: _is_linear(s, q.inputs[1])
+                           and not _is_linear(s, q.inputs[0])):
+            q = s.program.equations[j]
+            t = q.inputs[1].name  # type: ignore[union-attr]
+            root = tangent_root(s, t)
+            if t in defined or root not in operands:
+                continue
+            eqs, c = self.coefficient(s, e, operands[root])
+            s.replace(j, *eqs, replace(q, inputs=(Var(c), q.inputs[1])))
+            edited += 1
+        if not edited:
+            raise MutationError(f"{self.name}: no coefficient of an incoming tangent found")
+
+
+def _one_minus_y_times_one_plus_y(s: Surgery, y: str) -> tuple[list[Equation], str]:
+    a, b, c = s.fresh("m"), s.fresh("p"), s.fresh("c")
+    return [equation(a, "sub", Literal(1.0), y), equation(b, "add", Literal(1.0), y),
+            equation(c, "mul", a, b)], c
+
+
+class TanhFactoredInY(CoefficientMutant):
+    """tanh′ as (1 − y)(1 + y) from the rounded y = tanh(x): right on paper, but every digit
+    is gone once y rounds to ±1 (tanh′(25) = 0, true 7.7e-22)."""
+
+    scope = frozenset({"tanh"})
+    witness = Witness("def f(x: f64[2]) -> f64[2]:\n    y = tanh(x)\n    return y\n",
+                      ([25.0, 0.5],), ([1.0, 1.0],), ([1.0, 1.0],), "tanh in its tail")
+
+    def coefficient(self, s: Surgery, e: Equation, k: int) -> tuple[list[Equation], str]:
+        return _one_minus_y_times_one_plus_y(s, e.outputs[0].name)
+
+
+class LogisticFactoredInY(CoefficientMutant):
+    """logistic′ as y(1 − y) from the rounded y: 0 once y rounds to 1 (logistic′(40) = 0,
+    true 4.2e-18)."""
+
+    scope = frozenset({"logistic"})
+    witness = Witness("def f(x: f64[2]) -> f64[2]:\n    y = logistic(x)\n    return y\n",
+                      ([40.0, -1.5],), ([1.0, 1.0],), ([1.0, 1.0],), "logistic in its tail")
+
+    def coefficient(self, s: Surgery, e: Equation, k: int) -> tuple[list[Equation], str]:
+        y = e.outputs[0].name
+        a, c = s.fresh("m"), s.fresh("c")
+        return [equation(a, "sub", Literal(1.0), y), equation(c, "mul", y, a)], c
+
+
+class Atan2Unscaled(CoefficientMutant):
+    """atan2(y, x)′ as x/(x² + y²) and −y/(x² + y²) without scaling: x² + y² underflows at
+    (1e-200, 1e-200) (partials ±inf, true ±5e199) and overflows at (1e200, 1e200) (0, true
+    ∓2.5e-201)."""
+
+    scope = frozenset({"atan2"})
+    witness = Witness("def f(y: f64[2], x: f64[2]) -> f64[2]:\n    z = atan2(y, x)\n"
+                      "    return z\n", ([1e-200, 1e200], [1e-200, 1e200]),
+                      ([1.0, 1.0], [1.0, 0.5]), ([1.0, 1.0],), "atan2 at huge and tiny scales")
+
+    def coefficient(self, s: Surgery, e: Equation, k: int) -> tuple[list[Equation], str]:
+        y, x = (a.name for a in e.inputs)  # type: ignore[union-attr]
+        y2, x2, r, q = s.fresh("y2"), s.fresh("x2"), s.fresh("r"), s.fresh("q")
+        eqs = [equation(y2, "square", y), equation(x2, "square", x), equation(r, "add", x2, y2)]
+        if k == 0:  # ∂/∂y = x / r
+            return [*eqs, equation(q, "div", x, r)], q
+        n = s.fresh("n")
+        return [*eqs, equation(q, "div", y, r), equation(n, "neg", q)], n
+
+
+class LogViaExp(JvpRuleMutant):
+    """d log x = dx·exp(−log x): right on paper, but the rounding of log x is multiplied by
+    |log x| (at x = 1e300, hundreds of ulps), where dx / x is one rounding."""
+
+    scope = frozenset({"log"})
+    witness = Witness("def f(x: f64[2]) -> f64[2]:\n    y = log(x)\n    return y\n",
+                      ([1e300, 3e-250],), ([1.0, 1.0],), ([1.0, 1.0],), "log of huge and tiny x")
+
+    def edit_rule(self, s: Surgery, e: Equation, seg: range) -> None:
+        j = self.only(s, seg, "div", lambda q: _is_linear(s, q.inputs[0]))
+        q = s.program.equations[j]
+        y = e.outputs[0].name
+        n, c = s.fresh("n"), s.fresh("c")
+        s.replace(j, equation(n, "neg", y), equation(c, "exp", n),
+                  equation(q.outputs[0].name, "mul", c, q.inputs[0]))
+
+
+class AcoshUnfactored(CoefficientMutant):
+    """acosh′ as rsqrt(x² − 1): right on paper, but near the domain edge x = 1 the rounding of
+    x² is magnified by x²/(x² − 1) (at x = 1 + 2⁻⁴⁰, about 2³⁹ ulps)."""
+
+    scope = frozenset({"acosh"})
+    witness = Witness("def f(x: f64[2]) -> f64[2]:\n    y = acosh(x)\n    return y\n",
+                      ([1.0000000000009095, 3.5],), ([1.0, 1.0],), ([1.0, 1.0],),
+                      "acosh near 1")
+
+    def coefficient(self, s: Surgery, e: Equation, k: int) -> tuple[list[Equation], str]:
+        x = e.inputs[0].name  # type: ignore[union-attr]
+        q, d, c = s.fresh("q"), s.fresh("d"), s.fresh("c")
+        return [equation(q, "square", x), equation(d, "sub", q, Literal(1.0)),
+                equation(c, "rsqrt", d)], c
+
+
+class SinCoefficientOffByUlps(CoefficientMutant):
+    """sin′ = cos(x)·(1 + 2⁻⁴⁹): a rule a few ulps less accurate than its claim (a relative
+    error of 16u, about 8 ulps, everywhere: in float64; the factor rounds to 1 in float32)."""
+
+    scope = frozenset({"sin"})
+    witness = Witness("def f(x: f64[2]) -> f64[2]:\n    y = sin(x)\n    return y\n",
+                      ([0.5, -1.25],), ([1.0, 0.75],), ([1.0, -2.0],), "sin of a vector")
+
+    def coefficient(self, s: Surgery, e: Equation, k: int) -> tuple[list[Equation], str]:
+        x = e.inputs[0].name  # type: ignore[union-attr]
+        c, w = s.fresh("cos"), s.fresh("c")
+        return [equation(c, "cos", x), equation(w, "mul", c, Literal(1 + 2.0 ** -49))], w
+
+
+# --------------------------------------------------------------------------------------------
 # Transpose rule bugs
 
 
@@ -1158,6 +1294,8 @@ CATALOGUE: tuple[Entry, ...] = (
     *_entries("jvp rule", SinTangentSign, ExpChainFactor, MulMissingTerm, MaxTieBoth,
               AbsNanAtZero, AbsOneSidedAtZero, DivQuotientSign, PowWithoutGuards,
               SqrtMissingHalf, Atan2Swapped, IntegerPowReusesResult, Log1pDerivativeOfLog),
+    *_entries("accuracy", TanhFactoredInY, LogisticFactoredInY, Atan2Unscaled, LogViaExp,
+              AcoshUnfactored, SinCoefficientOffByUlps),
     *_entries("transpose rule", DupOverwrites, ReduceSumTrailingAxes, BroadcastNoSum,
               SlicePaddedWrongSide, ScatterIndicesSorted, DotGeneralWrongContraction,
               CumsumTransposeForward, TransposePermutationNotInverted, SubTransposeSign,
