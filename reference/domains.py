@@ -2,19 +2,24 @@
 
 * :class:`Float64Domain`: each value is a NumPy array of its declared dtype (f64, f32, i64,
   i32, bool); float operations round as NumPy does for that dtype.
-* :class:`MpDomain`: float values are NumPy object arrays of mpmath numbers of a private
-  :class:`mpmath.MPContext` at the requested number of decimal digits; integer and boolean
+* :class:`MpDomain`: float values are NumPy object arrays of mpmath numbers of a
+  :class:`BoundedContext` at the requested number of decimal digits; integer and boolean
   values stay exact NumPy arrays. Float widths are not modelled: f32 and f64 both denote real
-  numbers, so the mp evaluation is the mathematical value the float64 one approximates.
+  numbers, so the mp evaluation is the mathematical value the float64 one approximates,
+  within the exponent range ``2^-4096 <= |v| < 2^4096`` (:data:`EXPONENT_LIMIT`): beyond it a
+  value is ±inf or 0, as float64's overflow and underflow say, so every evaluation ends
+  quickly (``sin(exp(exp(exp(3))))`` would otherwise reduce an argument of 10^8 digits).
 
-A domain is created per evaluation; nothing global is ever changed (the mpmath context is
-local to the domain object, never ``mpmath.mp``).
+A domain is created per evaluation; ``mpmath.mp`` is never read or changed. The contexts are
+shared, one per precision (:func:`context`): creating one costs about a millisecond, more
+than most evaluations, and a context is never changed after it is made.
 """
 
 from __future__ import annotations
 
 import abc
 import math
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -24,6 +29,127 @@ import numpy as np
 
 from lintra.reference.errors import LintraTypeError
 from lintra.reference.syntax import ArrayType, DType, LiteralValue
+
+EXPONENT_LIMIT = 4096
+"""The mpmath domain's exponent range (spec 3.1): a finite non-zero value has
+``2^-4096 <= |v| < 2^4096``; a result beyond it is ±inf (too large) or 0 (too small)."""
+
+_EXP_ARGUMENT_LIMIT = 4096
+"""Beyond this |x|, ``exp(x)`` (and ``expm1``, ``sinh``, ``cosh``) lies outside the range
+(4096 > 4096 ln 2): the guards answer without computing the huge value."""
+
+
+def within_range(ctx: mpmath.MPContext, v: object) -> object:
+    """``v`` with the exponent range applied: ±inf at or beyond ``2^4096`` in magnitude, 0
+    below ``2^-4096``; anything else (other values, integers, booleans) is returned as is."""
+    mpf_value = getattr(v, "_mpf_", None)
+    if mpf_value is None:
+        return v
+    sign, man, exp, bc = mpf_value
+    if not man:  # zero, inf, nan
+        return v
+    if exp + bc > EXPONENT_LIMIT:  # |v| >= 2^(exp + bc - 1) >= 2^4096
+        return ctx.ninf if sign else ctx.inf
+    if exp + bc <= -EXPONENT_LIMIT:  # |v| < 2^(exp + bc) <= 2^-4096
+        return ctx.zero
+    return v
+
+
+_SATURATED = {"exp": ("inf", "zero"), "expm1": ("inf", "minus_one"), "sinh": ("inf", "ninf"),
+              "cosh": ("inf", "inf")}
+"""The exponentially growing functions of one argument and their values, by the range,
+for ``x > 4096`` and ``x < -4096``: names of :class:`BoundedContext` constants."""
+
+
+class BoundedContext(mpmath.MPContext):
+    """An mpmath context at a fixed precision whose exponential functions (``exp``,
+    ``expm1``, ``sinh``, ``cosh``, ``power``) give results within the exponent range, and
+    answer ±inf, 0 or -1 without computing where their value lies beyond it by a margin:
+    mpmath would spend seconds to hours, or raise ``OverflowError`` or ``MemoryError``,
+    building a number that the range turns into an infinity anyway. Every other function
+    meets only arguments within the range (the domain keeps values there), where mpmath is
+    quick."""
+
+    def __init__(self, dps: int) -> None:
+        super().__init__()
+        self.dps = dps
+        self.minus_one = self.mpf(-1)
+        for name, (above, below) in _SATURATED.items():
+            setattr(self, name, self._saturating(getattr(self, name), getattr(self, above),
+                                                 getattr(self, below)))
+        self.power = self._bounded_power(self.power)
+
+    def _saturating(self, fn: Callable[..., object], above: object, below: object
+                    ) -> Callable[..., object]:
+        """``fn`` answering ``above`` for arguments beyond 4096, ``below`` beyond -4096."""
+
+        def bounded(x: object, **kw: object) -> object:
+            if isinstance(x, self.mpf) and not self.isnan(x):
+                if x > _EXP_ARGUMENT_LIMIT:
+                    return above
+                if x < -_EXP_ARGUMENT_LIMIT:
+                    return below
+            return within_range(self, fn(x, **kw))
+
+        bounded.__name__ = f"bounded_{getattr(fn, '__name__', 'function')}"
+        return bounded
+
+    def _bounded_power(self, power: Callable[..., object]) -> Callable[..., object]:
+        """``power`` answering ±inf or 0 where ``|x|^y`` lies far beyond the range."""
+
+        def bounded_power(x: object, y: object) -> object:
+            side = _power_side(self, x, y)
+            if not side:
+                return within_range(self, power(x, y))
+            if side < 0:
+                return self.zero
+            odd = x < 0 and int(y) % 2 == 1  # x < 0 only with an integer y (_power_side)
+            return self.ninf if odd else self.inf
+
+        return bounded_power
+
+
+def _power_side(ctx: mpmath.MPContext, x: object, y: object) -> int:
+    """Whether ``|x|^y`` lies far beyond the range: +1 above ``2^(4096 + 4)``, -1 below
+    ``2^-(4096 + 4)``, 0 when it may be within (computed then, and rounded by the range).
+    Estimated in binary floats from ``y · log2|x|``, whose relative error (about 2^-50) is
+    far inside the margin of 4 in the exponent."""
+    if not (isinstance(x, ctx.mpf) and isinstance(y, ctx.mpf)):
+        return 0
+    if not (ctx.isfinite(x) and ctx.isfinite(y)) or x == 0 or abs(x) == 1 or y == 0:
+        return 0
+    if x < 0 and y != ctx.floor(y):
+        return 0  # no real power: the caller's rule decides
+    _, man, exp, _ = x._mpf_  # type: ignore[attr-defined]
+    log2 = math.log2(man) + exp
+    if log2 == 0:  # |x| within 2^-50 of 1: log2 lost in the sum, compute at leisure
+        return 0
+    scaled = float(y) * log2
+    limit = EXPONENT_LIMIT + 4
+    return (scaled > limit) - (scaled < -limit)
+
+
+_CONTEXTS = threading.local()
+"""Per thread, the contexts made so far by precision (see :func:`context`)."""
+
+
+def context(dps: int) -> BoundedContext:
+    """The :class:`BoundedContext` at ``dps`` digits, made once per thread and reused.
+
+    Sharing is safe because nothing changes a context after it is made: the domain never
+    sets its precision, and mpmath's own functions that raise it for guard digits restore it
+    on return. A context found at another precision (an interrupted mpmath call that could
+    not restore it) is replaced, never used. Per thread, so that no two threads share one.
+    """
+    made: dict[int, BoundedContext] | None = getattr(_CONTEXTS, "made", None)
+    if made is None:
+        made = {}
+        _CONTEXTS.made = made
+    ctx = made.get(dps)
+    if ctx is None or ctx.dps != dps:
+        ctx = BoundedContext(dps)
+        made[dps] = ctx
+    return ctx
 
 
 class Domain(abc.ABC):
@@ -100,25 +226,38 @@ class Float64Domain(Domain):
 
 @dataclass(frozen=True)
 class MpDomain(Domain):
-    """Evaluation with mpmath at ``dps`` decimal digits, in a context of its own."""
+    """Evaluation with mpmath at ``dps`` decimal digits within the exponent range."""
 
     dps: int = 50
     name: str = "mpmath"
     is_mp: bool = True
-    ctx: mpmath.MPContext = field(init=False, compare=False, repr=False)
+    ctx: BoundedContext = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.dps, int) or isinstance(self.dps, bool) or self.dps < 1:
             raise LintraTypeError(f"dps must be a positive integer, got {self.dps!r}")
-        ctx = mpmath.MPContext()
-        ctx.dps = self.dps
-        object.__setattr__(self, "ctx", ctx)
+        object.__setattr__(self, "ctx", context(self.dps))
 
     def mpf(self, value: object) -> object:
-        """An mpmath number of this domain; binary floats convert exactly, strings at ``dps``."""
+        """An mpmath number of this domain within the exponent range; binary floats convert
+        exactly, strings at ``dps``."""
         if isinstance(value, (np.floating, np.integer)):
             value = value.item()
-        return self.ctx.mpf(value)
+        return within_range(self.ctx, self.ctx.mpf(value))
+
+    def within_range(self, x: np.ndarray) -> np.ndarray:
+        """A float value (object array) with the exponent range applied to each element; the
+        array itself when no element is beyond the range."""
+        ctx = self.ctx
+        out = None
+        for index in np.ndindex(np.shape(x)):
+            v = x[index]
+            r = within_range(ctx, v)
+            if r is not v:
+                if out is None:
+                    out = np.array(x, dtype=object, copy=True)
+                out[index] = r
+        return x if out is None else out
 
     def literal(self, value: LiteralValue, dtype: DType) -> np.ndarray:
         if dtype.is_float:
@@ -140,11 +279,13 @@ class MpDomain(Domain):
         return self.map(self.mpf, arr)
 
     def map(self, fn: Callable[..., object], *xs: np.ndarray) -> np.ndarray:
-        """Apply a scalar function elementwise to (broadcast) object arrays."""
+        """Apply a scalar function elementwise to (broadcast) object arrays; its results are
+        put within the exponent range."""
         xs = np.broadcast_arrays(*[np.asarray(x, dtype=object) for x in xs])
         out = np.empty(xs[0].shape, dtype=object)
+        ctx = self.ctx
         for index in np.ndindex(out.shape):
-            out[index] = fn(*(x[index] for x in xs))
+            out[index] = within_range(ctx, fn(*(x[index] for x in xs)))
         return out
 
     def is_float_array(self, x: np.ndarray) -> bool:

@@ -16,6 +16,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import cast
 
+import numpy as np
+
 from lintra.reference.check import CALL, DEFAULT_LITERAL_DTYPE, ProgramTyping, check
 from lintra.reference.errors import LintraError, LintraTypeError
 from lintra.reference.primitives import lookup
@@ -206,10 +208,16 @@ class Emitter:
         return z
 
     def constant(self, value: float, t: ArrayType, hint: str = "k") -> Var:
-        """A non-linear array of type ``t`` filled with ``value``."""
+        """A non-linear array of type ``t`` filled with ``value`` rounded to ``t``'s dtype, as
+        a literal of that dtype is (E-Lit), in both domains: the literal emitted is the rounded
+        value itself, so its conversion is exact (the mpmath domain's conversion is the
+        identity: ``0.1`` for an f32 ``t`` must be f32(0.1) there too, not the f64 0.1)."""
         if t.dtype is DType.f64:
             scalar = self.emit1("copy", Literal(float(value)), hint=hint)
         else:
+            if t.dtype.is_float:
+                with np.errstate(over="ignore"):  # beyond f32's range: inf, as E-Lit says
+                    value = float(np.asarray(value, dtype=t.dtype.numpy))
             scalar = self.emit1(
                 "convert_element_type", Literal(float(value)), new_dtype=t.dtype.value, hint=hint
             )

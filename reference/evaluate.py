@@ -2,8 +2,9 @@
 
 Evaluation is a loop over equations that looks each primitive's record up and applies its
 evaluation rule; calls push a frame on an explicit stack, so neither program length nor call
-depth uses Python recursion. Inputs are never mutated and nothing global changes: the mpmath
-domain carries its own context.
+depth uses Python recursion. Inputs are never mutated and nothing global changes (the mpmath
+domain's contexts are never changed once made). In the mpmath domain every equation's float
+results are put within the domain's exponent range (spec 3.1).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from lintra.reference.check import CALL, ProgramTyping, check
-from lintra.reference.domains import Domain, domain_for
+from lintra.reference.domains import Domain, MpDomain, domain_for
 from lintra.reference.errors import LintraError, LintraTypeError, ShapeError
 from lintra.reference.primitives import lookup
 from lintra.reference.syntax import Literal, Module, Program
@@ -113,6 +114,8 @@ def run(
             raise err.at(
                 program=prog.name, location=e.loc, equation=f"equation {frame.pc + 1}: {e}"
             ) from None
+        if isinstance(d, MpDomain):  # sums and products may leave the range (spec 3.1)
+            ys = tuple(d.within_range(y) if y.dtype == object else y for y in ys)
         for b, y in zip(e.outputs, ys):
             frame.env[b.name] = y
         frame.pc += 1

@@ -108,3 +108,38 @@ def test_run_time_errors_name_the_equation() -> None:
     err = info.value
     assert err.program == "f" and err.location is not None and err.location.line == 3
     assert "div" in str(err)
+
+
+F32_LITERALS = [
+    # (program body on x: f32[], the exact derivative at x as a function of f32 constants)
+    ("y: f32[] = mul(x, 0.1)", lambda x, c: c(0.1)),
+    ("y: f32[] = div(x, 0.3)", lambda x, c: 1 / c(0.3)),
+    ("y: f32[] = pow(x, 0.7)", lambda x, c: c(0.7) * x ** (c(0.7) - 1)),
+    ("y: f32[] = max(x, 0.2)", lambda x, c: 1),
+]
+
+
+@pytest.mark.parametrize(("body", "derivative"), F32_LITERALS, ids=[b for b, _ in F32_LITERALS])
+def test_f32_literals_mean_the_same_number_in_the_mpmath_jvp(body: str, derivative) -> None:
+    """E-Lit and J-Literal: the tangent program uses f32(0.1) as the primal does, so the
+    mpmath JVP is the derivative of the mpmath primal (not of x * 0.1000000000000000055)."""
+    from lintra.reference import jvp_program
+
+    p = parse_program(f"def f(x: f32[]) -> f32[]:\n    {body}\n    return y\n")
+    ctx = mpmath.MPContext()
+    ctx.dps = 50
+
+    def f32(v: float) -> object:
+        return ctx.mpf(float(np.float32(v)))
+
+    x = f32(1.2999999523162842)  # an f32 input above every literal used
+    _, dy = evaluate(jvp_program(p), np.float32(x), np.float32(1), dps=50)
+    want = derivative(x, f32)
+    # a few operations at 50 digits; the float64 literal would be off by 1.5e-9 relative
+    assert abs(dy[()] - want) <= ctx.mpf(10) ** -45 * abs(want)
+    if body.startswith("y: f32[] = mul"):
+        assert dy[()] == f32(0.1)  # one exact product by 1
+    # the primal's own derivative, by a central difference at 50 digits, agrees to ~1e-20
+    h = ctx.mpf(10) ** -20
+    up, down = (evaluate(p, str(x + s), dps=50)[0][()] for s in (h, -h))
+    assert abs((up - down) / (2 * h) - dy[()]) < ctx.mpf(10) ** -18

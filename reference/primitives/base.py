@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from lintra.reference.domains import Domain
+from lintra.reference.domains import Domain, within_range
 from lintra.reference.errors import LintraTypeError, ShapeError
 from lintra.reference.syntax import ArrayType, Atom, DType, ParamValue, Var
 
@@ -456,8 +456,10 @@ def elementwise(
     ``f64(*arrays, **params)`` is a NumPy function used in the float64 domain and, in both
     domains, for integer and boolean operands. ``mp(ctx, *scalars, **params)`` computes one
     element from mpmath numbers of context ``ctx``; it is used for float operands in the mpmath
-    domain. Rank-0 operands broadcast. Floating-point exceptions are not warnings: the spec
-    states the value (nan, inf, signed zero) each primitive gives.
+    domain, where operands and results are put within the domain's exponent range (spec 3.1:
+    a value from a sum or product beyond it is ±inf before a function sees it, so no mpmath
+    call meets a huge argument). Rank-0 operands broadcast. Floating-point exceptions are not
+    warnings: the spec states the value (nan, inf, signed zero) each primitive gives.
     """
 
     def evaluate(
@@ -469,7 +471,7 @@ def elementwise(
             ctx = d.ctx  # type: ignore[attr-defined]
 
             def one(*scalars: object) -> object:
-                return mp(ctx, *scalars, **kw)
+                return mp(ctx, *(within_range(ctx, v) for v in scalars), **kw)
 
             r = d.map(one, *xs)  # type: ignore[attr-defined]
             return (r if out.dtype.is_float else r.astype(out.dtype.numpy),)
