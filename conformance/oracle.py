@@ -34,6 +34,18 @@ marked a kink when ``|S(h/2)| > (3/4) |S(h)|`` (between the smooth ratio 1/2 and
 where smooth ones converge: an element is also marked when ``|D(h/2)| > (3/2) |D(h)|``.
 Callers compare only the smooth elements with the estimate; at kinks the spec's conventions
 apply (chapter 6).
+
+The rounding term assumes the values of ``f`` are accurate to the working precision; where
+``f`` itself cancels or absorbs terms, they are not, and an estimate can be confidently
+wrong (``(1 + x) - 1`` at ``x = 1e-50`` is 0 at 40 digits along the whole line: the estimate
+is 0 with a tiny bound). So the whole estimate follows Ziv's strategy
+(``lintra.conformance.truth``): it is made at ``dps`` digits rounding toward −inf and at
+twice that rounding toward +inf, doubling on, and an element is *settled* by two successive
+estimates when they are consistent (``|R_1 − R_2| <= B_1 + B_2``) and the more precise one
+is useful (``B_2 <= 2^-60 |R_2| + floor``, the floor of :func:`lintra.conformance.truth.
+floor_of`), or when both say kink, or both are the same nan or infinity. The more precise
+estimate is returned; an element never settled up to ``max_dps`` digits gets an infinite
+bound, ``settled`` False and the reason, so no caller compares against it.
 """
 
 from __future__ import annotations
@@ -44,19 +56,29 @@ from dataclasses import dataclass
 import mpmath
 import numpy as np
 
+from lintra.conformance.truth import MAX_DPS, ROUNDING_OF_STEP, TOLERANCES, floor_of
 from lintra.reference.domains import MpDomain
-from lintra.reference.evaluate import evaluate
+from lintra.reference.evaluate import run
 from lintra.reference.syntax import Equation, Program
+
+USEFUL = TOLERANCES.mpf(2) ** -60
+"""An estimate settles only when its bound is below ``2^-60`` of its magnitude (plus the
+dtype's floor): 7 bits beyond float64's unit roundoff, so the oracle's own error never
+dominates a comparison of a float derivative."""
 
 
 @dataclass(frozen=True)
 class Estimate:
     """A derivative estimate per float result: values and absolute error bounds (mpf
-    arrays), and where the one-sided slopes disagree (bool arrays: no derivative there)."""
+    arrays), where the one-sided slopes disagree (bool arrays: no derivative there), and
+    whether Ziv's strategy settled each element (bool arrays; where not, the bound is
+    infinite and ``reasons`` says why, ``""`` elsewhere)."""
 
     values: tuple[np.ndarray, ...]
     bounds: tuple[np.ndarray, ...]
     kinks: tuple[np.ndarray, ...]
+    settled: tuple[np.ndarray, ...]
+    reasons: tuple[np.ndarray, ...]
 
     @property
     def smooth(self) -> bool:
@@ -76,12 +98,14 @@ def _mp(ctx: mpmath.MPContext, x: object) -> np.ndarray:
 Line = Callable[[object], tuple[np.ndarray, ...]]
 
 
-def _line(p: Program, primals: Sequence[object], tangents: Sequence[object], dps: int
-          ) -> tuple[mpmath.MPContext, object, Line, object]:
+def _line(p: Program, primals: Sequence[object], tangents: Sequence[object], dps: int,
+          rounding: str = "n") -> tuple[mpmath.MPContext, object, Line, object]:
     """The context, the step ``h``, ``s -> f(x + s t)`` (float results, mpmath at ``dps``
-    digits) along the tangents (one per float input), and the largest magnitude among the
-    float inputs (the points ``x + s t`` are rounded relative to it)."""
+    digits rounding toward ``rounding``; remembered per step) along the tangents (one per
+    float input), and the largest magnitude among the float inputs (the points ``x + s t``
+    are rounded relative to it)."""
     ctx = MpDomain(dps).ctx
+    domain = MpDomain(dps, rounding=rounding)
     float_inputs = [i for i, b in enumerate(p.inputs) if b.type and b.type.array.dtype.is_float]
     if len(tangents) != len(float_inputs):
         raise ValueError(f"expected {len(float_inputs)} tangents, got {len(tangents)}")
@@ -90,10 +114,14 @@ def _line(p: Program, primals: Sequence[object], tangents: Sequence[object], dps
     h = ctx.mpf(10) ** (-(dps // 4)) * _scale(ctx, xs, ts)
     float_results = [k for k, t in enumerate(p.result_types) if t.array.dtype.is_float]
 
+    seen: dict[object, tuple[np.ndarray, ...]] = {}
+
     def at(step: object) -> tuple[np.ndarray, ...]:
-        args = [x + step * ts[i] if i in ts else x for i, x in enumerate(xs)]
-        outs = evaluate(p, *args, dps=dps)
-        return tuple(np.asarray(outs[k], dtype=object) for k in float_results)
+        if step not in seen:  # the slope jumps revisit the points of the differences
+            args = [x + step * ts[i] if i in ts else x for i, x in enumerate(xs)]
+            outs = run(p, args, domain)
+            seen[step] = tuple(np.asarray(outs[k], dtype=object) for k in float_results)
+        return seen[step]
 
     reach = max([abs(v) for i in ts for v in xs[i].reshape(-1) if ctx.isfinite(v)]
                 + [ctx.mpf(0)])
@@ -101,18 +129,84 @@ def _line(p: Program, primals: Sequence[object], tangents: Sequence[object], dps
 
 
 def directional_derivative(
-    p: Program, primals: Sequence[object], tangents: Sequence[object], dps: int = 60
+    p: Program, primals: Sequence[object], tangents: Sequence[object], dps: int = 60, *,
+    max_dps: int = MAX_DPS,
 ) -> Estimate:
-    """Estimate ``Dp(primals)[tangents]`` (one tangent per float input) and bound its error.
+    """Estimate ``Dp(primals)[tangents]`` (one tangent per float input) and bound its error,
+    from ``dps`` digits up by Ziv's strategy (module docstring) to at most ``max_dps``.
 
     Integer and boolean inputs are held fixed; integer and boolean results are skipped.
     Kinks are looked for along the tangent and inside every equation
-    (:func:`kinks_inside`).
+    (:func:`kinks_inside`, at ``dps`` digits).
     """
-    ctx, h, at, reach = _line(p, primals, tangents, dps)
-    values, bounds, kinks = _estimate(ctx, h, at, dps, reach)
+    floors = [floor_of(t.array.dtype) for t in p.result_types if t.array.dtype.is_float]
+
+    def estimate_at(digits: int, rounding: str) -> tuple[tuple[np.ndarray, ...], ...]:
+        ctx, h, at, reach = _line(p, primals, tangents, digits, rounding)
+        return _estimate(ctx, h, at, digits, reach)
+
+    values, bounds, kinks, settled, reasons = _until_settled(estimate_at, dps, max_dps,
+                                                             floors)
     inside = kinks_inside(p, primals, dps)
-    return Estimate(values, bounds, tuple(k | i for k, i in zip(kinks, inside)))
+    return Estimate(values, bounds, tuple(k | i for k, i in zip(kinks, inside)), settled,
+                    reasons)
+
+
+def _until_settled(estimate_at: Callable[[int, str], tuple[tuple[np.ndarray, ...], ...]],
+                   dps: int, max_dps: int, floors: Sequence[object]
+                   ) -> tuple[tuple[np.ndarray, ...], ...]:
+    """Ziv's loop over whole estimates (module docstring): values, bounds, kinks, settled
+    masks and reasons per float result."""
+    if dps < 1 or max_dps < 2 * dps:
+        raise ValueError(f"need 1 <= dps and 2 * dps <= max_dps, got {dps} and {max_dps}")
+    previous = estimate_at(dps, ROUNDING_OF_STEP[0])
+    values = [np.array(v, dtype=object, copy=True) for v in previous[0]]
+    bounds = [np.array(b, dtype=object, copy=True) for b in previous[1]]
+    kinks = [np.array(k, dtype=bool, copy=True) for k in previous[2]]
+    settled = [np.zeros(np.shape(v), dtype=bool) for v in values]
+    reasons = [np.full(np.shape(v), "", dtype=object) for v in values]
+    low, step = dps, 1
+    while 2 * low <= max_dps and not all(bool(s.all()) for s in settled):
+        high = 2 * low
+        current = estimate_at(high, ROUNDING_OF_STEP[step % 2])
+        for r in range(len(values)):
+            for i in np.ndindex(settled[r].shape):
+                if settled[r][i]:
+                    continue
+                old = (previous[0][r][i], previous[1][r][i], previous[2][r][i])
+                new = (current[0][r][i], current[1][r][i], current[2][r][i])
+                values[r][i], bounds[r][i], kinks[r][i] = new
+                reason = _unsettled(old, new, floors[r], low, high)
+                settled[r][i] = not reason
+                reasons[r][i] = reason
+        previous, low, step = current, high, step + 1
+    for r in range(len(values)):
+        for i in np.ndindex(settled[r].shape):
+            if not settled[r][i]:
+                bounds[r][i] = mpmath.inf
+                reasons[r][i] = (reasons[r][i] or "not settled") + f" (limit {max_dps} digits)"
+    return (tuple(values), tuple(bounds), tuple(kinks), tuple(settled), tuple(reasons))
+
+
+def _unsettled(old: tuple, new: tuple, floor: object, low: int, high: int) -> str:
+    """Why two successive estimates (value, bound, kink) of one element do not settle it
+    (``""`` when they do): see the module docstring."""
+    (r1, b1, k1), (r2, b2, k2) = old, new
+    if k1 and k2:
+        return ""
+    if k1 != k2:
+        return f"a kink at {low if k1 else high} digits only"
+    if not (mpmath.isfinite(r1) and mpmath.isfinite(r2)):
+        same = (mpmath.isnan(r1) and mpmath.isnan(r2)) or r1 == r2
+        return "" if same else f"{mpmath.nstr(r1, 8)} at {low} digits, " \
+                               f"{mpmath.nstr(r2, 8)} at {high}"
+    if abs(r1 - r2) > b1 + b2:
+        return (f"lost digits: {mpmath.nstr(r1, 8)} ± {mpmath.nstr(b1, 3)} at {low} digits "
+                f"against {mpmath.nstr(r2, 8)} ± {mpmath.nstr(b2, 3)} at {high}")
+    if not b2 <= USEFUL * abs(r2) + floor:
+        return (f"bound {mpmath.nstr(b2, 3)} too wide for {mpmath.nstr(r2, 8)} at {high} "
+                f"digits")
+    return ""
 
 
 def kinks_inside(p: Program, primals: Sequence[object], dps: int) -> tuple[np.ndarray, ...]:

@@ -26,6 +26,7 @@ from fractions import Fraction
 
 import mpmath
 import numpy as np
+from mpmath.libmp import dps_to_prec
 
 from lintra.reference.errors import LintraTypeError
 from lintra.reference.syntax import ArrayType, DType, LiteralValue
@@ -70,9 +71,10 @@ class BoundedContext(mpmath.MPContext):
     meets only arguments within the range (the domain keeps values there), where mpmath is
     quick."""
 
-    def __init__(self, dps: int) -> None:
+    def __init__(self, dps: int, rounding: str = "n") -> None:
         super().__init__()
         self.dps = dps
+        self._prec_rounding[1] = rounding
         self.minus_one = self.mpf(-1)
         for name, (above, below) in _SATURATED.items():
             setattr(self, name, self._saturating(getattr(self, name), getattr(self, above),
@@ -133,22 +135,30 @@ _CONTEXTS = threading.local()
 """Per thread, the contexts made so far by precision (see :func:`context`)."""
 
 
-def context(dps: int) -> BoundedContext:
-    """The :class:`BoundedContext` at ``dps`` digits, made once per thread and reused.
+ROUNDINGS = ("n", "f", "c")
+"""mpmath's rounding directions the domain offers: to nearest (the default), toward -inf
+(floor), toward +inf (ceiling). Evaluations in opposite directions expose lost digits where
+two precisions in the same direction agree by accident (an absorbed term, an exact zero):
+see ``lintra.conformance.truth``."""
+
+
+def context(dps: int, rounding: str = "n") -> BoundedContext:
+    """The :class:`BoundedContext` at ``dps`` digits rounding in direction ``rounding``
+    (:data:`ROUNDINGS`), made once per thread and reused.
 
     Sharing is safe because nothing changes a context after it is made: the domain never
     sets its precision, and mpmath's own functions that raise it for guard digits restore it
     on return. A context found at another precision (an interrupted mpmath call that could
     not restore it) is replaced, never used. Per thread, so that no two threads share one.
     """
-    made: dict[int, BoundedContext] | None = getattr(_CONTEXTS, "made", None)
+    made: dict[tuple[int, str], BoundedContext] | None = getattr(_CONTEXTS, "made", None)
     if made is None:
         made = {}
         _CONTEXTS.made = made
-    ctx = made.get(dps)
-    if ctx is None or ctx.dps != dps:
-        ctx = BoundedContext(dps)
-        made[dps] = ctx
+    ctx = made.get((dps, rounding))
+    if ctx is None or ctx._prec_rounding != [dps_to_prec(dps), rounding]:
+        ctx = BoundedContext(dps, rounding)
+        made[dps, rounding] = ctx
     return ctx
 
 
@@ -226,17 +236,21 @@ class Float64Domain(Domain):
 
 @dataclass(frozen=True)
 class MpDomain(Domain):
-    """Evaluation with mpmath at ``dps`` decimal digits within the exponent range."""
+    """Evaluation with mpmath at ``dps`` decimal digits within the exponent range, rounding
+    to nearest (or toward ``rounding``, :data:`ROUNDINGS`)."""
 
     dps: int = 50
     name: str = "mpmath"
     is_mp: bool = True
+    rounding: str = "n"
     ctx: BoundedContext = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.dps, int) or isinstance(self.dps, bool) or self.dps < 1:
             raise LintraTypeError(f"dps must be a positive integer, got {self.dps!r}")
-        object.__setattr__(self, "ctx", context(self.dps))
+        if self.rounding not in ROUNDINGS:
+            raise LintraTypeError(f"rounding must be one of {ROUNDINGS}, got {self.rounding!r}")
+        object.__setattr__(self, "ctx", context(self.dps, self.rounding))
 
     def mpf(self, value: object) -> object:
         """An mpmath number of this domain within the exponent range; binary floats convert

@@ -1,0 +1,169 @@
+"""Truth that knows when it is wrong: Ziv's strategy for the mpmath domain (spec 7.2).
+
+``dps`` is working precision, not accuracy: where a program cancels terms near ``1e307`` or
+absorbs a term ``1e-308`` times smaller than the one it is added to, every digit of an
+mpmath evaluation can be wrong, and two precisions can even agree on the wrong number (the
+absorbed term stays absorbed at 30 and at 60 digits, both give an exact 0). So a value is
+*settled* only when two evaluations that differ in **both** precision and rounding
+direction agree:
+
+* evaluation ``k`` runs at ``dps · 2^k`` digits, rounding toward −inf for even ``k`` and
+  toward +inf for odd ``k`` (``MpDomain(..., rounding=...)``); a rounding error that an
+  exact cancellation or absorption hides in one direction shows in the other;
+* an element is settled by evaluations ``k`` and ``k + 1`` when both are the same special
+  value (nan, +inf, −inf) or the same integer or boolean, or both are finite and
+  ``|v_k − v_(k+1)| <= rel · max(|v_k|, |v_(k+1)|) + floor``; its value is ``v_(k+1)``,
+  the more precise of the two;
+* elements not settled are evaluated again at twice the precision, until every element is
+  settled or the next precision would exceed ``max_dps``; the rest are marked *unsettled*
+  with the reason (the last two values and their precisions), never silently returned as
+  truth.
+
+This is a heuristic, as Ziv's strategy is: two agreeing evaluations could in principle share
+an error; rounding in opposite directions makes that require an error insensitive to the
+rounding of every operation, which cancellation and absorption are not. The defaults need
+``rel = 2^-70`` (17 bits beyond float64's unit roundoff, so the truth's own error is below
+1/100,000 ulp of any float result) and ``floor`` = half the smallest subnormal of the
+result's dtype (``2^-1075`` for f64, ``2^-150`` for f32): a difference below it does not
+change any float the result is compared with, which is what lets a true value of 0 settle
+(its noise shrinks with precision but never becomes relatively small).
+
+Measured against python-flint's arb balls (a rigorous enclosure): arb would need a third
+evaluation rule for every primitive of chapter 3 with the same special values, and mpmath
+at a doubled precision costs the reference's own rules one more evaluation; the loop needs
+no new dependency and no new rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import mpmath
+import numpy as np
+
+from lintra.reference.domains import MpDomain
+from lintra.reference.evaluate import run
+from lintra.reference.syntax import DType, Module, Program
+
+TOLERANCES = mpmath.MPContext()
+TOLERANCES.prec = 64
+"""The context of the agreement tolerances (64 bits: they are tolerances, not truths); never
+changed after import (``mpmath.mp`` is never used)."""
+
+REL = TOLERANCES.mpf(2) ** -70
+"""Default relative agreement: 2^-70, far below every float dtype's unit roundoff."""
+
+MAX_DPS = 2560
+"""Default precision limit: 40 digits doubled six times. The absorbed term of the module
+docstring needs more than 308 digits (its JVP settles at 640 against 960 digits starting
+from 30); the VJP of the same example, a true value of 1.4e-309 computed from terms near
+1e307, needs 1920: what a subnormal truth beneath cancelling terms near the overflow
+threshold costs, 616 digits of cancellation and 309 more for the value itself."""
+
+ROUNDING_OF_STEP = ("f", "c")
+"""Rounding direction of evaluation ``k``: ``ROUNDING_OF_STEP[k % 2]``."""
+
+
+@dataclass(frozen=True)
+class Settled:
+    """Per result of a program (one array each): the value (the more precise of the two
+    evaluations that agreed, or the most precise one tried), whether it settled, the reason
+    where it did not (``""`` where it did), and the precision of each value (int arrays)."""
+
+    values: tuple[np.ndarray, ...]
+    settled: tuple[np.ndarray, ...]
+    reasons: tuple[np.ndarray, ...]
+    digits: tuple[np.ndarray, ...]
+
+    @property
+    def all_settled(self) -> bool:
+        return all(bool(s.all()) for s in self.settled)
+
+
+def floor_of(dtype: DType) -> object:
+    """Half the smallest subnormal of ``dtype``: differences below it are invisible to a
+    float comparison (0 for integer and boolean dtypes, which must agree exactly)."""
+    if dtype is DType.f64:
+        return TOLERANCES.mpf(2) ** -1075
+    if dtype is DType.f32:
+        return TOLERANCES.mpf(2) ** -150
+    return TOLERANCES.mpf(0)
+
+
+def agree(a: object, b: object, rel: object, floor: object) -> bool:
+    """Whether two evaluations of one element agree (module docstring)."""
+    if not (hasattr(a, "_mpf_") and hasattr(b, "_mpf_")):
+        return bool(a == b)  # integers, booleans
+    if mpmath.isnan(a) or mpmath.isnan(b):
+        return bool(mpmath.isnan(a) and mpmath.isnan(b))
+    if mpmath.isinf(a) or mpmath.isinf(b):
+        return bool(a == b)
+    return bool(abs(a - b) <= rel * max(abs(a), abs(b)) + floor)
+
+
+Evaluation = Callable[[int, str], tuple[np.ndarray, ...]]
+"""``(dps, rounding) -> one array per result``: what the loop re-evaluates."""
+
+
+def until_stable(evaluate_at: Evaluation, dps: int, floors: Sequence[object], *,
+                 rel: object = REL, max_dps: int = MAX_DPS) -> Settled:
+    """Ziv's loop (module docstring) over any evaluation, e.g. of a JVP or VJP program or
+    of a quantity computed from several evaluations; ``floors`` gives each result's
+    absolute agreement floor (:func:`floor_of` of its dtype)."""
+    if dps < 1 or max_dps < 2 * dps:
+        raise ValueError(f"need 1 <= dps and 2 * dps <= max_dps, got {dps} and {max_dps}")
+    previous = evaluate_at(dps, ROUNDING_OF_STEP[0])
+    values = [np.array(v, dtype=object, copy=True) for v in previous]
+    settled = [np.zeros(np.shape(v), dtype=bool) for v in previous]
+    digits = [np.full(np.shape(v), dps, dtype=np.int64) for v in previous]
+    reasons = [np.full(np.shape(v), "", dtype=object) for v in previous]
+    step, low = 1, dps
+    while 2 * low <= max_dps and not all(bool(s.all()) for s in settled):
+        high = 2 * low
+        current = evaluate_at(high, ROUNDING_OF_STEP[step % 2])
+        for k, (old, new) in enumerate(zip(previous, current)):
+            old_a, new_a = np.asarray(old, dtype=object), np.asarray(new, dtype=object)
+            for i in np.ndindex(settled[k].shape):
+                if settled[k][i]:
+                    continue
+                values[k][i], digits[k][i] = new_a[i], high
+                if agree(old_a[i], new_a[i], rel, floors[k]):
+                    settled[k][i] = True
+                else:
+                    reasons[k][i] = (f"not settled: {mpmath.nstr(old_a[i], 8)} at {low} "
+                                     f"digits against {mpmath.nstr(new_a[i], 8)} at {high}")
+        previous, low, step = current, high, step + 1
+    for k in range(len(values)):
+        for i in np.ndindex(settled[k].shape):
+            if settled[k][i]:
+                reasons[k][i] = ""
+            elif not reasons[k][i]:
+                reasons[k][i] = f"not settled: no precision above {low} digits tried"
+            elif 2 * low > max_dps:
+                reasons[k][i] += f" (limit {max_dps} digits)"
+    return Settled(tuple(values), tuple(settled), tuple(reasons), tuple(digits))
+
+
+def evaluate_until_stable(program: Program, args: Sequence[object], dps: int = 40, *,
+                          rel: object = REL, max_dps: int = MAX_DPS,
+                          module: Module | None = None) -> Settled:
+    """The results of ``program`` at ``args`` in the mpmath domain, to ``rel`` relative
+    accuracy (or the result dtype's floor, :func:`floor_of`), by Ziv's strategy from
+    ``dps`` digits up to ``max_dps`` (module docstring). Elements that never settle are
+    returned with ``settled`` False and a reason: a caller must not compare against them.
+
+    Arguments are taken as the mpmath domain takes them (spec 3.2 E-Args): binary floats
+    exactly, decimal strings at each evaluation's own precision.
+    """
+    floors = [floor_of(t.array.dtype) for t in program.result_types]
+
+    def evaluate_at(digits: int, rounding: str) -> tuple[np.ndarray, ...]:
+        outs = run(program, args, MpDomain(digits, rounding=rounding), module)
+        return tuple(np.asarray(v) for v in outs)
+
+    return until_stable(evaluate_at, dps, floors, rel=rel, max_dps=max_dps)
+
+
+__all__ = ["MAX_DPS", "REL", "Settled", "agree", "evaluate_until_stable", "floor_of",
+           "until_stable"]
