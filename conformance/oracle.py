@@ -46,6 +46,9 @@ is useful (``B_2 <= 2^-60 |R_2| + floor``, the floor of :func:`lintra.conformanc
 floor_of`), or when both say kink, or both are the same nan or infinity. The more precise
 estimate is returned; an element never settled up to ``max_dps`` digits gets an infinite
 bound, ``settled`` False and the reason, so no caller compares against it.
+
+The public functions' results are cached on disk by ``lintra.conformance.truth_cache``
+(they depend on the case alone, never on a backend).
 """
 
 from __future__ import annotations
@@ -57,6 +60,7 @@ import mpmath
 import numpy as np
 
 from lintra.conformance.truth import MAX_DPS, ROUNDING_OF_STEP, TOLERANCES, floor_of
+from lintra.conformance.truth_cache import cached
 from lintra.reference.domains import MpDomain
 from lintra.reference.evaluate import run
 from lintra.reference.syntax import Equation, Program
@@ -128,6 +132,7 @@ def _line(p: Program, primals: Sequence[object], tangents: Sequence[object], dps
     return ctx, h, at, reach
 
 
+@cached
 def directional_derivative(
     p: Program, primals: Sequence[object], tangents: Sequence[object], dps: int = 60, *,
     max_dps: int = MAX_DPS,
@@ -209,6 +214,7 @@ def _unsettled(old: tuple, new: tuple, floor: object, low: int, high: int) -> st
     return ""
 
 
+@cached
 def kinks_inside(p: Program, primals: Sequence[object], dps: int) -> tuple[np.ndarray, ...]:
     """Per float result, whether it depends on an equation evaluated at a kink of its own
     primitive, with its operands taken as independent (``clamp(0, x, x)`` at ``x = 0`` is a
@@ -348,6 +354,7 @@ def _bound(difference: np.ndarray, rounding: object) -> np.ndarray:
     return out
 
 
+@cached
 def one_sided(p: Program, primals: Sequence[object], tangents: Sequence[object],
               dps: int = 60) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
     """Left and right directional derivatives per float result: ``(f(x) - f(x - h t)) / h``
