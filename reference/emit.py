@@ -11,9 +11,10 @@ transformed programs of any length are built without recursion.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter, deque
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import cast
 
 import numpy as np
@@ -77,7 +78,29 @@ def check_argument(p: object, what: str) -> ProgramTyping:
         )
     if not isinstance(p, Program):
         raise LintraTypeError(f"{what} takes a Program, got {type(p).__name__}")
+    return checked(p)
+
+
+@functools.lru_cache(maxsize=1024)
+def _typing_of(p: Program) -> ProgramTyping:
     return cast(ProgramTyping, check(p))
+
+
+def checked(p: Program) -> ProgramTyping:
+    """``check(p)`` for a call-free program, remembered for the last 1024 distinct programs.
+
+    The transformations and the evaluator check the same programs over and over (the
+    oracle evaluates one program at a dozen points, the analysis linearizes the same
+    equation at every corner); hashing a program costs a tenth of checking it. A memo of a
+    pure function of immutable values, not state: the result is the same whether or not it
+    was remembered (the typing returned always names ``p`` itself, whose source locations
+    may differ from an equal program's). Ill-typed programs raise every time.
+    """
+    try:
+        typing = _typing_of(p)
+    except TypeError:  # a parameter value that cannot be hashed: check without the memo
+        return cast(ProgramTyping, check(p))
+    return typing if typing.program is p else replace(typing, program=p)
 
 
 def program_names(p: Program) -> set[str]:

@@ -16,6 +16,7 @@ import numpy as np
 
 from lintra.reference.check import CALL, ProgramTyping, check
 from lintra.reference.domains import Domain, MpDomain, domain_for
+from lintra.reference.emit import checked
 from lintra.reference.errors import LintraError, LintraTypeError, ShapeError
 from lintra.reference.primitives import lookup
 from lintra.reference.syntax import Literal, Module, Program
@@ -83,7 +84,7 @@ def run(
     typings = check(module) if module is not None else {}
     top = typings.get(p.name) if module is not None and module.get(p.name) is p else None
     if top is None:
-        top = check(p, module)
+        top = check(p, module) if module is not None else checked(p)
     frames = [_Frame(top, bind_arguments(p, args, d))]
     results: tuple[Value, ...] = ()
     while frames:
