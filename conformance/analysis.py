@@ -43,6 +43,7 @@ from dataclasses import dataclass, field, replace
 import mpmath
 import numpy as np
 
+from lintra.conformance.truth_cache import cached
 from lintra.reference.check import ProgramTyping, check
 from lintra.reference.derived import linearize, vjp_program
 from lintra.reference.domains import MpDomain
@@ -139,11 +140,13 @@ class Bounds:
     types: tuple[ArrayType, ...]
 
 
+@cached
 def value_bounds(program: Program, args: Sequence[object], dps: int = 40) -> Bounds:
     """The truth and bounds of ``program``'s results at ``args`` (inputs exact)."""
     return _analyse(program, args, dps, range(len(program.outputs)))
 
 
+@cached
 def jvp_bounds(program: Program, primals: Sequence[object], tangents: Sequence[object],
                dps: int = 40) -> Bounds:
     """Truth and bounds of the tangent results: the analysis of the JVP program (chapter 4),
@@ -155,6 +158,7 @@ def jvp_bounds(program: Program, primals: Sequence[object], tangents: Sequence[o
                     coefficients=coefficient_origins(program, jp))
 
 
+@cached
 def vjp_bounds(program: Program, primals: Sequence[object], cotangents: Sequence[object],
                dps: int = 40) -> Bounds:
     """Truth and bounds of the input cotangents (one per float input): the analysis of the
@@ -184,6 +188,7 @@ def vjp_bounds(program: Program, primals: Sequence[object], cotangents: Sequence
     return _settled(analyse, dps)
 
 
+@cached
 def hvp_bounds(program: Program, primals: Sequence[object], tangents: Sequence[object],
                dps: int = 40) -> Bounds:
     """Truth and bounds of the Hessian-vector product (forward over reverse) of a program
