@@ -7,9 +7,10 @@ HTML and a JSON report. The options and their help are defined once, in :func:`b
 ``--help`` is generated from it (tests check that it lists every option).
 
 Generated cases run as one :func:`~lintra.conformance.runner.run_check` call per property
-and primitive: the same results as :func:`~lintra.conformance.runner.run` (a property stops
-at its first failure, shrunk), with progress per primitive and the ``--primitive`` and
-``--case`` selections that re-run commands use.
+and primitive: the same results as :func:`~lintra.conformance.runner.run` (a failure, shrunk,
+ends its own item; every other item still runs), with progress per primitive and the
+``--primitive`` and ``--case`` selections that re-run commands use. ``--conventions``,
+``--xfails`` and ``--case-time-limit`` mean what they mean for ``run``.
 """
 
 from __future__ import annotations
@@ -23,16 +24,19 @@ from pathlib import Path
 from types import ModuleType
 
 from lintra.conformance.backend import BUILTIN, Backend, BackendUnavailable, load_backend
+from lintra.conformance.known_failures import EntryError, read_entries
 from lintra.conformance.profiles import PROFILES
 from lintra.conformance.progress import ProgressBar
 from lintra.conformance.report import (
+    format_conventions,
     format_failures,
+    format_known,
     format_summary,
     verdict,
     write_html,
     write_json,
 )
-from lintra.conformance.results import CheckResult, RunReport
+from lintra.conformance.results import CONVENTION_MODES, CheckResult, RunReport
 from lintra.reference.primitives import PRIMITIVES
 
 PROG = "python -m lintra.conformance"
@@ -41,11 +45,13 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 EPILOG = f"""\
 exit status:
-  {EXIT_OK}    no case failed (skips and convention differences do not fail a run)
+  {EXIT_OK}    no case failed (skips, known failures of --xfails and, unless
+       --conventions strict, convention differences do not fail a run)
   {EXIT_FAILED}    at least one case failed; each failure is printed with its program, its
        inputs and the command that re-runs it
-  {EXIT_USAGE}    usage error, or the backend is unavailable (its framework is not installed:
-       the message names the extra to install)
+  {EXIT_USAGE}    usage error (an unreadable or malformed --xfails file included), or the
+       backend is unavailable (its framework is not installed: the message names the
+       extra to install)
   {EXIT_INTERRUPTED}  interrupted (Ctrl-C): the results so far are still summarized and written
 
 examples:
@@ -124,14 +130,31 @@ def build_parser() -> argparse.ArgumentParser:
              "cases run")
     parser.add_argument(
         "--seed", type=int, default=0, metavar="N",
-        help="seed of the generated cases (default: %(default)s); a failure's re-run command "
+        help="base seed of the generated cases (default: %(default)s): each property and "
+             "primitive draws from its own seed, derived from it; a failure's re-run command "
              "names it")
+    parser.add_argument(
+        "--conventions", choices=list(CONVENTION_MODES), default="report",
+        help="report: a derivative at a kink that follows another convention than the "
+             "spec's (chapter 6) is listed and does not fail the run; strict: it fails "
+             "(default: %(default)s). Either way every one is listed.")
+    parser.add_argument(
+        "--xfails", action="append", default=[], metavar="FILE",
+        help="file of known failures, one item id a line (check::PROPERTY::PRIMITIVE, "
+             "corpus::NAME, a prefix ending in *, check::PROPERTY...), optional '# reason', "
+             "as the pytest plugin's --lintra-xfails: their failures are listed once and do "
+             "not fail the run; entries matching no item are reported (repeatable)")
+    parser.add_argument(
+        "--case-time-limit", type=float, default=None, metavar="SECONDS",
+        help="seconds one case may take before it is skipped with that reason (default: "
+             "60; 0: no limit)")
     parser.add_argument("--no-corpus", action="store_true",
                         help="skip the corpus (spec 7.7): generated cases only")
     parser.add_argument("--report", metavar="FILE", help="write a self-contained HTML report")
     parser.add_argument("--json", metavar="FILE", help="write every result as JSON")
     parser.add_argument("-q", "--quiet", action="store_true",
-                        help="no progress bar and no tables: only failures and the verdict")
+                        help="no progress bar and no tables: only failures, convention "
+                             "differences, known failures and the verdict")
     return parser
 
 
@@ -160,11 +183,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     for option, path in (("--report", args.report), ("--json", args.json)):
         if path and not Path(path).resolve().parent.is_dir():
             parser.error(f"{option} {path}: no such directory {str(Path(path).parent)!r}")
+    if args.case_time_limit is not None and not args.case_time_limit >= 0:
+        parser.error(f"--case-time-limit {args.case_time_limit:g}: expected 0 (no limit) or "
+                     "a positive number of seconds")
+    try:
+        entries = [e for f in args.xfails for e in read_entries(f)]
+    except EntryError as exc:
+        parser.error(f"--xfails: {exc}")
     try:
         runner = runner_module()
     except MissingDependency as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if args.case_time_limit is None:
+        args.case_time_limit = runner.CASE_TIME_LIMIT
     backend = _load(parser, args.backend)
     if isinstance(backend, int):
         return backend
@@ -172,6 +204,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     cases: list = []
     if not args.no_corpus:
         cases = list(corpus_module().load_corpus())
+    # every corpus case, for the item ids the xfails entries may name
+    every_case = cases if cases or not entries else list(corpus_module().load_corpus())
+    if not args.no_corpus:
         if args.case:
             by_name = {c.name: c for c in cases}
             unknown = [n for n in args.case if n not in by_name]
@@ -182,7 +217,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         [] if args.case else list(check_names()))
     primitives = list(dict.fromkeys(args.primitive)) if args.primitive else sorted(PRIMITIVES)
 
-    report = RunReport(backend=backend.name, profile=args.profile)
+    report = RunReport(backend=backend.name, profile=args.profile,
+                       conventions=args.conventions)
     bar = ProgressBar(quiet=args.quiet)
     start = time.perf_counter()
     interrupted = False
@@ -192,6 +228,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         interrupted = True
     finally:
         bar.close()
+        runner.finish(report, entries, every_case, args.case_time_limit)
         report.seconds = time.perf_counter() - start
 
     if interrupted:
@@ -199,6 +236,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.quiet:
         if report.failures:
             print(format_failures(report, args.backend) + "\n")
+        for part in (format_conventions(report), format_known(report)):
+            if part:
+                print(part + "\n")
         print(verdict(report))
     else:
         print(format_summary(report))
@@ -222,21 +262,18 @@ def _execute(runner: ModuleType, backend: Backend, args: argparse.Namespace,
     total = len(checks) * len(primitives) + len(cases)
     done = 0
     for name in checks:
-        for i, primitive in enumerate(primitives):
+        for primitive in primitives:
             progress(done, total, f"{name}: {primitive}")
             results: list[CheckResult] = runner.run_check(
-                backend, name, args.profile, seed=args.seed, primitives=[primitive])
+                backend, name, args.profile, seed=args.seed, primitives=[primitive],
+                conventions=args.conventions, case_time_limit=args.case_time_limit)
             report.results.extend(results)
             done += 1
-            if any(r.failed for r in results):  # as run_check: the first failure ends it
-                done += len(primitives) - i - 1
-                break
-    if cases:
-        corpus = corpus_module()
-        for case in cases:
-            progress(done, total, f"corpus: {case.name}")  # type: ignore[attr-defined]
-            report.results.extend(corpus.run_corpus_case(backend, case))
-            done += 1
+    for case in cases:
+        progress(done, total, f"corpus: {case.name}")  # type: ignore[attr-defined]
+        report.results.extend(runner.run_corpus(backend, case, args.conventions,
+                                                args.case_time_limit))
+        done += 1
     progress(done, total, "done")
 
 

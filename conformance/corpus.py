@@ -35,7 +35,7 @@ from lintra.conformance.properties import (
     finite_where_wrong,
     takes_one_sided_slopes,
 )
-from lintra.conformance.results import CheckResult, Status, format_inputs
+from lintra.conformance.results import CheckResult, Status, format_inputs, format_point
 from lintra.reference.errors import (
     EvaluationError,
     LinearityError,
@@ -554,12 +554,14 @@ def _compare_element(tally: Tally, got: object, token: str, dtype: DType, label:
     if not dtype.is_float:
         want = _input_value(token, dtype)
         if got != want:
-            tally.fail(f"{label}: expected {token}, got {got}")
+            tally.fail(f"{label}: expected {token}, got {got}", element=label, got=got,
+                       expected=token)
         return
     g = float(got)  # type: ignore[arg-type]
     if token in _SPECIALS:
         if _class_of(g) != token:
-            tally.fail(f"{label}: expected {token}, got {g!r}")
+            tally.fail(f"{label}: expected {token}, got {g!r}", element=label, got=g,
+                       expected=token)
         return
     value, sep, bound_text = token.partition("~")
     want = Fraction(Decimal(value))
@@ -571,7 +573,7 @@ def _compare_element(tally: Tally, got: object, token: str, dtype: DType, label:
         tally.fail(f"{label}: got {g!r}, expected {value}"
                    + (f" within {bound_text}" if sep else " exactly")
                    + ("" if err is None else f" (off by {_ratio(err, Fraction(1)):.3g}, "
-                      f"{ulps:.3g} ulp)"))
+                      f"{ulps:.3g} ulp)"), element=label, got=g, expected=value)
     if err is not None:
         ratio = _ratio(err, bound) if bound else (0.0 if err == 0 else float("inf"))
         tally.worst = max(tally.worst, ratio)
@@ -630,11 +632,14 @@ def run_corpus_case(backend: Backend, case: CorpusCase) -> list[CheckResult]:
             kw: dict[str, object] = {}
             if tally is not None:
                 kw = {"error": tally.worst, "ulps": tally.worst_ulps,
-                      "compared": tally.compared, "unreliable": tally.unreliable}
+                      "compared": tally.compared, "unreliable": tally.unreliable,
+                      "element": tally.element, "got": tally.got, "expected": tally.expected}
+            if status is Status.CONVENTION:
+                kw.update(convention=True, point=format_point([x.array() for x in a.inputs]))
             arrays = [lit.array() for lit in (*a.inputs, *a.tangents, *a.cotangents)]
             return CheckResult(check=a.check_name, status=status, reason=reason,
                                program=text, inputs=format_inputs(arrays),
-                               primitives=primitives,
+                               primitives=primitives, item=f"corpus::{case.name}",
                                case=f"corpus {case.where} {case.name} ({a.header()}, "
                                     f"line {a.line})", **kw)  # type: ignore[arg-type]
 

@@ -8,7 +8,9 @@ generated around that primitive, through :func:`~lintra.conformance.runner.run_c
 one per corpus case, ``corpus::<name>`` (through
 :func:`~lintra.conformance.corpus.run_corpus_case`). An item fails with the failing result's
 reason, program, inputs and the command that re-runs it; it is skipped, with the reasons,
-when every result was a skip; convention differences pass and are listed at the end.
+when every result was a skip; convention differences are listed at the end, and pass unless
+``--lintra-conventions strict`` makes them failures. ``--lintra-case-time-limit`` bounds
+the seconds of one case (a case running past it is a skip with that reason).
 
 Known failures are kept by the adopter in a skips file (``--lintra-skips FILE``: not run) and
 an xfails file (``--lintra-xfails FILE``: run, reported as xfailed, or xpassed once fixed).
@@ -25,8 +27,9 @@ parts of ids (``check``, ``check::<property>``, matching every item under it). E
 not substrings: ``check::jvp`` matches neither ``check::jvp_vs_oracle::sin`` nor anything
 but items under exactly ``check::jvp``, and an entry that matches no item is reported with a
 :class:`StaleEntryWarning` (the case was renamed or removed, or the id is mistyped), so the
-files do not silently rot. All items carry the ``lintra_conformance`` marker
-(``-m lintra_conformance`` runs only them).
+files do not silently rot. The format and its matching are
+:mod:`lintra.conformance.known_failures`, which the command line's ``--xfails`` shares. All
+items carry the ``lintra_conformance`` marker (``-m lintra_conformance`` runs only them).
 """
 
 from __future__ import annotations
@@ -34,21 +37,19 @@ from __future__ import annotations
 import warnings
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
+from lintra.conformance import known_failures
 from lintra.conformance.backend import Backend, BackendUnavailable, load_backend
+from lintra.conformance.known_failures import CHECK, CORPUS, KINDS, Entry, EntryError
 from lintra.conformance.profiles import PROFILES
 from lintra.conformance.report import format_failure
-from lintra.conformance.results import CheckResult, Status
+from lintra.conformance.results import CONVENTION_MODES, CheckResult, Status
 
-CHECK = "check"
-CORPUS = "corpus"
-KINDS = (CHECK, CORPUS)
-"""Item kinds: an item's id is ``<kind>::<name>``."""
+__all__ = ["CHECK", "CORPUS", "KINDS", "Entry", "parse_entries", "read_entries"]
 
 MARKER = "lintra_conformance"
 
@@ -60,56 +61,21 @@ class StaleEntryWarning(UserWarning):
     """An entry of a skips or xfails file matches no collected item."""
 
 
-@dataclass(frozen=True)
-class Entry:
-    """One line of a skips or xfails file."""
-
-    pattern: str
-    reason: str
-    """The comment after the id, or where the entry is when there is none."""
-    file: str
-    line: int
-
-    def matches(self, item_id: str) -> bool:
-        """Whether this entry selects the item ``item_id`` (see the module docstring)."""
-        if self.pattern.endswith("*"):
-            return item_id.startswith(self.pattern[:-1])
-        return item_id == self.pattern or item_id.startswith(self.pattern + "::")
-
-
 def parse_entries(text: str, file: str) -> list[Entry]:
     """The entries of a skips or xfails file's ``text``; a malformed line raises
     :class:`pytest.UsageError` naming it."""
-    entries = []
-    for number, raw in enumerate(text.splitlines(), 1):
-        pattern, _, comment = raw.partition("#")
-        pattern, comment = pattern.strip(), comment.strip()
-        if not pattern:
-            continue
-        if pattern.endswith("::") and pattern[:-2] in KINDS:
-            pattern = pattern[:-2]  # check:: is check
-        where = f"{file}:{number}"
-        kind = pattern.split("::", 1)[0]
-        valid = (kind in KINDS and " " not in pattern and "\t" not in pattern
-                 and "*" not in pattern[:-1]
-                 and (pattern in KINDS or pattern.startswith(kind + "::")))
-        if not valid:
-            raise pytest.UsageError(
-                f"{where}: {pattern!r} is not an item id: expected check::<name>, "
-                "corpus::<name>, a prefix ending in *, or check / corpus (then an optional "
-                "# reason)")
-        reason = f"{comment} ({where})" if comment else f"listed at {where}"
-        entries.append(Entry(pattern, reason, file, number))
-    return entries
+    try:
+        return known_failures.parse_entries(text, file)
+    except EntryError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 def read_entries(path: str) -> list[Entry]:
     """The entries of the file at ``path`` (a missing file is a usage error)."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise pytest.UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
-    return parse_entries(text, path)
+        return known_failures.read_entries(path)
+    except EntryError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -121,7 +87,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--lintra-profile", choices=list(PROFILES), default="ci",
                     help="generated cases per property and primitive (default: ci)")
     group.addoption("--lintra-seed", type=int, default=0, metavar="N",
-                    help="seed of the generated cases (default: 0)")
+                    help="base seed of the generated cases, from which each item derives its "
+                         "own (default: 0)")
+    group.addoption("--lintra-conventions", choices=list(CONVENTION_MODES), default="report",
+                    help="report: a derivative following another kink convention than the "
+                         "spec's is listed and passes; strict: it fails (default: report)")
+    group.addoption("--lintra-case-time-limit", type=float, default=None, metavar="SECONDS",
+                    help="seconds one case may take before it is skipped with that reason "
+                         "(default: 60; 0: no limit)")
     group.addoption("--lintra-skips", action="append", default=[], metavar="FILE",
                     help="file of item ids not to run, one a line, optional '# reason' "
                          "(repeatable)")
@@ -188,7 +161,7 @@ class ConformanceItem(pytest.Item):
         counts = Counter(r.status.value for r in results)
         self.user_properties.append(("lintra_counts", dict(counts)))
         for r in results:
-            if r.status is Status.CONVENTION:
+            if r.convention or r.status is Status.CONVENTION:
                 self.user_properties.append(("lintra_convention", f"{r.check}: {r.reason}"))
         failed = [r for r in results if r.failed]
         if failed:
@@ -229,10 +202,13 @@ class ConformanceSuite:
         self.spec = spec
         self.profile: str = config.getoption("lintra_profile")
         self.seed: int = config.getoption("lintra_seed")
+        self.conventions: str = config.getoption("lintra_conventions")
+        self.case_time_limit: float | None = config.getoption("lintra_case_time_limit")
         self.skips = [e for f in config.getoption("lintra_skips") for e in read_entries(f)]
         self.xfails = [e for f in config.getoption("lintra_xfails") for e in read_entries(f)]
         self.backend: Backend | None = None
-        self.conventions: list[tuple[str, str]] = []
+        self.differences: list[tuple[str, str]] = []
+        """Convention differences seen: (node id, text)."""
 
     # -- modules, looked up when used so that tests can replace their functions
 
@@ -273,7 +249,8 @@ class ConformanceSuite:
                                                 ("xfails", "lintra_xfails"))
                  for f in config.getoption(opt)]
         return [f"lintra conformance: backend {self.spec} ({name}), profile {self.profile}, "
-                f"seed {self.seed}" + (f"; {', '.join(files)}" if files else "")]
+                f"seed {self.seed}, conventions {self.conventions}"
+                + (f"; {', '.join(files)}" if files else "")]
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(self, session: pytest.Session, config: pytest.Config,
@@ -307,15 +284,17 @@ class ConformanceSuite:
         """Collect convention differences from the reports (so that they also arrive from
         pytest-xdist workers)."""
         if report.when == "call":
-            self.conventions += [(report.nodeid, str(v)) for k, v in report.user_properties
+            self.differences += [(report.nodeid, str(v)) for k, v in report.user_properties
                                  if k == "lintra_convention"]
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
-        if not self.conventions:
+        if not self.differences:
             return
         tr = terminalreporter
-        tr.section("lintra convention differences (spec chapter 6: reported, not failed)")
-        for nodeid, text in self.conventions:
+        mode = ("failures under --lintra-conventions strict" if self.conventions == "strict"
+                else "reported, not failed")
+        tr.section(f"lintra convention differences (spec chapter 6: {mode})")
+        for nodeid, text in self.differences:
             tr.write_line(f"{nodeid}: {text}")
 
     # -- running
@@ -323,8 +302,12 @@ class ConformanceSuite:
     def run(self, item: ConformanceItem) -> list[CheckResult]:
         """The results of ``item``'s property or corpus case on the backend."""
         assert self.backend is not None, "the backend is loaded at session start"
+        runner = self.runner()
+        limit = (runner.CASE_TIME_LIMIT if self.case_time_limit is None
+                 else self.case_time_limit)
         if item.kind == CHECK:
             name, primitive = item.target
-            return list(self.runner().run_check(self.backend, name, self.profile,
-                                                seed=self.seed, primitives=[primitive]))
-        return list(self.corpus().run_corpus_case(self.backend, item.target))
+            return list(runner.run_check(self.backend, name, self.profile, seed=self.seed,
+                                         primitives=[primitive], conventions=self.conventions,
+                                         case_time_limit=limit))
+        return list(runner.run_corpus(self.backend, item.target, self.conventions, limit))

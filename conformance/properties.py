@@ -16,7 +16,7 @@ bound (a pass is at most 1) and in ulps of the result dtype.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import mpmath
 import numpy as np
@@ -25,7 +25,7 @@ from lintra.conformance import analysis
 from lintra.conformance.analysis import Bounds
 from lintra.conformance.backend import Backend
 from lintra.conformance.oracle import Estimate, directional_derivative, one_sided
-from lintra.conformance.results import CheckResult, Status, format_inputs
+from lintra.conformance.results import CheckResult, Status, format_inputs, format_point
 from lintra.reference.check import check
 from lintra.reference.syntax import ArrayType, Atom, DType, Program
 
@@ -52,6 +52,9 @@ class Case:
     source: str = "generated"
     dps: int = 40
     cache: dict = field(default_factory=dict, repr=False)
+    skip: str = ""
+    """Why no property can run on this case (its generation ran past the time limit), or
+    empty."""
 
     def memo(self, key: object, compute: Callable[[], object]) -> object:
         if key not in self.cache:
@@ -97,6 +100,13 @@ class Case:
             primitives=tuple(sorted({e.primitive for e in self.program.equations})),
             case=self.source, **kw)  # type: ignore[arg-type]
 
+    def convention(self, failed: CheckResult, why: str) -> CheckResult:
+        """``failed`` (a comparison with the spec's derivative) reclassified as a convention
+        difference at a kink, ``why`` prefixed to its reason; it keeps the element, the
+        spec's and the backend's values, and gains the point."""
+        return replace(failed, status=Status.CONVENTION, reason=why + failed.reason,
+                       convention=True, point=format_point(self.primals))
+
 
 def _key(arrays: Sequence[np.ndarray]) -> tuple:
     return tuple((a.dtype.str, a.shape, a.tobytes()) for a in map(np.asarray, arrays))
@@ -116,10 +126,18 @@ class Tally:
     worst: float = 0.0
     worst_ulps: float = 0.0
     failure: str = ""
+    element: str = ""
+    """Where the first failure is (``tangent 1[0]``), when it is one element."""
+    got: str = ""
+    expected: str = ""
+    """The backend's and the spec's values at :attr:`element`."""
 
-    def fail(self, message: str) -> None:
+    def fail(self, message: str, *, element: str = "", got: object = "",
+             expected: object = "") -> None:
+        """Record ``message`` if it is the first failure (with its element and values)."""
         if not self.failure:
             self.failure = message
+            self.element, self.got, self.expected = element, _short(got), _short(expected)
 
     def refuses_layout(self, arr: np.ndarray, t: ArrayType, label: str) -> bool:
         """Record a failure and return True if ``arr`` has not ``t``'s shape, or not its
@@ -136,7 +154,8 @@ class Tally:
         kw = {"error": self.worst, "ulps": self.worst_ulps, "compared": self.compared,
               "unreliable": self.unreliable}
         if self.failure:
-            return case.result(name, Status.FAIL, self.failure, **kw)
+            return case.result(name, Status.FAIL, self.failure, element=self.element,
+                               got=self.got, expected=self.expected, **kw)
         if self.compared == 0:
             reason = "no element could be judged" + (f" ({what})" if what else "")
             if self.unreliable:
@@ -157,6 +176,16 @@ def exact(x: object) -> object:
     if isinstance(x, (bool, int, float, np.generic)):
         return CTX.mpf(float(x)) if not isinstance(x, (np.integer, int)) else CTX.mpf(int(x))
     return CTX.mpf(x)
+
+
+def _short(x: object) -> str:
+    """A number in 17 significant digits (mp values included); other values as text."""
+    if isinstance(x, str):
+        return x
+    try:
+        return mpmath.nstr(exact(x), 17)
+    except (TypeError, ValueError):
+        return str(x)
 
 
 def _ulp(value: object, dtype: DType) -> object:
@@ -185,11 +214,13 @@ def judge(tally: Tally, got: object, truth: np.ndarray, bound: np.ndarray,
                 tally.fail(f"{label}[{', '.join(map(str, i))}]: expected {want}, got {arr[i]}")
             continue
         g = exact(arr[i])
+        where = f"{label}[{', '.join(map(str, i))}]"
         if not mpmath.isfinite(want) or abs(want) >= analysis.overflow_threshold(t.dtype):
             expected = analysis.value_class(want) if not mpmath.isfinite(want) else (
                 "+inf" if want > 0 else "-inf")  # a finite truth beyond the dtype rounds to inf
             if analysis.value_class(g) != expected:
-                tally.fail(f"{label}[{', '.join(map(str, i))}]: expected {expected}, got {g}")
+                tally.fail(f"{where}: expected {expected}, got {g}", element=where, got=g,
+                           expected=expected)
             continue
         allowed = bound[i] + (extra[i] if extra is not None else 0)
         err = abs(g - want) if mpmath.isfinite(g) else mpmath.inf
@@ -198,9 +229,10 @@ def judge(tally: Tally, got: object, truth: np.ndarray, bound: np.ndarray,
         tally.worst_ulps = max(tally.worst_ulps, float(err / _ulp(want, t.dtype)))
         if err > allowed:
             tally.fail(
-                f"{label}[{', '.join(map(str, i))}]: got {mpmath.nstr(g, 17)}, expected "
+                f"{where}: got {mpmath.nstr(g, 17)}, expected "
                 f"{mpmath.nstr(want, 17)} within {mpmath.nstr(allowed, 3)} "
-                f"(error {ratio:.3g} bounds, {float(err / _ulp(want, t.dtype)):.3g} ulp)")
+                f"(error {ratio:.3g} bounds, {float(err / _ulp(want, t.dtype)):.3g} ulp)",
+                element=where, got=g, expected=want)
 
 
 def judge_all(tally: Tally, got: Sequence[object], bounds: Bounds, label: str,
@@ -287,6 +319,84 @@ def _calls(case: Case, name: str, fn: Callable[[], CheckResult]) -> CheckResult:
 
 
 # --------------------------------------------------------------------------------------------
+# Each call its own arrays
+
+
+BACKEND_METHODS = ("evaluate", "jvp", "linearize", "vjp", "transpose", "linear_map", "hvp",
+                   "program_of")
+"""The backend methods that take arrays or linear maps (spec 7.1)."""
+
+
+def _own(value: object) -> object:
+    """A fresh copy of an array (or of each array of a sequence); other values as they are."""
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, (list, tuple)) and any(isinstance(v, np.ndarray) for v in value):
+        return type(value)(_own(v) for v in value)
+    return value
+
+
+@dataclass(frozen=True)
+class OwnArrays:
+    """A linear map (a pullback, a linearization, a transpose) whose every call gets its own
+    copies of the arrays given; ``inner`` is the backend's map, which its ``transpose`` and
+    ``program_of`` receive."""
+
+    inner: Callable[..., object]
+
+    def __call__(self, *args: object) -> object:
+        return _wrap_maps(self.inner(*(_own(a) for a in args)))
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+
+def _wrap_maps(value: object) -> object:
+    """Results of a backend call with their linear maps wrapped in :class:`OwnArrays`."""
+    if isinstance(value, tuple) and len(value) == 2 and callable(value[1]) and not isinstance(
+            value[1], np.ndarray):
+        return (value[0], OwnArrays(value[1]))
+    if callable(value) and not isinstance(value, (np.ndarray, OwnArrays)):
+        return OwnArrays(value)
+    return value
+
+
+def _unwrap(value: object) -> object:
+    return value.inner if isinstance(value, OwnArrays) else value
+
+
+@dataclass(frozen=True)
+class OwnArraysBackend:
+    """``backend`` handing each call its own copies of the case's arrays: the suite passes the
+    same tangents and primals to several calls, and a backend that writes into its inputs
+    must not corrupt the checks after it (``inputs_unchanged`` reports the writing itself).
+    Attributes other than the methods (``name``, ``capabilities``, absent optional methods)
+    are the backend's own."""
+
+    backend: object
+
+    def __getattr__(self, name: str) -> object:
+        attribute = getattr(self.backend, name)
+        if name not in BACKEND_METHODS:
+            return attribute
+
+        def call(*args: object) -> object:
+            result = attribute(*(_own(_unwrap(a)) for a in args))
+            return result if name == "program_of" else _wrap_maps(result)
+        return call
+
+
+def run_property(name: str, backend: Backend, case: Case) -> CheckResult:
+    """Property ``name`` on ``case``, each backend call with its own copies of the arrays
+    (:class:`OwnArraysBackend`), except for ``inputs_unchanged``, which watches the arrays
+    the backend is given."""
+    check_fn = CHECKS[name]
+    if name in WATCHES_INPUTS:
+        return check_fn(backend, case)
+    return check_fn(OwnArraysBackend(backend), case)  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------------------------
 # The checks
 
 
@@ -350,9 +460,8 @@ def jvp_vs_reference(backend: Backend, case: Case) -> CheckResult:
         judge_all(tally, list(dys), case.jvp(), "tangent")
         result = tally.outcome(case, name)
         if result.status is Status.FAIL and takes_one_sided_slopes(case, dys):
-            return case.result(name, Status.CONVENTION, "at a kink the backend takes a "
-                               "one-sided slope other than the spec's convention: "
-                               + result.reason, error=result.error, compared=result.compared)
+            return case.convention(result, "at a kink the backend takes a one-sided slope "
+                                   "other than the spec's convention: ")
         return result
     return _calls(case, name, body)
 
@@ -569,9 +678,9 @@ def vjp_vs_reference(backend: Backend, case: Case) -> CheckResult:
         result = tally.outcome(case, name)
         if result.status is Status.FAIL and not case.oracle().smooth and finite_where_wrong(
                 bars, case.vjp()):
-            return case.result(name, Status.CONVENTION, "the program has a kink at this point "
-                               "and the backend's reverse mode differs from the spec's "
-                               "convention: " + result.reason, error=result.error)
+            return case.convention(result, "the program has a kink at this point and the "
+                                   "backend's reverse mode differs from the spec's "
+                                   "convention: ")
         return result
     return _calls(case, name, body)
 
@@ -838,6 +947,50 @@ def errors_refused(backend: Backend, case: Case) -> CheckResult:
     return tally.outcome(case, name)
 
 
+def inputs_unchanged(backend: Backend, case: Case) -> CheckResult:
+    """The backend leaves the arrays it is given as they were: primals (evaluate, jvp,
+    linearize, vjp), tangents (jvp, the linearization), cotangents (the pullback, the
+    transpose). Each is compared bit for bit with a copy taken before the call."""
+    name = "inputs_unchanged"
+
+    def body() -> CheckResult:
+        tally = Tally()
+
+        def watched(label: str, arrays: Sequence[np.ndarray], call: Callable[[], object]
+                    ) -> object:
+            before = [np.array(a, copy=True) for a in arrays]
+            out = call()
+            for k, (a, b) in enumerate(zip(arrays, before)):
+                tally.compared += 1
+                if a.shape != b.shape:
+                    tally.fail(f"{label}: argument {k + 1} was reshaped by the backend, from "
+                               f"{b.shape} to {a.shape}")
+                elif a.tobytes() != b.tobytes():
+                    i = next(i for i in np.ndindex(b.shape) if a[i].tobytes() != b[i].tobytes())
+                    tally.fail(f"{label}: argument {k + 1}[{', '.join(map(str, i))}] was "
+                               f"changed by the backend from {b[i]!r} to {a[i]!r}",
+                               element=f"{label} argument {k + 1}", got=str(a[i]),
+                               expected=str(b[i]))
+            return out
+
+        primals = tuple(np.array(a, copy=True) for a in case.primals)
+        tangents = tuple(np.array(a, copy=True) for a in case.tangents)
+        cotangents = tuple(np.array(a, copy=True) for a in case.cotangents)
+        watched("evaluate", primals, lambda: backend.evaluate(case.program, primals))
+        if case.float_inputs and case.float_results:
+            watched("jvp", primals + tangents,
+                    lambda: backend.jvp(case.program, primals, tangents))
+            _, lin = watched("linearize", primals,
+                             lambda: backend.linearize(case.program, primals))
+            watched("the linearization", tangents, lambda: lin(*tangents))
+            watched("the transpose of the linearization", cotangents,
+                    lambda: backend.transpose(lin)(*cotangents))
+            _, pullback = watched("vjp", primals, lambda: backend.vjp(case.program, primals))
+            watched("the pullback", cotangents, lambda: pullback(*cotangents))
+        return tally.outcome(case, name)
+    return _calls(case, name, body)
+
+
 def _nonlinear_program(t: ArrayType) -> Program:
     """``def square_map(t: lin T) -> lin T: u = mul(t, t)`` (ill-typed on purpose)."""
     from lintra.reference.syntax import Binder, Equation, Var, VarType
@@ -898,9 +1051,10 @@ CHECKS: dict[str, CheckFn] = {
         linearize_equals_jvp, linearity, transpose_adjoint, double_transpose,
         vjp_equals_transpose_of_linearize, vjp_vs_reference, grad_vs_oracle,
         jacobian_fwd_vs_rev, hvp_vs_oracle, zeros_and_unused_inputs, errors_refused,
-        structure,
+        structure, inputs_unchanged,
     )
 }
 """Every property, by name, in the order runs report them."""
 
-
+WATCHES_INPUTS = frozenset({"inputs_unchanged"})
+"""The properties that get the backend itself, not :class:`OwnArraysBackend`."""

@@ -47,10 +47,12 @@ class Row:
     convention: int = 0
     worst: float | None = None
     """Largest error in units of the bound among the row's results (None: none measured)."""
+    xfailed: int = 0
+    """Known failures (the run's xfails file lists their items)."""
 
     @property
     def total(self) -> int:
-        return self.passed + self.failed + self.skipped + self.convention
+        return self.passed + self.failed + self.skipped + self.convention + self.xfailed
 
 
 def _worse(a: float | None, b: float | None) -> float | None:
@@ -75,7 +77,7 @@ def tally(results: Iterable[CheckResult], keys: Callable[[CheckResult], Iterable
             counts.setdefault(k, Counter())[r.status] += 1
             worst[k] = _worse(worst.get(k), r.error)
     return [Row(k, c[Status.PASS], c[Status.FAIL], c[Status.SKIP], c[Status.CONVENTION],
-                worst[k]) for k, c in counts.items()]
+                worst[k], c[Status.XFAIL]) for k, c in counts.items()]
 
 
 def property_rows(results: Iterable[CheckResult]) -> list[Row]:
@@ -95,7 +97,8 @@ def total_row(rows: Sequence[Row], name: str = "total") -> Row:
     for row in rows:
         worst = _worse(worst, row.worst)
     return Row(name, sum(r.passed for r in rows), sum(r.failed for r in rows),
-               sum(r.skipped for r in rows), sum(r.convention for r in rows), worst)
+               sum(r.skipped for r in rows), sum(r.convention for r in rows), worst,
+               sum(r.xfailed for r in rows))
 
 
 def format_error(x: float | None) -> str:
@@ -110,18 +113,23 @@ def format_error(x: float | None) -> str:
 
 
 HEADERS = ("pass", "fail", "skip", "conv", "worst/bound")
+XFAIL_HEADER = "xfail"
+"""The column of known failures, shown when a run has any."""
 
 
 def format_table(rows: Sequence[Row], title: str, *, total: bool = True) -> str:
-    """A fixed-width text table: ``title`` heads the name column; a total row ends it."""
-    body = [(r.name, str(r.passed), str(r.failed), str(r.skipped), str(r.convention),
-             format_error(r.worst)) for r in rows]
-    foot = []
-    if total and rows:
-        t = total_row(rows)
-        foot = [(t.name, str(t.passed), str(t.failed), str(t.skipped), str(t.convention),
-                 format_error(t.worst))]
-    head = (title, *HEADERS)
+    """A fixed-width text table: ``title`` heads the name column; a total row ends it (an
+    ``xfail`` column appears when some row has known failures)."""
+    known = any(r.xfailed for r in rows)
+
+    def line(r: Row) -> tuple[str, ...]:
+        cells = (r.name, str(r.passed), str(r.failed), str(r.skipped), str(r.convention),
+                 format_error(r.worst))
+        return (*cells[:3], str(r.xfailed), *cells[3:]) if known else cells
+
+    body = [line(r) for r in rows]
+    foot = [line(total_row(rows))] if total and rows else []
+    head = (title, *((*HEADERS[:2], XFAIL_HEADER, *HEADERS[2:]) if known else HEADERS))
     widths = [max(len(line[i]) for line in (head, *body, *foot)) for i in range(len(head))]
 
     def fmt(line: Sequence[str]) -> str:
@@ -139,17 +147,75 @@ def verdict(report: RunReport) -> str:
     """One line: the outcome and the counts of each status."""
     c = Counter(r.status for r in report.results)
     word = "FAILED" if report.failures else "passed"
+    conventions = len(report.convention_differences)
+    strict = " (failures: --conventions strict)" if report.conventions == "strict" else ""
+    known = f", {c[Status.XFAIL]} known failures" if c[Status.XFAIL] else ""
     return (f"lintra conformance {word}: backend {report.backend}, profile {report.profile}: "
-            f"{c[Status.PASS]} passed, {c[Status.FAIL]} failed, {c[Status.SKIP]} skipped, "
-            f"{c[Status.CONVENTION]} convention differences in {report.seconds:.1f} s")
+            f"{c[Status.PASS]} passed, {c[Status.FAIL]} failed{known}, {c[Status.SKIP]} "
+            f"skipped, {conventions} convention differences{strict} in "
+            f"{report.seconds:.1f} s")
+
+
+def subject(result: CheckResult) -> str:
+    """What a result is about, for one console line: its item (``check::P::PRIMITIVE``,
+    ``corpus::NAME``), else its property and primitives."""
+    return result.item or f"{result.check} ({', '.join(result.primitives) or NO_PRIMITIVE})"
+
+
+def format_conventions(report: RunReport) -> str:
+    """Every convention difference, one entry each: the property and primitive (its item),
+    the point (the primal inputs), the element, the spec's value and the backend's; empty
+    when there is none. Printed in both modes (spec 7.4)."""
+    found = report.convention_differences
+    if not found:
+        return ""
+    mode = ("failures under --conventions strict" if report.conventions == "strict" else
+            "reported, not failed; --conventions strict fails them")
+    lines = [f"convention differences ({len(found)}; spec chapter 6: {mode}):"]
+    for r in found:
+        what = (f"{r.element}: spec {r.expected}, backend {r.got}" if r.element else
+                r.reason)
+        lines.append(f"  {r.check} on {subject(r)}: {what}")
+        if r.point:
+            lines.append(f"    at {r.point}")
+        if r.case and not r.case.startswith("generated"):
+            lines.append(f"    {r.case}")
+    return "\n".join(lines)
+
+
+def format_known(report: RunReport) -> str:
+    """The known failures (one line per item, however many results), the xfails entries
+    that matched no item, those whose items did not fail, and the run's notes; empty when
+    there is nothing to say."""
+    lines = []
+    known: dict[str, list[CheckResult]] = {}
+    for r in report.known_failures:
+        known.setdefault(r.item, []).append(r)
+    if known:
+        lines.append(f"known failures ({len(known)} items, listed in the xfails file; not "
+                     "failing the run):")
+        lines += [f"  {item}: {len(rs)} failing result{'s' if len(rs) > 1 else ''} "
+                  f"({rs[0].known}); first: {rs[0].reason[:120]}"
+                  for item, rs in known.items()]
+    if report.stale:
+        lines.append("xfails entries that match no item of the suite (renamed or removed? "
+                     "remove them):")
+        lines += [f"  {e}" for e in report.stale]
+    if report.xpassed:
+        lines.append("xfails entries whose items did not fail on this run (fixed?):")
+        lines += [f"  {e}" for e in report.xpassed]
+    lines += [f"note: {n}" for n in report.notes]
+    return "\n".join(lines)
 
 
 def format_summary(report: RunReport, *, primitives: bool = True) -> str:
     """The tables the command line prints after a run (``primitives``: include the
-    per-primitive table) and the verdict line."""
+    per-primitive table), the convention differences, the known failures, and the verdict
+    line."""
     parts = [format_table(property_rows(report.results), "property")]
     if primitives:
         parts.append(format_table(primitive_rows(report.results), "primitive", total=False))
+    parts += [p for p in (format_conventions(report), format_known(report)) if p]
     parts.append(verdict(report))
     return "\n\n".join(parts)
 
@@ -375,10 +441,11 @@ def _table_html(rows: Sequence[Row], title: str, *, total: bool = True) -> str:
         worst_bad = r.worst is not None and not (r.worst <= 1)
         return (f"<td>{_e(r.name)}</td><td>{r.passed}</td>"
                 f'<td class="{"bad" if r.failed else ""}">{r.failed}</td>'
-                f"<td>{r.skipped}</td><td>{r.convention}</td>"
+                f"<td>{r.xfailed}</td><td>{r.skipped}</td><td>{r.convention}</td>"
                 f'<td class="{"bad" if worst_bad else ""}">{_e(format_error(r.worst))}</td>')
 
-    head = "".join(f"<th>{_e(h)}</th>" for h in (title, *HEADERS))
+    head = "".join(f"<th>{_e(h)}</th>"
+                   for h in (title, *HEADERS[:2], XFAIL_HEADER, *HEADERS[2:]))
     body = "".join(f"<tr>{cells(r)}</tr>" for r in rows)
     if total and rows:
         body += f'<tr class="total">{cells(total_row(rows))}</tr>'
@@ -396,7 +463,8 @@ def render_html(report: RunReport, *, backend: str | None = None,
     name = backend or report.backend
     results = report.results
     failures = report.failures
-    conventions = [r for r in results if r.status is Status.CONVENTION]
+    conventions = report.convention_differences
+    known = report.known_failures
     skips = [r for r in results if r.status is Status.SKIP]
     ok = not failures
     parts = [
@@ -479,9 +547,14 @@ def render_html(report: RunReport, *, backend: str | None = None,
         parts.append("</section>")
 
     parts.append(f'<h2 id="conventions">Convention differences ({len(conventions)})</h2>')
+    mode = ("failures: the run was --conventions strict" if report.conventions == "strict"
+            else "reported, not failed (--conventions strict fails them)")
     parts.append('<p class="note">At a kink the backend chose a valid one-sided derivative '
-                 "other than the spec's convention (chapter 6): reported, not failed.</p>")
+                 f"other than the spec's convention (chapter 6): {_e(mode)}.</p>")
     parts.append(_grouped(conventions, key=lambda r: r.check, detail=True))
+    if known or report.stale or report.xpassed or report.notes:
+        parts.append(f'<h2 id="known">Known failures ({len(known)})</h2>')
+        parts.append(_pre(format_known(report)))
 
     parts.append(f'<h2 id="skips">Skips ({len(skips)})</h2>')
     parts.append(_skip_table(skips))

@@ -11,7 +11,7 @@ import enum
 import json
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
@@ -24,7 +24,16 @@ class Status(enum.Enum):
     element the check can judge (all near a discontinuity, all out of domain...)."""
     CONVENTION = "convention"
     """At a kink the backend's derivative is a valid one-sided choice that differs from the
-    spec's declared convention (chapter 6): reported apart from wrong results."""
+    spec's declared convention (chapter 6): reported apart from wrong results (under
+    ``--conventions strict`` such a result is a ``FAIL`` instead, marked ``convention``)."""
+    XFAIL = "xfail"
+    """A failure of an item the run's xfails file lists: a known failure, listed once, which
+    does not fail the run."""
+
+
+CONVENTION_MODES = ("report", "strict")
+"""How a run treats a convention difference: ``report`` (the default) lists it and passes;
+``strict`` lists it and fails (spec 7.4)."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +63,22 @@ class CheckResult:
     reproducer: str = ""
     """For a failing generated case: a standalone corpus file (spec 7.7) that reproduces it
     with ``python -m lintra.conformance.corpus run --backend NAME FILE``."""
+    item: str = ""
+    """The item the result belongs to, as the plugin and the xfails file name it:
+    ``check::PROPERTY::PRIMITIVE`` or ``corpus::NAME``."""
+    element: str = ""
+    """The first element outside its bound (``tangent 1[0]``), when there is one."""
+    expected: str = ""
+    """The spec's value at :attr:`element` (from the reference, or the corpus)."""
+    got: str = ""
+    """The backend's value at :attr:`element`."""
+    point: str = ""
+    """The primal inputs in short decimal form (for the console's convention list)."""
+    convention: bool = False
+    """A difference of convention at a kink (chapter 6): status ``CONVENTION``, or ``FAIL``
+    under ``--conventions strict``."""
+    known: str = ""
+    """For an ``XFAIL``: the xfails entry that lists the item, with its reason."""
 
     @property
     def failed(self) -> bool:
@@ -75,13 +100,33 @@ class RunReport:
     results: list[CheckResult] = field(default_factory=list)
     seconds: float = 0.0
 
+    conventions: str = "report"
+    """How convention differences were judged (:data:`CONVENTION_MODES`)."""
+    stale: list[str] = field(default_factory=list)
+    """Entries of the xfails file that match no item of the suite (renamed or mistyped)."""
+    xpassed: list[str] = field(default_factory=list)
+    """Entries of the xfails file whose items ran without failing (fixed since?)."""
+    notes: list[str] = field(default_factory=list)
+    """Anything else about how the run went that its reader must know (a time limit that
+    could not be enforced...)."""
+
     @property
     def failures(self) -> list[CheckResult]:
         return [r for r in self.results if r.status is Status.FAIL]
 
     @property
+    def known_failures(self) -> list[CheckResult]:
+        return [r for r in self.results if r.status is Status.XFAIL]
+
+    @property
+    def convention_differences(self) -> list[CheckResult]:
+        """Every convention difference, whichever its status in the run's mode."""
+        return [r for r in self.results if r.convention or r.status is Status.CONVENTION]
+
+    @property
     def ok(self) -> bool:
-        """No failure (convention differences and skips do not fail a run)."""
+        """No failure: skips, known failures and (unless strict) convention differences do
+        not fail a run."""
         return not self.failures
 
     def counts(self) -> dict[str, Counter]:
@@ -93,8 +138,42 @@ class RunReport:
 
     def to_json(self) -> str:
         return json.dumps({"backend": self.backend, "profile": self.profile,
-                           "seconds": self.seconds,
+                           "seconds": self.seconds, "conventions": self.conventions,
+                           "stale_xfails": self.stale, "xpassed": self.xpassed,
+                           "notes": self.notes,
                            "results": [r.to_json() for r in self.results]}, indent=1)
+
+
+def strict_conventions(result: CheckResult) -> CheckResult:
+    """``result`` as ``--conventions strict`` judges it: a convention difference fails."""
+    if result.status is not Status.CONVENTION:
+        return result
+    return replace(result, status=Status.FAIL, convention=True,
+                   reason="convention difference (a failure under --conventions strict): "
+                          + result.reason)
+
+
+def judged(result: CheckResult, conventions: str) -> CheckResult:
+    """``result`` under the convention mode ``conventions`` (:data:`CONVENTION_MODES`)."""
+    if conventions not in CONVENTION_MODES:
+        raise ValueError(f"unknown conventions mode {conventions!r}: expected one of "
+                         f"{', '.join(CONVENTION_MODES)}")
+    if result.status is Status.CONVENTION:
+        result = replace(result, convention=True)
+    return strict_conventions(result) if conventions == "strict" else result
+
+
+def format_point(values: Sequence[object], limit: int = 6) -> str:
+    """Arrays in short decimal form, ``;``-separated (at most ``limit`` elements each):
+    where a convention difference sits, readable on a console line."""
+    parts = []
+    for v in values:
+        a = np.asarray(v)
+        flat = [repr(float(x)) if a.dtype.kind == "f" else str(x.item())
+                for x in a.reshape(-1)[:limit]]
+        more = ", ..." if a.size > limit else ""
+        parts.append(flat[0] if a.ndim == 0 else f"[{', '.join(flat)}{more}]")
+    return "; ".join(parts)
 
 
 def format_inputs(values: Sequence[object]) -> str:

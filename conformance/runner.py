@@ -1,19 +1,27 @@
 """Running the suite: generated cases per property and primitive, then the corpus (spec 7.6).
 
 ``run(backend, profile)`` is the plain-Python entry point; the CLI and the pytest plugin call
-:func:`run_check` and the corpus functions underneath. Generated cases come from Hypothesis:
-a first pass generates the profile's number of cases and records every result; if one
-fails, a second pass with the same seed lets Hypothesis shrink it, and the smallest failing
-case is the one reported (its program and inputs reproduce it).
+:func:`run_check` and the corpus functions underneath. Generated cases come from Hypothesis,
+seeded per property and primitive (:func:`item_seed`): a first pass generates the profile's
+number of cases and records every result; if one fails, a second pass with the same seed
+lets Hypothesis shrink it, and the smallest failing case is the one reported (its program
+and inputs reproduce it). A failure ends its own item only: every other (property,
+primitive) item still runs. Every case runs under a time limit (:func:`time_limit`): one
+that takes longer is a skip with that reason, never a hung run.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import hashlib
 import math
+import signal
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 from hypothesis import HealthCheck, Phase, Verbosity, assume, given, settings
@@ -22,9 +30,19 @@ from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 
 from lintra.conformance.backend import Backend, load_backend
+from lintra.conformance.known_failures import (
+    Entry,
+    check_item,
+    corpus_item,
+    describe,
+    fixed,
+    mark_known,
+    read_entries,
+    stale,
+)
 from lintra.conformance.profiles import Profile, profile_named
-from lintra.conformance.properties import CHECKS, Case
-from lintra.conformance.results import CheckResult, RunReport, Status
+from lintra.conformance.properties import CHECKS, Case, run_property
+from lintra.conformance.results import CheckResult, RunReport, Status, judged
 from lintra.conformance.strategies import programs
 from lintra.reference.errors import EvaluationError, LintraError
 from lintra.reference.evaluate import evaluate
@@ -39,6 +57,66 @@ DTYPES = (DType.f64, DType.f32, DType.i64, DType.bool)
 """The dtypes of generated programs."""
 
 Progress = Callable[[int, int, str], None]
+
+CASE_TIME_LIMIT = 60.0
+"""Seconds one case may take (its generation's mpmath evaluation, then one property: the
+backend's calls, the truth, the bounds and the oracle) before it is skipped with that
+reason (spec 7.6). A case of the profiles takes well under a second on the reference; only
+an evaluation that does not terminate in practice (mpmath on huge arguments) comes near."""
+
+
+# --------------------------------------------------------------------------------------------
+# Seeds and time limits
+
+
+def item_seed(seed: int, check: str, primitive: str) -> int:
+    """The Hypothesis seed of property ``check`` on the cases around ``primitive`` in a run
+    of base seed ``seed``: a hash of the three (SHA-256, so the same in every process and
+    under every ``PYTHONHASHSEED``), so that no two items draw the same inputs."""
+    digest = hashlib.sha256(f"{seed}:{check}:{primitive}".encode()).digest()
+    return int.from_bytes(digest[:8], "big")
+
+
+class CaseTimeout(BaseException):
+    """A case ran past the per-case time limit. A ``BaseException``, like
+    ``KeyboardInterrupt``, so that no ``except Exception`` on the way (a check reporting what
+    the backend raised) mistakes it for the backend's error."""
+
+
+def time_limit_enforced() -> bool:
+    """Whether :func:`time_limit` can interrupt a case here: on POSIX (``SIGALRM``), in the
+    main thread (where Python runs signal handlers). Elsewhere cases run without a limit."""
+    return (hasattr(signal, "setitimer") and hasattr(signal, "SIGALRM")
+            and threading.current_thread() is threading.main_thread())
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float | None) -> Iterator[None]:
+    """Raise :class:`CaseTimeout` in the body once ``seconds`` have passed (a real-time
+    interval timer and a ``SIGALRM`` handler, both restored on exit). ``None`` or 0: no
+    limit; where :func:`time_limit_enforced` is False the body runs unlimited. Python runs
+    the handler between bytecodes, so one long C call (a huge integer product) finishes
+    first."""
+    if not seconds or not time_limit_enforced():
+        yield
+        return
+
+    def expire(signum: int, frame: object) -> None:
+        raise CaseTimeout(f"the case took longer than the per-case time limit of {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def timeout_reason(exc: CaseTimeout, where: str) -> str:
+    """The reason of a skip for a case that ran past the limit."""
+    return (f"{exc} ({where}; the truth's mpmath evaluation or the backend did not finish; "
+            "--case-time-limit changes the limit)")
 
 
 # --------------------------------------------------------------------------------------------
@@ -237,7 +315,7 @@ def _set(arrays: Sequence[np.ndarray], slot: Slot, value: object) -> None:
 
 @st.composite
 def cases(draw: st.DrawFn, profile: Profile, focus: str | None = None,
-          label: str = "generated") -> Case:
+          label: str = "generated", limit: float | None = CASE_TIME_LIMIT) -> Case:
     """A generated program with at least one float input (built around primitive ``focus``,
     whose first call has distinct, informative operands, together with up to two other
     primitives), inputs at which the reference evaluates it without an EvaluationError
@@ -254,18 +332,22 @@ def cases(draw: st.DrawFn, profile: Profile, focus: str | None = None,
     assume(focus is None or focus in _live_primitives(p))
     primals = _values(draw, [b.type.array for b in p.inputs], UNREMARKABLE, -3.0, 3.0)
     primals, links = _with_kinks(draw, primals, focus, *_focus_operands(p, focus))
+    slow = ""
     try:
         evaluate(p, *primals)
-        evaluate(p, *primals, dps=profile.dps)
+        with time_limit(limit):
+            evaluate(p, *primals, dps=profile.dps)
     except EvaluationError:
         assume(False)
+    except CaseTimeout as exc:
+        slow = timeout_reason(exc, "evaluating the generated case in mpmath")
     floats = [i for i, b in enumerate(p.inputs) if b.type.array.dtype.is_float]
     tangents = _values(draw, [p.inputs[i].type.array for i in floats], TANGENT_POINTS,
                        -2.0, 2.0)
     tangents = _follow_ties(tangents, links, {i: k for k, i in enumerate(floats)})
     results = [t.array for t in p.result_types if t.array.dtype.is_float]
     cotangents = _values(draw, results, COTANGENT_POINTS, -2.0, 2.0)
-    return Case(p, primals, tangents, cotangents, source=label, dps=profile.dps)
+    return Case(p, primals, tangents, cotangents, source=label, dps=profile.dps, skip=slow)
 
 
 def _live_primitives(p: Program) -> set[str]:
@@ -293,59 +375,74 @@ def _settings(profile: Profile, phases: Sequence[Phase]) -> settings:
 
 
 def run_check(backend: Backend | str, name: str, profile: Profile | str = "ci", *,
-              seed: int = 0, primitives: Sequence[str] | None = None) -> list[CheckResult]:
+              seed: int = 0, primitives: Sequence[str] | None = None,
+              conventions: str = "report", case_time_limit: float | None = CASE_TIME_LIMIT
+              ) -> list[CheckResult]:
     """Check one property on generated programs built around each primitive in turn (or
-    those in ``primitives``), the profile's number of cases each. The first failure is shrunk
-    and ends the check: it is the last result."""
+    those in ``primitives``), the profile's number of cases each, seeded per primitive from
+    the base ``seed`` (:func:`item_seed`). A failure is shrunk and ends its primitive's cases
+    (it is that primitive's last result); the other primitives still run. Under
+    ``conventions="strict"`` a convention difference is a failure (spec 7.4). A case running
+    past ``case_time_limit`` seconds is a skip (None or 0: no limit)."""
     backend = load_backend(backend)
     prof = profile_named(profile) if isinstance(profile, str) else profile
     if name not in CHECKS:
         raise ValueError(f"unknown check {name!r}: expected one of {', '.join(CHECKS)}")
+    judged(CheckResult(name, Status.PASS), conventions)  # an unknown mode raises here
     results: list[CheckResult] = []
     for focus in primitives if primitives is not None else sorted(PRIMITIVES):
+        item = check_item(name, focus)
+        found: list[CheckResult] = []
         if focus not in backend.capabilities.primitives:
-            results.append(CheckResult(name, Status.SKIP, f"backend does not support {focus}",
-                                       primitives=(focus,), case="generated"))
-            continue
-        if PRIMITIVES[focus].linearity.kind is LinearityKind.LINEAR_ONLY:
-            results.append(CheckResult(
+            found.append(CheckResult(name, Status.SKIP, f"backend does not support {focus}",
+                                     primitives=(focus,), case="generated"))
+        elif PRIMITIVES[focus].linearity.kind is LinearityKind.LINEAR_ONLY:
+            found.append(CheckResult(
                 name, Status.SKIP, f"{focus} appears only in linear programs (spec 2.3): the "
                 "linear and transposed programs of the other cases exercise it",
                 primitives=(focus,), case="generated"))
-            continue
-        try:
-            failure = _check_around(backend, name, prof, focus, seed, results)
-        except Unsatisfiable:
-            results.append(CheckResult(
-                name, Status.SKIP, f"no case around {focus} could be generated",
-                primitives=(focus,), case="generated"))
-            continue
-        if failure is not None:
-            results.append(failure)
-            break
+        else:
+            try:
+                failure = _check_around(backend, name, prof, focus, seed, found, conventions,
+                                        case_time_limit)
+            except Unsatisfiable:
+                failure = CheckResult(name, Status.SKIP,
+                                      f"no case around {focus} could be generated",
+                                      primitives=(focus,), case="generated")
+            if failure is not None:
+                found.append(failure)
+        results.extend(replace(r, item=item) for r in found)
     return results
 
 
 def _check_around(backend: Backend, name: str, prof: Profile, focus: str, seed: int,
-                  results: list[CheckResult]) -> CheckResult | None:
+                  results: list[CheckResult], conventions: str = "report",
+                  limit: float | None = CASE_TIME_LIMIT) -> CheckResult | None:
     """Run property ``name`` on cases around ``focus``, appending results; return the
     shrunk failure, if any."""
-    check = CHECKS[name]
     label = (f"generated: --check {name} --primitive {focus} --seed {seed} "
              f"--profile {prof.name}")
 
     def attempt(case: Case, record: bool) -> None:
-        reason = backend.capabilities.unsupported(case.program)
-        result = case.result(name, Status.SKIP, reason) if reason else check(backend, case)
+        reason = backend.capabilities.unsupported(case.program) or case.skip
+        if reason:
+            result = case.result(name, Status.SKIP, reason)
+        else:
+            try:
+                with time_limit(limit):
+                    result = run_property(name, backend, case)
+            except CaseTimeout as exc:
+                result = case.result(name, Status.SKIP, timeout_reason(exc, name))
+        result = judged(result, conventions)
         if result.status is Status.FAIL:
             raise _Failed(result, case)
         if record:
             results.append(result)
 
     def probe(phases: Sequence[Phase], record: bool) -> None:
-        @hypothesis_seed(seed)
+        @hypothesis_seed(item_seed(seed, name, focus))
         @_settings(prof, phases)
-        @given(cases(prof, focus, label))
+        @given(cases(prof, focus, label, limit))
         def test(case: Case) -> None:
             attempt(case, record)
 
@@ -380,37 +477,84 @@ def _reproducer(case: Case | None, name: str) -> str:
 
 def run(backend: Backend | str, profile: Profile | str = "ci", *,
         checks: Sequence[str] | None = None, seed: int = 0, corpus: bool = True,
-        progress: Progress | None = None) -> RunReport:
+        progress: Progress | None = None, conventions: str = "report",
+        xfails: str | Path | Sequence[Entry] | None = None,
+        case_time_limit: float | None = CASE_TIME_LIMIT) -> RunReport:
     """Run the suite against ``backend``: every property (or ``checks``) on generated cases,
-    then every corpus case. Returns all results; ``report.ok`` is False on any failure."""
+    then every corpus case. Returns all results; ``report.ok`` is False on any failure.
+
+    ``conventions``: ``report`` (default: a convention difference is listed, not failed) or
+    ``strict`` (it fails). ``xfails``: a known-failures file (or its parsed entries): a
+    failure of an item it lists is a known failure (``xfail``), which does not fail the run;
+    its entries that match no item, or whose items did not fail, are listed in the report.
+    ``case_time_limit``: seconds per case before it is skipped (None or 0: no limit)."""
     backend = load_backend(backend)
     prof = profile_named(profile) if isinstance(profile, str) else profile
     names = list(checks) if checks is not None else list(CHECK_NAMES)
     for n in names:
         if n not in CHECKS:
             raise ValueError(f"unknown check {n!r}: expected one of {', '.join(CHECKS)}")
+    entries = (read_entries(xfails) if isinstance(xfails, (str, Path))
+               else list(xfails or ()))
     corpus_cases = _load_corpus() if corpus else []
     total = len(names) + len(corpus_cases)
-    report = RunReport(backend=backend.name, profile=prof.name)
+    report = RunReport(backend=backend.name, profile=prof.name, conventions=conventions)
     start = time.perf_counter()
     done = 0
     for n in names:
         if progress:
             progress(done, total, n)
-        report.results.extend(run_check(backend, n, prof, seed=seed))
+        report.results.extend(run_check(backend, n, prof, seed=seed, conventions=conventions,
+                                        case_time_limit=case_time_limit))
         done += 1
-    if corpus_cases:
-        from lintra.conformance.corpus import run_corpus_case
-
-        for case in corpus_cases:
-            if progress:
-                progress(done, total, f"corpus {case.name}")
-            report.results.extend(run_corpus_case(backend, case))
-            done += 1
+    for case in corpus_cases:
+        if progress:
+            progress(done, total, f"corpus {case.name}")
+        report.results.extend(run_corpus(backend, case, conventions, case_time_limit))
+        done += 1
     if progress:
         progress(done, total, "done")
+    finish(report, entries, corpus_cases or (_load_corpus() if entries else ()),
+           case_time_limit)
     report.seconds = time.perf_counter() - start
     return report
+
+
+def run_corpus(backend: Backend, case: object, conventions: str = "report",
+               case_time_limit: float | None = CASE_TIME_LIMIT) -> list[CheckResult]:
+    """The results of one corpus case, under the convention mode and the time limit (a case
+    running past it gives one skip naming the limit)."""
+    from lintra.conformance.corpus import run_corpus_case
+
+    name = case.name  # type: ignore[attr-defined]
+    try:
+        with time_limit(case_time_limit):
+            results = run_corpus_case(backend, case)
+    except CaseTimeout as exc:
+        results = [CheckResult("corpus", Status.SKIP, timeout_reason(exc, f"corpus {name}"),
+                               case=f"corpus {name}")]
+    return [judged(replace(r, item=corpus_item(name)), conventions) for r in results]
+
+
+def all_items(corpus_names: Sequence[str]) -> list[str]:
+    """The id of every item of the suite: each property on each primitive, each corpus
+    case (what an xfails entry may name)."""
+    return [*(check_item(c, p) for c in CHECKS for p in sorted(PRIMITIVES)),
+            *(corpus_item(n) for n in corpus_names)]
+
+
+def finish(report: RunReport, entries: Sequence[Entry], corpus_cases: Sequence[object],
+           case_time_limit: float | None) -> None:
+    """Mark the known failures ``entries`` list in ``report``, record its stale and fixed
+    entries, and note a time limit that could not be enforced here."""
+    if entries:
+        report.results[:] = mark_known(report.results, entries)
+        names = [c.name for c in corpus_cases]  # type: ignore[attr-defined]
+        report.stale = [describe(e) for e in stale(entries, all_items(names))]
+        report.xpassed = [describe(e) for e in fixed(entries, report.results)]
+    if case_time_limit and not time_limit_enforced():
+        report.notes.append("the per-case time limit is not enforced here (it needs SIGALRM "
+                            "and the main thread): a case that does not finish hangs the run")
 
 
 def _load_corpus() -> list:

@@ -166,19 +166,19 @@ def values_of(draw: st.DrawFn, t: ArrayType,
     return np.asarray(flat, dtype=t.dtype.numpy).reshape(t.shape)
 
 
-def runner_cases(profile: object, focus: str, seed: int, label: str = "generated"
-                 ) -> tuple[object, ...]:
-    """The cases ``run_check(..., profile, seed=seed, primitives=[focus])`` checks in its
-    first pass (the runner's strategy, settings and seed), the simplest first."""
+def runner_cases(profile: object, focus: str, seed: int, label: str = "generated",
+                 check: str = "evaluate_vs_truth") -> tuple[object, ...]:
+    """The cases ``run_check(..., check, profile, seed=seed, primitives=[focus])`` checks in
+    its first pass (the runner's strategy, settings and per-item seed), the simplest first."""
     from hypothesis import Phase, given
     from hypothesis import seed as hypothesis_seed
     from hypothesis.errors import Unsatisfiable
 
-    from lintra.conformance.runner import _settings, cases
+    from lintra.conformance.runner import _settings, cases, item_seed
 
     found: list[object] = []
 
-    @hypothesis_seed(seed)
+    @hypothesis_seed(item_seed(seed, check, focus))
     @_settings(profile, [Phase.generate])
     @given(cases(profile, focus, label))
     def collect(case: object) -> None:

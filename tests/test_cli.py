@@ -20,7 +20,7 @@ import shlex
 import subprocess
 import sys
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -65,6 +65,8 @@ class Fakes:
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, str, int, tuple[str, ...]]] = []
+        self.options: list[dict[str, object]] = []
+        """The other keyword arguments of each run_check call."""
         self.corpus_calls: list[str] = []
         self.fail: set[tuple[str, str]] = set()
         """(check, primitive) pairs that fail."""
@@ -72,18 +74,19 @@ class Fakes:
         self.corpus_loaded = False
 
     def run_check(self, backend: object, name: str, profile: str, *, seed: int = 0,
-                  primitives: list[str] | None = None) -> list[CheckResult]:
+                  primitives: list[str] | None = None, **options: object) -> list[CheckResult]:
         if self.interrupt_after is not None and len(self.calls) >= self.interrupt_after:
             raise KeyboardInterrupt
         prims = tuple(primitives or ("sin", "cos"))
         self.calls.append((name, profile, seed, prims))
+        self.options.append(options)
         out = []
         for p in prims:
+            status, extra = Status.PASS, {"error": 0.25}
             if (name, p) in self.fail:
-                out.append(generated(name, Status.FAIL, p, error=math.inf, seed=seed,
-                                     profile=profile, reason=f"{p} is off <by far>"))
-                break
-            out.append(generated(name, Status.PASS, p, error=0.25, seed=seed, profile=profile))
+                status, extra = Status.FAIL, {"error": math.inf, "reason": f"{p} is off <by far>"}
+            out.append(replace(generated(name, status, p, seed=seed, profile=profile, **extra),
+                               item=f"check::{name}::{p}"))
         return out
 
     def load_corpus(self) -> list[FakeCase]:
@@ -95,7 +98,8 @@ class Fakes:
         return [CheckResult("corpus_value", Status.PASS, error=0.5, primitives=("exp",),
                             case=f"corpus /x/cases/unary.lcase:3 {case.name} (value, line 4)"),
                 CheckResult("corpus_kink", Status.CONVENTION, "took the right-hand slope",
-                            primitives=("abs",),
+                            primitives=("abs",), element="tangent 1[]", expected="0",
+                            got="1", point="0.0", convention=True,
                             case=f"corpus /x/cases/kinks.lcase:9 {case.name} (kink, line 9)")]
 
 
@@ -143,13 +147,21 @@ def test_a_passing_run_exits_0_and_prints_the_tables(
     assert main("--backend", "reference", "--profile", "quick", "--primitive", "sin",
                 "cos") == 0
     out, err = capsys.readouterr()
-    rows = {line.split()[0]: line.split()[1:] for line in out.splitlines() if line.strip()}
+    rows = {line.split()[0]: line.split()[1:] for line in out.splitlines()
+            if len(line.split()) == 6}
     assert rows["alpha"] == ["2", "0", "0", "0", "0.25"]
     assert rows["beta"] == ["2", "0", "0", "0", "0.25"]
     assert rows["corpus_kink"] == ["0", "0", "0", "2", "-"]
     assert rows["sin"] == ["2", "0", "0", "0", "0.25"]  # the per-primitive table
     assert "lintra conformance passed" in out and "2 convention differences" in out
     assert fakes.corpus_calls == ["c1", "c2"]
+    # every convention difference is listed on the console: property, item, element, the
+    # spec's value and the backend's, the point and the corpus case
+    assert "convention differences (2; spec chapter 6: reported, not failed" in out
+    for name in ("c1", "c2"):
+        assert f"corpus_kink on corpus::{name}: tangent 1[]: spec 0, backend 1" in out
+        assert f"corpus /x/cases/kinks.lcase:9 {name} (kink, line 9)" in out
+    assert "    at 0.0" in out
     # not a terminal: whole progress lines, the first and the last, on stderr only
     assert "0/6" in err and "6/6 100%" in err and "corpus: c2" not in out
 
@@ -165,9 +177,9 @@ def test_a_failure_exits_1_and_prints_its_reproducer(
     assert "    def f(x: f64[]) -> f64[]:" in out and "0x1.0000000000000p-1" in out
     assert ("re-run: python -m lintra.conformance --backend reference --check alpha "
             "--primitive cos --seed 3 --profile quick --no-corpus") in out
-    # the first failure ends its property (as run_check), the other property still runs
+    # a failure ends nothing else: every property runs on every primitive
     assert [(c[0], c[3]) for c in fakes.calls] == [
-        ("alpha", ("sin",)), ("alpha", ("cos",)),
+        ("alpha", ("sin",)), ("alpha", ("cos",)), ("alpha", ("tan",)),
         ("beta", ("sin",)), ("beta", ("cos",)), ("beta", ("tan",))]
 
 
@@ -177,6 +189,84 @@ def test_options_are_passed_to_the_runner(fakes: Fakes) -> None:
                 "-q") == 0
     assert fakes.calls == [("beta", "thorough", 7, ("exp",)), ("beta", "thorough", 7, ("log",))]
     assert not fakes.corpus_loaded and not fakes.corpus_calls
+
+
+def test_conventions_xfails_and_the_time_limit_are_passed_on(fakes: Fakes) -> None:
+    assert main("--backend", "reference", "--check", "beta", "--primitive", "exp",
+                "--conventions", "strict", "--case-time-limit", "2.5", "--no-corpus",
+                "-q") == 0
+    assert fakes.options == [{"conventions": "strict", "case_time_limit": 2.5}]
+    assert main("--backend", "reference", "--check", "beta", "--primitive", "exp",
+                "--no-corpus", "-q") == 0
+    assert fakes.options[-1] == {"conventions": "report",
+                                 "case_time_limit": runner_module.CASE_TIME_LIMIT}
+
+
+def test_known_failures_exit_0_listed_once_with_stale_entries(
+        fakes: Fakes, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fakes.fail = {("alpha", "cos"), ("beta", "cos")}
+    xfails = tmp_path / "xfails.txt"
+    xfails.write_text("# known\ncheck::alpha::cos  # cos is off, issue 12\n"
+                      "check::beta::sin  # fixed since?\ncorpus::c9  # renamed\n")
+    argv = ("--backend", "reference", "--primitive", "sin", "cos", "--xfails", str(xfails))
+    assert main(*argv) == 1  # beta on cos is not listed: it still fails the run
+    out, _ = capsys.readouterr()
+    assert "FAIL beta: cos is off" in out and "FAIL alpha" not in out
+    assert "known failures (1 items" in out
+    assert "  check::alpha::cos: 1 failing result (check::alpha::cos: cos is off, issue 12 (" \
+        in out
+    assert "corpus::c9 (" in out and "match no item" in out  # stale
+    assert "check::beta::sin (" in out and "did not fail" in out  # xpassed
+    rows = {line.split()[0]: line.split()[1:] for line in out.splitlines()
+            if len(line.split()) == 7}
+    assert rows["alpha"] == ["1", "0", "1", "0", "0", "inf"]  # pass, fail, xfail, ...
+    fakes.fail = {("alpha", "cos")}
+    assert main(*argv, "-q") == 0
+    assert "1 known failures" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("text, message", [
+    ("check::alpha cos\n", "is not an item id"),
+    ("frobnicate::x\n", "is not an item id"),
+    (None, "cannot read"),
+])
+def test_a_bad_xfails_file_is_a_usage_error(fakes: Fakes, tmp_path: Path, text: str | None,
+                                            message: str,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "xfails.txt"
+    if text is not None:
+        path.write_text(text)
+    assert main("--backend", "reference", "--xfails", str(path)) == 2
+    assert message in capsys.readouterr().err and fakes.calls == []
+
+
+def test_strict_conventions_fail_a_convention_and_both_modes_list_it(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """JAX's abs'(0) = 1 at the corpus's kink row of abs (a wrapper backend of
+    tests/test_conventions.py): exit 0 and listed by default, exit 1 and listed under
+    --conventions strict; the JSON says which mode judged it."""
+    backend = "tests.test_conventions:AbsRightSlope"
+    for mode, status in (("report", 0), ("strict", 1)):
+        path = tmp_path / f"{mode}.json"
+        assert main("--backend", backend, "--case", "kink_abs", "--conventions", mode,
+                    "--json", str(path)) == status
+        out = capsys.readouterr().out
+        assert "corpus_kink on corpus::kink_abs: tangent 1[0]: spec 0, backend 1" in out
+        assert "corpus_kink on corpus::kink_abs: cotangent 1[0]: spec 0, backend 1" in out
+        assert "    at [0.0, 0.0]" in out
+        data = json.loads(path.read_text())
+        assert data["conventions"] == mode
+        assert {r["status"] for r in data["results"]} == {
+            "convention" if mode == "report" else "fail"}
+        assert all(r["convention"] for r in data["results"])
+    assert "FAIL corpus_kink: convention difference (a failure under --conventions strict)" \
+        in out
+
+
+@pytest.mark.parametrize("value", ["-1", "nan", "x"])
+def test_a_bad_time_limit_is_a_usage_error(fakes: Fakes, value: str) -> None:
+    assert main("--backend", "reference", "--case-time-limit", value) == 2
+    assert fakes.calls == []
 
 
 def test_every_primitive_by_default_and_the_ci_profile(fakes: Fakes) -> None:

@@ -127,3 +127,92 @@ def test_corpus_kink_assertions_tell_conventions_from_errors(slope: Slope,
     results = run_corpus_case(AbsWith(slope), _corpus_case("kink_abs"))
     assert [r.check for r in results] == ["corpus_kink", "corpus_kink"]
     assert [r.status for r in results] == statuses, [r.reason for r in results]
+
+
+# --------------------------------------------------------------------------------------------
+# The convention mode of a run (spec 7.4): report lists, strict fails
+
+
+class OneCallConvention(ReferenceBackend):
+    """The reference, but the derivative of a program of one call (``abs``, ``max``,
+    ``clamp``) follows another convention than chapter 6's, written here in NumPy: the
+    tiny wrapper backends of the convention mode's tests."""
+
+    name = "one-call-convention"
+
+    def partials(self, *xs: np.ndarray) -> tuple[np.ndarray, ...]:
+        """The derivative of the call with respect to each operand, elementwise."""
+        raise NotImplementedError
+
+    def jvp(self, program: Program, primals: Sequence[np.ndarray],
+            tangents: Sequence[np.ndarray]) -> tuple[tuple, tuple]:
+        parts = self.partials(*primals)
+        return self.evaluate(program, primals), (sum(d * t for d, t in zip(parts, tangents)),)
+
+    def vjp(self, program: Program, primals: Sequence[np.ndarray]) -> tuple[tuple, object]:
+        parts = self.partials(*primals)
+        return self.evaluate(program, primals), lambda w: tuple(d * w for d in parts)
+
+
+class AbsRightSlope(OneCallConvention):
+    """JAX's ``abs'(0) = 1``."""
+
+    def partials(self, x: np.ndarray) -> tuple[np.ndarray, ...]:
+        return (np.where(x >= 0, 1.0, -1.0),)
+
+
+CONVENTION_BACKENDS = {"kink_abs": AbsRightSlope}
+"""Each wrapper backend with the corpus case (spec 7.7) of its primitive's kink row."""
+
+
+@pytest.mark.parametrize("case_name", sorted(CONVENTION_BACKENDS))
+def test_strict_mode_fails_what_the_report_mode_lists(case_name: str) -> None:
+    """A convention differs from chapter 6 at the corpus's kink row of its primitive,
+    forward and reverse: a convention difference that passes in the report mode, fails in
+    the strict mode, and is listed on the console in both."""
+    from lintra.conformance.report import format_summary
+    from lintra.conformance.results import RunReport
+    from lintra.conformance.runner import run_corpus
+
+    backend = CONVENTION_BACKENDS[case_name]()
+    for mode, status in (("report", Status.CONVENTION), ("strict", Status.FAIL)):
+        results = run_corpus(backend, _corpus_case(case_name), mode)
+        assert [r.status for r in results] == [status, status], [r.reason for r in results]
+        assert all(r.convention and r.item == f"corpus::{case_name}" for r in results)
+        assert all(r.element and r.expected and r.got and r.point for r in results)
+        report = RunReport(backend.name, "ci", results, conventions=mode)
+        assert report.ok is (mode == "report")
+        text = format_summary(report)
+        for r in results:
+            assert (f"{r.check} on corpus::{case_name}: {r.element}: spec {r.expected}, "
+                    f"backend {r.got}") in text
+        assert "convention differences (2; spec chapter 6: " in text
+        assert ("failures under --conventions strict" in text) is (mode == "strict")
+
+
+def test_the_jax_like_abs_at_the_kink_names_both_values() -> None:
+    """The listed values are the spec's and the backend's: abs'(0) along tangent 1 is 0 by
+    chapter 6 and 1 for the right slope, at the corpus's first element (x = 0, t = 1)."""
+    from lintra.conformance.runner import run_corpus
+
+    forward, _ = run_corpus(AbsRightSlope(), _corpus_case("kink_abs"), "strict")
+    assert forward.element == "tangent 1[0]"
+    assert (float(forward.expected), float(forward.got)) == (0.0, 1.0)
+    assert forward.point == "[0.0, 0.0]"
+    assert forward.reason.startswith("convention difference (a failure under --conventions "
+                                     "strict)")
+
+
+def test_a_generated_convention_difference_fails_only_in_strict_mode() -> None:
+    """The same judgement on a generated check: a forward convention difference at abs's
+    kink (case(0, 1) above) turns into a failure under strict."""
+    from lintra.conformance.results import judged
+
+    r = CHECKS["jvp_vs_reference"](AbsWith(jax_like), case(0.0, 1.0))
+    assert r.status is Status.CONVENTION and r.convention
+    assert judged(r, "report").status is Status.CONVENTION
+    strict = judged(r, "strict")
+    assert strict.status is Status.FAIL and strict.convention
+    assert (float(strict.expected), float(strict.got)) == (0.0, 1.0)
+    with pytest.raises(ValueError, match="unknown conventions mode"):
+        judged(r, "lenient")

@@ -58,12 +58,15 @@ class FakeCase:
 class Fakes:
     def __init__(self) -> None:
         self.calls: list[tuple[str, str, str, int]] = []
+        self.options: list[dict[str, object]] = []
+        """The other keyword arguments of each run_check call."""
         self.corpus_calls: list[str] = []
 
     def run_check(self, backend: object, name: str, profile: str, *, seed: int = 0,
-                  primitives: list[str]) -> list[CheckResult]:
+                  primitives: list[str], **options: object) -> list[CheckResult]:
         (primitive,) = primitives
         self.calls.append((name, primitive, profile, seed))
+        self.options.append(options)
         return OUTCOMES[name, primitive]
 
     @staticmethod
@@ -147,6 +150,26 @@ def test_outcomes_failure_text_and_conventions(pytester: pytest.Pytester, fakes:
     res.stdout.fnmatch_lines(["SKIPPED*backend does not support sin (2x); no hvp method"])
     res.stdout.fnmatch_lines(["*lintra convention differences*",
                               "corpus::kink_abs: corpus_kink: took the left slope at 0"])
+
+
+def test_strict_conventions_fail_the_item_and_are_still_listed(
+        pytester: pytest.Pytester, fakes: Fakes) -> None:
+    """Under --lintra-conventions strict, corpus::kink_abs (a convention difference) fails
+    too, and is listed under a heading that says so; the options reach run_check."""
+    res = run(pytester, *PLUGIN, "--lintra-backend", "reference", "--lintra-conventions",
+              "strict", "--lintra-case-time-limit", "7")
+    res.assert_outcomes(passed=4, failed=3, skipped=2)
+    assert {str(o) for o in fakes.options} == {str({"conventions": "strict",
+                                                    "case_time_limit": 7.0})}
+    res.stdout.fnmatch_lines([
+        "*_ corpus::kink_abs _*",
+        "FAIL corpus_kink: convention difference (a failure under --conventions strict): "
+        "took the left slope at 0",
+        "*lintra convention differences (spec chapter 6: failures under "
+        "--lintra-conventions strict)*",
+        "corpus::kink_abs: corpus_kink: convention difference*took the left slope at 0"])
+    res.stdout.fnmatch_lines(["lintra conformance: backend reference (*), profile ci, seed 0, "
+                              "conventions strict"])  # the header line
 
 
 def test_skips_and_xfails_files(pytester: pytest.Pytester, fakes: Fakes) -> None:

@@ -1,12 +1,30 @@
-"""The command-line runner ``python -m lintra.reference`` (spec readers' companion)."""
+"""The command-line runner ``python -m lintra.reference`` (spec readers' companion), and
+the conformance suite's runner ``lintra.conformance.runner`` (spec 7.4-7.6): per-item seeds,
+items that run whatever fails elsewhere, known failures, the per-case time limit, and each
+backend call with its own arrays."""
 
 from __future__ import annotations
 
+import hashlib
+import signal
 import subprocess
 import sys
+import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import mpmath
+import numpy as np
+import pytest
+
+from lintra.conformance import runner as conformance_runner
+from lintra.conformance.backends.reference import ReferenceBackend
+from lintra.conformance.known_failures import parse_entries
+from lintra.conformance.profiles import profile_named
+from lintra.conformance.properties import CHECKS
+from lintra.conformance.results import Status
+from lintra.reference.syntax import Program
+from tests.harness import runner_cases
 
 ROOT = Path(__file__).resolve().parent.parent
 ROSEN = ROOT / "examples" / "rosen.lintra"
@@ -70,3 +88,186 @@ def test_errors_are_reported_not_raised() -> None:
     assert out.returncode == 2 and "cannot read" in out.stderr
     out = run("-", stdin="def f(x: f64[]) -> f64[]:\n    y = sin(x y)\n    return y\n")
     assert out.returncode == 1 and "^" in out.stderr
+
+
+# --------------------------------------------------------------------------------------------
+# The conformance runner (spec 7.6)
+
+
+UNARY = ("sin", "exp", "tanh", "log1p", "sqrt", "atan")
+
+
+def test_item_seeds_hash_the_base_seed_property_and_primitive() -> None:
+    """Spec 7.6: the first 8 bytes, big-endian, of SHA-256("SEED:PROPERTY:PRIMITIVE")."""
+    digest = hashlib.sha256(b"3:jvp_vs_oracle:tanh").digest()
+    assert conformance_runner.item_seed(3, "jvp_vs_oracle", "tanh") == int.from_bytes(
+        digest[:8], "big")
+    seeds = {conformance_runner.item_seed(s, c, p) for s in (0, 1) for c in CHECKS
+             for p in UNARY}
+    assert len(seeds) == 2 * len(CHECKS) * len(UNARY)
+
+
+def test_unary_primitives_no_longer_share_their_inputs() -> None:
+    """At seed 0 in the ci profile every unary primitive used to see the same inputs; now the
+    cases after the simplest one (which starts from the unremarkable points by design)
+    differ from primitive to primitive, and from property to property."""
+    ci = profile_named("ci")
+
+    def later_inputs(focus: str, check: str) -> tuple:
+        return tuple(tuple(float(v) for a in c.primals for v in np.asarray(a).reshape(-1))
+                     for c in runner_cases(ci, focus, 0, check=check)[1:])
+
+    by_primitive = {later_inputs(f, "jvp_vs_oracle") for f in UNARY}
+    assert len(by_primitive) == len(UNARY)
+    assert later_inputs("sin", "jvp_vs_oracle") != later_inputs("sin", "vjp_vs_reference")
+
+
+class SloppySin(ReferenceBackend):
+    """The reference, but a program with a ``sin`` evaluates 1e-6 too large."""
+
+    name = "sloppy-sin"
+
+    def evaluate(self, program: Program, args: Sequence[np.ndarray]) -> tuple[np.ndarray, ...]:
+        out = super().evaluate(program, args)
+        if any(e.primitive == "sin" for e in program.equations):
+            return tuple(np.asarray(o * (1 + 1e-6), dtype=o.dtype) if o.dtype.kind == "f"
+                         else o for o in out)
+        return out
+
+
+FOCI = ("cos", "sin", "exp", "log", "mul")
+
+
+def test_a_failure_ends_only_its_own_item() -> None:
+    """With one failing item (sin) early in the list, every later item still runs: each has
+    results of its own, and the failure is the last result of sin's item."""
+    results = conformance_runner.run_check(SloppySin(), "evaluate_vs_truth", "ci",
+                                           primitives=list(FOCI))
+    items = [r.item for r in results]
+    assert list(dict.fromkeys(items)) == [f"check::evaluate_vs_truth::{f}" for f in FOCI]
+    sin = [r for r in results if r.item == "check::evaluate_vs_truth::sin"]
+    assert sin[-1].status is Status.FAIL and "sin" in sin[-1].program
+    after = [r for r in results if r.item.endswith(("::exp", "::log", "::mul"))]
+    assert after and any(r.status is Status.PASS for r in after)
+
+
+def test_known_failures_are_listed_and_do_not_fail_the_run() -> None:
+    entries = parse_entries(
+        "check::evaluate_vs_truth::sin  # sin is sloppy\n"
+        "check::evaluate_vs_truth::cos  # fails only where a case also uses sin\n"
+        "check::evaluate_vs_truth::mul*\n"
+        "check::no_such_property        # stale\n", "xfails.txt")
+    report = conformance_runner.run(SloppySin(), "quick", checks=["evaluate_vs_truth"],
+                                    corpus=False, xfails=entries)
+    known = report.known_failures
+    assert known and all(r.item == "check::evaluate_vs_truth::sin" or "sin" in r.program
+                         for r in known)
+    assert any(r.known.startswith("check::evaluate_vs_truth::sin: sin is sloppy") for r in known)
+    assert report.stale == ["check::no_such_property (xfails.txt:4)"]
+    # the entries whose items did not fail are named too (sin's cases around mul and cos may
+    # or may not draw a sin: whichever did not fail is listed)
+    failed = {r.item for r in known}
+    assert {e.split(" ")[0] for e in report.xpassed} == {
+        e.pattern for e in entries[1:3] if not any(e.matches(i) for i in failed)}
+    assert [r for r in report.results if r.status is Status.FAIL] == report.failures
+    assert report.ok is (not report.failures)
+    assert all("sin" in r.program for r in report.failures)  # unlisted items still fail
+
+
+def test_a_slow_case_is_skipped_with_the_reason() -> None:
+    """A backend that takes 5 s per evaluation runs past a 0.3 s limit: each case is a skip
+    naming the limit, quickly, and the previous SIGALRM handler is back afterwards."""
+
+    class Slow(ReferenceBackend):
+        name = "slow"
+
+        def evaluate(self, program: Program, args: Sequence[np.ndarray]) -> tuple:
+            time.sleep(5)
+            return super().evaluate(program, args)
+
+    before = signal.getsignal(signal.SIGALRM)
+    start = time.monotonic()
+    results = conformance_runner.run_check(Slow(), "evaluate_vs_truth", "ci",
+                                           primitives=["sin", "add"], case_time_limit=0.3)
+    assert time.monotonic() - start < 10
+    assert results and all(r.status is Status.SKIP for r in results)
+    assert all("per-case time limit of 0.3 s" in r.reason for r in results)
+    assert signal.getsignal(signal.SIGALRM) is before
+
+
+def test_the_time_limit_interrupts_python_code_and_allows_none() -> None:
+    with pytest.raises(conformance_runner.CaseTimeout, match=r"time limit of 0\.2 s"):
+        with conformance_runner.time_limit(0.2):
+            while True:
+                pass
+    with conformance_runner.time_limit(0):  # no limit: nothing fires
+        time.sleep(0.05)
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+
+
+class Scribbler(ReferenceBackend):
+    """The reference, but after computing each answer it writes nan into every float array
+    it was given (primals, tangents, cotangents): right answers, corrupted arguments."""
+
+    name = "scribbler"
+
+    @staticmethod
+    def scribble(arrays: Sequence[object]) -> None:
+        for a in arrays:
+            if isinstance(a, np.ndarray) and a.dtype.kind == "f" and a.size:
+                a[...] = np.nan
+
+    def evaluate(self, program: Program, args: Sequence[np.ndarray]) -> tuple:
+        out = super().evaluate(program, args)
+        self.scribble(args)
+        return out
+
+    def jvp(self, program: Program, primals: Sequence[np.ndarray],
+            tangents: Sequence[np.ndarray]) -> tuple:
+        out = super().jvp(program, primals, tangents)
+        self.scribble([*primals, *tangents])
+        return out
+
+    def vjp(self, program: Program, primals: Sequence[np.ndarray]) -> tuple:
+        outs, pullback = super().vjp(program, primals)
+        self.scribble(primals)
+
+        def scribbling(*cts: np.ndarray) -> tuple:
+            bars = pullback(*cts)
+            self.scribble(cts)
+            return bars
+        return outs, scribbling
+
+
+def test_a_backend_writing_into_its_inputs_is_caught_and_corrupts_nothing() -> None:
+    """``inputs_unchanged`` fails on the scribbler; every other property, each call with its
+    own copies, passes on the same cases as on the reference, and the cases' arrays are as
+    generated."""
+    ci = profile_named("ci")
+    cases = [c for f in ("sin", "mul", "max") for c in runner_cases(ci, f, 0)]
+    snapshot = [[a.copy() for a in (*c.primals, *c.tangents, *c.cotangents)] for c in cases]
+    for case in cases:
+        caught = conformance_runner.run_property("inputs_unchanged", Scribbler(), case)
+        assert caught.status is Status.FAIL and "was changed by the backend" in caught.reason
+        assert conformance_runner.run_property("inputs_unchanged", ReferenceBackend(),
+                                               case).status is Status.PASS
+        for name in ("evaluate_vs_truth", "jvp_vs_reference", "primal_parts_equal",
+                     "vjp_vs_reference", "grad_vs_oracle", "jacobian_fwd_vs_rev"):
+            got = conformance_runner.run_property(name, Scribbler(), case)
+            want = conformance_runner.run_property(name, ReferenceBackend(), case)
+            assert got.status is want.status, (name, got.reason)
+    for case, before in zip(cases, snapshot):
+        after = (*case.primals, *case.tangents, *case.cotangents)
+        assert all(np.array_equal(a, b, equal_nan=True) for a, b in zip(after, before))
+
+
+def test_without_copies_the_scribbler_would_corrupt_the_checks() -> None:
+    """The copies are what protects the checks: the same property called on the bare
+    backend corrupts the case itself (its primals become nan), and what the check then
+    judges is no longer the case generated: the finding shows only indirectly, as a skip
+    here (so the test above can fail)."""
+    ci = profile_named("ci")
+    (case, *_) = runner_cases(ci, "mul", 0)
+    assert CHECKS["primal_parts_equal"](ReferenceBackend(), case).status is Status.PASS
+    assert CHECKS["primal_parts_equal"](Scribbler(), case).status is not Status.PASS
+    assert all(np.isnan(a).all() for a in case.primals if a.dtype.kind == "f")
