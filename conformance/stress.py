@@ -15,11 +15,26 @@ its one operand, a rank-1 array. Every f32 entry is representable in f32.
 
 from __future__ import annotations
 
+import enum
+import functools
+import math
+import zlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+import mpmath
 import numpy as np
 
-from lintra.reference.syntax import DType
+from lintra.conformance.analysis import overflow_threshold
+from lintra.conformance.backend import Backend
+from lintra.conformance.results import CheckResult, Status
+from lintra.reference import PRIMITIVES, check, jvp, parse_program
+from lintra.reference.primitives.base import DerivativeClaim
+from lintra.reference.syntax import DType, ParamValue, Program, format_param
+
+if TYPE_CHECKING:
+    from lintra.conformance.properties import Case
 
 AXIS_PRIMITIVES = frozenset({"reduce_max", "reduce_min", "cumprod", "cummax", "sort"})
 """Primitives whose hard-place entries are the elements of one rank-1 operand."""
@@ -136,6 +151,10 @@ HARD: dict[str, tuple[Places, ...]] = {
     "mul": (Places("products that overflow or are subnormal (the partials are exact)",
                    ((1e200, 1e200), (1e-200, 1e-200), (F64_SUB, 2.0), (F64_MAX, 0.5)),
                    ((1e20, 1e20), (1e-20, 1e-20), (F32_SUB, 2.0), (F32_MAX, 0.5))),),
+    "dot_general": (Places("products that overflow or are subnormal (rank-0 operands: the "
+                           "partials are the other operand, exact)",
+                           ((1e200, 1e200), (1e-200, 1e-200), (F64_SUB, 2.0), (F64_MAX, 0.5)),
+                           ((1e20, 1e20), (1e-20, 1e-20), (F32_SUB, 2.0), (F32_MAX, 0.5))),),
     "div": (Places("divisors whose square overflows or is subnormal",
                    ((1.0, 1e-200), (1e-300, 1e-160), (1.0, 1e200), (1e300, 1e160),
                     (F64_SUB, F64_SUB), (F64_MAX, 1.0), (1.0, F64_MAX), (3.0, 1e-310)),
@@ -223,3 +242,438 @@ def hard_places(primitive: str, dtype: DType | str) -> tuple[tuple[float, ...], 
             rounded = _in_dtype(entry, d)
             seen.setdefault(tuple(v.hex() for v in rounded), rounded)  # keeps -0.0 apart
     return tuple(seen.values())
+
+
+# --------------------------------------------------------------------------------------------
+# Programs: one equation calling the primitive at a hard place
+
+MEASURED_PARAMS: dict[str, tuple[dict[str, ParamValue], ...]] = {
+    "integer_pow": tuple({"y": n} for n in EXPONENTS),
+    "reduce_max": ({"axes": (0,)},),
+    "reduce_min": ({"axes": (0,)},),
+    "cumprod": ({"axis": 0}, {"axis": 0, "reverse": True}),
+    "cummax": ({"axis": 0}, {"axis": 0, "reverse": True}),
+    "sort": ({"dimension": 0},),
+    "dot_general": ({"contracting_dims": ((), ()), "batch_dims": ((), ())},),
+}
+"""The parameters each measurement uses (one-equation programs on rank-1 or rank-0 operands);
+a primitive not listed takes none."""
+
+
+def params_text(params: Mapping[str, ParamValue]) -> str:
+    return "".join(f", {k}={format_param(v)}" for k, v in sorted(params.items()))
+
+
+@functools.cache
+def single_equation(primitive: str, arity: int, length: int, dtype: DType,
+                    params: tuple[tuple[str, ParamValue], ...]) -> Program:
+    """``def stress(x1, ..., xk) = primitive(x1, ..., xk, params)``: rank-0 operands, or for
+    an axis primitive one rank-1 operand of ``length`` elements; the result types are the
+    checker's."""
+    d = dtype.value
+    operand = f"{d}[{length}]" if primitive in AXIS_PRIMITIVES else f"{d}[]"
+    names = [f"x{i + 1}" for i in range(arity)]
+    result_type = result_types(primitive, arity, operand, dict(params))
+    outs = [f"y{i + 1}" for i in range(len(result_type))]
+    text = (
+        f"def stress({', '.join(f'{n}: {operand}' for n in names)}) -> "
+        f"({', '.join(result_type)}):\n"
+        f"    {', '.join(f'{o}: {t}' for o, t in zip(outs, result_type))} = "
+        f"{primitive}({', '.join(names)}{params_text(dict(params))})\n"
+        f"    return {', '.join(outs)}\n")
+    return parse_program(text)
+
+
+def result_types(primitive: str, arity: int, operand: str, params: dict[str, ParamValue]
+                 ) -> list[str]:
+    """The result types of ``primitive`` on ``arity`` operands of type ``operand``."""
+    prim = PRIMITIVES[primitive]
+    t = parse_program(f"def t(x: {operand}) -> {operand}:\n    return x\n").inputs[0].type.array
+    outs = prim.type_rule((t,) * arity, prim.param_values(params))
+    return [f"{o.dtype.value}[{', '.join(map(str, o.shape))}]" for o in outs]
+
+
+def operand_arrays(primitive: str, point: tuple[float, ...], dtype: DType
+                   ) -> tuple[np.ndarray, ...]:
+    """The operands of the one-equation program at ``point`` (module docstring's layout)."""
+    if primitive in AXIS_PRIMITIVES:
+        return (np.array(point, dtype=dtype.numpy),)
+    return tuple(np.array(v, dtype=dtype.numpy) for v in point)
+
+
+def unit_tangents(operands: Sequence[np.ndarray]) -> list[tuple[tuple[int, tuple], tuple]]:
+    """``((operand, element), tangents)`` for a unit tangent in each element of each operand,
+    every other tangent zero."""
+    out = []
+    for k, a in enumerate(operands):
+        for i in np.ndindex(a.shape):
+            ts = [np.zeros_like(b) for b in operands]
+            ts[k][i] = 1
+            out.append(((k, i), tuple(ts)))
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# The truth: the exact partials, computed twice in mpmath and accepted only where they agree
+
+TRUTH_DIGITS = (40, 80, 160, 320)
+"""The working precisions tried, in decimal digits: a truth is accepted when two successive
+ones agree to :data:`TRUTH_AGREEMENT` relative."""
+CTX = mpmath.MPContext()
+CTX.prec = 2400
+"""The context of the comparisons: differences of float64 values and of the truth (up to 320
+digits) are exact in it; never changed after import."""
+TRUTH_AGREEMENT = CTX.mpf(2) ** -80
+"""Far below the unit roundoff of f64 (2^-53): the truth's own error is below 2^-27 ulp."""
+
+
+@dataclass(frozen=True)
+class Truth:
+    """The exact partials ∂y_r[e]/∂x_k[i] at one point (``None`` where two precisions did not
+    agree), indexed like the backend's tangent results, and why a partial is unreliable."""
+
+    partials: tuple[tuple[tuple[object, ...], ...], ...]
+    """``partials[t][r]``: for unit tangent ``t``, result ``r``, the flat result elements."""
+    unreliable: str = ""
+
+
+def _flat(values: Sequence[object]) -> tuple[tuple[object, ...], ...]:
+    return tuple(tuple(np.asarray(v, dtype=object).reshape(-1)) for v in values)
+
+
+def _agree(a: object, b: object) -> bool:
+    if mpmath.isnan(a) or mpmath.isnan(b):
+        return bool(mpmath.isnan(a) and mpmath.isnan(b))
+    if mpmath.isinf(a) or mpmath.isinf(b):
+        return a == b
+    a, b = CTX.mpf(a), CTX.mpf(b)
+    return abs(a - b) <= TRUTH_AGREEMENT * max(abs(a), abs(b))
+
+
+@functools.cache
+def true_partials(primitive: str, point: tuple[float, ...],
+                  params: tuple[tuple[str, ParamValue], ...]) -> Truth:
+    """The exact partials at ``point`` (float64 values: the f32 places are among them), from
+    the reference's JVP program evaluated in the mpmath domain at two precisions; raised up
+    to 320 digits until they agree. Cached in-process: a pure function of its arguments."""
+    arity = 1 if primitive in AXIS_PRIMITIVES else len(point)
+    p = single_equation(primitive, arity, len(point), DType.f64, params)
+    operands = operand_arrays(primitive, point, DType.f64)
+    tangents = unit_tangents(operands)
+    previous = None
+    for dps in TRUTH_DIGITS:
+        current = tuple(_flat(jvp(p, operands, ts, dps=dps)[1]) for _, ts in tangents)
+        if previous is not None and all(
+                _agree(a, b) for pa, pb in zip(previous, current)
+                for ra, rb in zip(pa, pb) for a, b in zip(ra, rb)):
+            return Truth(current)
+        previous = current
+    return Truth(previous, f"the mpmath partials at {TRUTH_DIGITS[-2]} and "  # type: ignore
+                           f"{TRUTH_DIGITS[-1]} digits differ by more than 2^-80 relative")
+
+
+# --------------------------------------------------------------------------------------------
+# Measurement
+
+
+class Verdict(enum.Enum):
+    """How one partial at one hard place was judged."""
+
+    WITHIN = "within"
+    """The true partial is a normal number and the backend's is within the claim."""
+    BEYOND = "beyond"
+    """The true partial is a normal number and the backend's is not within the claim, or the
+    truth is nan or ±inf (or rounds to ±inf) and the backend's is not of that class."""
+    CLASS = "class"
+    """The truth is nan or ±inf (or rounds to ±inf) and the backend gives that class."""
+    NOT_NORMAL = "not normal"
+    """The true partial is zero or subnormal in the dtype: the claim says nothing; the backend
+    must only give a finite number (a nan or ±inf there is BEYOND)."""
+    KINK = "kink"
+    """The place is a kink (chapter 6): the partial is a convention, judged elsewhere."""
+    UNRELIABLE = "unreliable"
+    """The truth could not be established (two precisions disagree)."""
+
+
+@dataclass(frozen=True)
+class Partial:
+    """One partial derivative at one hard place, as the backend computed it and judged."""
+
+    primitive: str
+    dtype: DType
+    params: tuple[tuple[str, ParamValue], ...]
+    point: tuple[float, ...]
+    operand: tuple[int, tuple[int, ...]]
+    """(operand position, element) of the unit tangent."""
+    result: tuple[int, int]
+    """(result position, flat element) of the partial."""
+    got: float
+    truth: object
+    ulps: float
+    """The error in ulps of the dtype at the truth (0 where not judged by the claim)."""
+    allowed: float
+    """The claim in ulps for this partial (``inf`` where no claim exists)."""
+    verdict: Verdict
+
+    def describe(self) -> str:
+        """The partial in words, with the exact operands (hex) to reproduce it."""
+        where = ", ".join(v.hex() for v in self.point)
+        ps = params_text(dict(self.params))
+        error = (f"{self.ulps:.3g} ulp, claim {self.allowed:g}"
+                 if self.verdict in (Verdict.WITHIN, Verdict.BEYOND) and self.ulps
+                 else self.verdict.value)
+        return (f"{self.primitive}({where}{ps}) {self.dtype.value}: ∂y{self.result[0] + 1}"
+                f"[{self.result[1]}]/∂x{self.operand[0] + 1}{list(self.operand[1])} = "
+                f"{self.got!r}, true {mpmath.nstr(self.truth, 17)} ({error})")
+
+
+def ulp_at(value: object, dtype: DType) -> object:
+    """The spacing of ``dtype`` at ``value`` rounded to ``dtype`` (spec 3.1, Accuracy)."""
+    with np.errstate(over="ignore"):
+        rounded = abs(dtype.numpy.type(float(value)))
+    largest = np.finfo(dtype.numpy).max
+    if not np.isfinite(rounded) or rounded == largest:  # spacing(max) would overflow
+        return CTX.mpf(float(largest - np.nextafter(largest, dtype.numpy.type(0))))
+    return CTX.mpf(float(np.spacing(rounded)))
+
+
+def class_of(v: object) -> str:
+    if mpmath.isnan(v):
+        return "nan"
+    if mpmath.isinf(v):
+        return "+inf" if v > 0 else "-inf"
+    return "finite"
+
+
+def negative_zero(point: tuple[float, ...]) -> bool:
+    """Whether an operand is -0: the mpmath truth is the value at +0 there (spec 3.1), so the
+    sign of an infinite partial is a float64 fact the truth cannot confirm."""
+    return any(v == 0 and math.copysign(1.0, v) < 0 for v in point)
+
+
+def at_kink(primitive: str, point: tuple[float, ...]) -> bool:
+    """Whether ``point`` is a kink of ``primitive`` (chapter 6): the partial there is the
+    spec's convention, which the kink properties judge, not the accuracy claim."""
+    values = [v for v in point if not np.isnan(v)]
+    if primitive == "abs":
+        return point[0] == 0
+    if primitive in ("max", "min", "reduce_max", "reduce_min", "cummax", "sort"):
+        return len(set(values)) < len(values)
+    if primitive == "clamp":
+        lo, x, hi = point
+        return x in (lo, hi) or lo >= hi
+    return False
+
+
+def claim_terms(primitive: str, point: tuple[float, ...], result_element: int,
+                reverse: bool) -> int:
+    """The number of factors or terms that meet in one partial (``DerivativeClaim.per_term``):
+    the elements of the scan up to the result element, or of the whole axis."""
+    n = len(point) if primitive in AXIS_PRIMITIVES else 1
+    if primitive in ("cumprod", "cumsum", "cummax"):
+        return (n - result_element) if reverse else result_element + 1
+    return n
+
+
+def judge(primitive: str, dtype: DType, params: tuple[tuple[str, ParamValue], ...],
+          point: tuple[float, ...], operand: tuple[int, tuple[int, ...]],
+          result: tuple[int, int], got: object, truth: object, claim: DerivativeClaim | None,
+          reliable: bool) -> Partial:
+    """One partial judged against its truth (:class:`Verdict`)."""
+    g = float(np.asarray(got, dtype=np.float64))
+    allowed = math.inf if claim is None else claim.ulps_for(
+        claim_terms(primitive, point, result[1], bool(dict(params).get("reverse", False))))
+
+    def partial(ulps: float, verdict: Verdict) -> Partial:
+        return Partial(primitive, dtype, params, point, operand, result, g, truth, ulps,
+                       allowed, verdict)
+
+    if at_kink(primitive, point):
+        return partial(0.0, Verdict.KINK)
+    if not reliable:
+        return partial(0.0, Verdict.UNRELIABLE)
+    t = CTX.mpf(truth)
+    if not mpmath.isfinite(t) or abs(t) >= overflow_threshold(dtype):
+        expected = class_of(t) if not mpmath.isfinite(t) else ("+inf" if t > 0 else "-inf")
+        got_class = class_of(g)
+        if expected != "nan" and negative_zero(point):  # mpmath has no -0: the sign of an
+            got_class, expected = got_class.lstrip("+-"), expected.lstrip("+-")  # infinity
+        return partial(0.0, Verdict.CLASS if got_class == expected else Verdict.BEYOND)
+    if abs(t) < np.finfo(dtype.numpy).tiny:
+        return partial(0.0, Verdict.NOT_NORMAL if math.isfinite(g) else Verdict.BEYOND)
+    err = abs(CTX.mpf(g) - t) if math.isfinite(g) else CTX.inf
+    ulps = float(err / ulp_at(t, dtype))
+    return partial(ulps, Verdict.WITHIN if ulps <= allowed else Verdict.BEYOND)
+
+
+def measure_place(backend: Backend, primitive: str, dtype: DType,
+                  params: tuple[tuple[str, ParamValue], ...], point: tuple[float, ...]
+                  ) -> list[Partial]:
+    """Every partial of ``primitive`` at ``point`` computed by ``backend.jvp`` with unit
+    tangents, judged against the mpmath truth and the record's claim."""
+    claim = PRIMITIVES[primitive].derivative
+    arity = 1 if primitive in AXIS_PRIMITIVES else len(point)
+    p = single_equation(primitive, arity, len(point), dtype, params)
+    operands = operand_arrays(primitive, point, dtype)
+    truth = true_partials(primitive, point, params)
+    out = []
+    for (which, tangents), true_results in zip(unit_tangents(operands), truth.partials):
+        _, got = backend.jvp(p, operands, tangents)
+        for r, (g, want) in enumerate(zip(_flat_floats(got), true_results)):
+            for e, (ge, we) in enumerate(zip(g, want)):
+                out.append(judge(primitive, dtype, params, point, which, (r, e), ge, we,
+                                 claim, not truth.unreliable))
+    return out
+
+
+def _flat_floats(values: Sequence[object]) -> list[np.ndarray]:
+    return [np.asarray(v).reshape(-1) for v in values]
+
+
+def measure(backend: Backend, primitive: str, dtype: DType | str,
+            points: Sequence[tuple[float, ...]] | None = None) -> list[Partial]:
+    """Every partial of ``primitive`` in ``dtype`` at ``points`` (default: its hard places),
+    for each parameter set of :data:`MEASURED_PARAMS`."""
+    d = DType(dtype) if isinstance(dtype, str) else dtype
+    places = hard_places(primitive, d) if points is None else tuple(points)
+    out = []
+    for params in MEASURED_PARAMS.get(primitive, ({},)):
+        key = tuple(sorted(params.items()))
+        for point in places:
+            out.extend(measure_place(backend, primitive, d, key, point))
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# A dense deterministic grid beside the hard places (the tests and the spec's measured column)
+
+GRID_MAGNITUDES = 40
+"""Log-spaced magnitudes from the smallest subnormal to the largest finite number."""
+
+
+def _dense_line(dtype: DType) -> np.ndarray:
+    """Magnitudes over the whole range, a fine line over [-40, 40] (the tails of tanh,
+    logistic and erf, where 1 - y has lost every digit), a coarse one over [-800, 800]
+    (the overflow and underflow thresholds of exp, cosh, logistic), and the neighbourhood
+    of ±1 (the domain edges of asin, acos, atanh, acosh)."""
+    info = np.finfo(dtype.numpy)
+    magnitudes = np.geomspace(float(info.smallest_subnormal), float(info.max), GRID_MAGNITUDES)
+    near_one = 1 - np.geomspace(float(info.eps) / 2, 0.5, 8)
+    line = np.concatenate([
+        magnitudes, -magnitudes, np.linspace(-40.3, 40.3, 121), np.linspace(-801, 801, 25),
+        near_one, -near_one, 2 - near_one,
+    ])
+    with np.errstate(over="ignore"):
+        values = line.astype(dtype.numpy)
+    return values[np.isfinite(values)]
+
+
+PAIR_VALUES = (1e-300, 0.3, 1.0, 7.0, 1e5, 1e300)
+"""Magnitudes combined pairwise (with both signs) for operands of primitives of several
+operands; f32 takes them rounded (1e±300 become 0 and inf: f32 replaces them by 1e±30)."""
+
+
+def grid(primitive: str, dtype: DType | str) -> tuple[tuple[float, ...], ...]:
+    """Deterministic points beside the hard places: a dense line for one-operand
+    elementwise primitives, signed pairs of :data:`PAIR_VALUES` for two operands, triples
+    ``(lo, x, hi)`` for ``clamp``, short rank-1 arrays for the axis primitives."""
+    d = DType(dtype) if isinstance(dtype, str) else dtype
+    values = [v if d is DType.f64 or abs(v) < 1e100 else math.copysign(1e30, v) * (
+        1 if abs(v) > 1 else 1e-60) for v in PAIR_VALUES]
+    signed = [s * v for v in values for s in (1.0, -1.0)]
+    prim = PRIMITIVES[primitive]
+    if primitive in AXIS_PRIMITIVES:
+        rows = [tuple(signed[(3 * i + 5 * k) % len(signed)] for k in range(2 + i % 3))
+                for i in range(24)]
+        points: list[tuple[float, ...]] = rows
+    elif prim.arity.min == 1:
+        points = [(float(v),) for v in _dense_line(d)]
+    elif prim.arity.min == 3:
+        points = [(min(a, b), x, max(a, b)) for a in signed[::4] for b in signed[1::4]
+                  for x in signed[::2]]
+    else:
+        points = [(a, b) for a in signed for b in signed]
+    seen: dict[tuple[str, ...], tuple[float, ...]] = {}
+    for p in points:
+        rounded = _in_dtype(p, d)
+        seen.setdefault(tuple(v.hex() for v in rounded), rounded)
+    return tuple(seen.values())
+
+
+def worst(partials: Sequence[Partial]) -> Partial | None:
+    """The partial with the largest error among those the claim judges."""
+    judged = [p for p in partials if p.verdict in (Verdict.WITHIN, Verdict.BEYOND)]
+    return max(judged, key=lambda p: p.ulps, default=None)
+
+
+# --------------------------------------------------------------------------------------------
+# The property (spec 7.4): derivative accuracy at the focus primitive's hard places
+
+PLACES_PER_CASE = 6
+"""Hard places measured per case: a rotating window keyed by the case, so that a profile's
+cases around one primitive cover all of its places (the truth is cached per place)."""
+
+
+def places_for(case: Case, places: Sequence[tuple[float, ...]]) -> list[tuple[float, ...]]:
+    """The window of ``places`` this case measures: its start comes from a checksum of the
+    case's program and inputs (stable across runs and processes)."""
+    if len(places) <= PLACES_PER_CASE:
+        return list(places)
+    key = zlib.crc32((str(case.program) + "".join(
+        np.asarray(a).tobytes().hex() for a in case.primals)).encode())
+    return [places[(key + i) % len(places)] for i in range(PLACES_PER_CASE)]
+
+
+def derivative_accuracy(backend: Backend, case: Case) -> CheckResult:
+    """The partials of the case's first equation's primitive, at hard places of that
+    primitive (:func:`hard_places`) in the equation's dtype, are within the primitive's
+    derivative claim (spec 3.1-3.8, column d-ulp) of the exact partials wherever those are
+    normal numbers; nan and ±inf where the truth is; finite where it is zero or subnormal.
+    Kinks (chapter 6) and places whose truth two precisions do not confirm are counted as
+    unreliable."""
+    from lintra.conformance.properties import Tally, _calls
+
+    name = "derivative_accuracy"
+    if not case.program.equations:
+        return case.result(name, Status.SKIP, "the program has no equation")
+    eq = case.program.equations[0]
+    prim = PRIMITIVES.get(eq.primitive)
+    if prim is None or prim.derivative is None:
+        return case.result(name, Status.SKIP, f"{eq.primitive} states no derivative claim")
+    typing = check(case.program).equations[0]
+    floats = [t.array.dtype for t in typing.outputs if t.array.dtype.is_float]
+    if not floats:
+        return case.result(name, Status.SKIP, f"{eq.primitive} has no float result here")
+    dtype = floats[0]
+    if eq.primitive not in backend.capabilities.primitives:
+        return case.result(name, Status.SKIP, f"backend does not support primitive "
+                                               f"{eq.primitive}")
+    if dtype not in backend.capabilities.dtypes:
+        return case.result(name, Status.SKIP, f"backend does not support dtype {dtype.value}")
+    if eq.primitive in MEASURED_PARAMS and eq.primitive != "integer_pow":
+        parameter_sets = MEASURED_PARAMS[eq.primitive]
+    else:
+        parameter_sets = (dict(typing.params),)
+    places = places_for(case, hard_places(eq.primitive, dtype))
+    if not places:
+        return case.result(name, Status.SKIP, f"{eq.primitive} has no hard places")
+
+    def body() -> CheckResult:
+        tally = Tally()
+        for params in parameter_sets:
+            key = tuple(sorted(params.items()))
+            for point in places:
+                for p in measure_place(backend, eq.primitive, dtype, key, point):
+                    if p.verdict in (Verdict.KINK, Verdict.UNRELIABLE):
+                        tally.unreliable += 1
+                        continue
+                    tally.compared += 1
+                    if p.verdict in (Verdict.WITHIN, Verdict.BEYOND):
+                        tally.worst_ulps = max(tally.worst_ulps, p.ulps)
+                        tally.worst = max(tally.worst, p.ulps / p.allowed if p.allowed
+                                          else (0.0 if p.ulps == 0 else math.inf))
+                    if p.verdict is Verdict.BEYOND:
+                        tally.fail(f"beyond the derivative claim: {p.describe()}")
+        return tally.outcome(case, name, "every place a kink or unconfirmed")
+
+    return _calls(case, name, body)

@@ -18,6 +18,7 @@ from lintra.reference.errors import LintraTypeError
 from lintra.reference.primitives.base import (
     ALL,
     NEVER_LINEAR,
+    DerivativeClaim,
     JvpRule,
     Linearity,
     ParamKind,
@@ -329,21 +330,32 @@ def cosh_coefficient(em: Emitter, x: Atom, y: Var, ps: Params) -> Atom:
 
 
 def tanh_coefficient(em: Emitter, x: Atom, y: Var, ps: Params) -> Atom:
-    """(1 - y)(1 + y)"""
-    return one_minus_square(em, y)
+    """1 / cosh(x)²: from x, not from y = tanh x (1 - y² loses every digit once y rounds
+    to ±1, at |x| > 19.1 in f64, while tanh' is a normal number up to |x| ≈ 354.9)."""
+    return em.emit1("div", Literal(1.0),
+                    em.emit1("square", em.emit1("cosh", x, hint="c"), hint="c"), hint="c")
 
 
 def asinh_coefficient(em: Emitter, x: Atom, y: Var, ps: Params) -> Atom:
-    """rsqrt(x² + 1)"""
-    return em.emit1("rsqrt", em.emit1("add", em.emit1("square", x, hint="c"), Literal(1.0),
-                                      hint="c"), hint="c")
+    """(1/m) rsqrt(q² + (1/m)²) with m = max(|x|, 1), q = clamp(-1, x, 1): rsqrt(x² + 1)
+    scaled by m (the expression is the same for every m > 0), so that nothing overflows for
+    huge |x|, where x² + 1 would; at |x| = 1 the tie conventions of max and clamp (half of
+    each side) add up to the derivative of the unscaled expression."""
+    m = em.emit1("max", em.emit1("abs", x, hint="c"), Literal(1.0), hint="c")
+    r = em.emit1("div", Literal(1.0), m, hint="c")
+    q = em.emit1("clamp", Literal(-1.0), x, Literal(1.0), hint="c")
+    s = em.emit1("add", em.emit1("square", q, hint="c"), em.emit1("square", r, hint="c"),
+                 hint="c")
+    return em.emit1("mul", r, em.emit1("rsqrt", s, hint="c"), hint="c")
 
 
 def acosh_coefficient(em: Emitter, x: Atom, y: Var, ps: Params) -> Atom:
-    """rsqrt((x - 1)(x + 1))"""
-    product = em.emit1("mul", em.emit1("sub", x, Literal(1.0), hint="c"),
-                       em.emit1("add", x, Literal(1.0), hint="c"), hint="c")
-    return em.emit1("rsqrt", product, hint="c")
+    """rsqrt(x - 1) rsqrt(x + 1): no product forms, so nothing overflows for huge x, where
+    (x - 1)(x + 1) would (above 2^512 in f64); x - 1 is exact for x in [1, 2] (Sterbenz)."""
+    return em.emit1("mul", em.emit1("rsqrt", em.emit1("sub", x, Literal(1.0), hint="c"),
+                                    hint="c"),
+                    em.emit1("rsqrt", em.emit1("add", x, Literal(1.0), hint="c"), hint="c"),
+                    hint="c")
 
 
 def atanh_coefficient(em: Emitter, x: Atom, y: Var, ps: Params) -> Atom:
@@ -362,22 +374,45 @@ def expm1_coefficient(em: Emitter, x: Atom, y: Var, ps: Params) -> Atom:
 
 
 def rsqrt_coefficient(em: Emitter, x: Atom, y: Var, ps: Params) -> Atom:
-    """-0.5 y / x"""
-    return em.emit1("mul", Literal(-0.5), em.emit1("div", y, x, hint="c"), hint="c")
+    """-(0.5 y) / x: halving y first is exact, and y / x would overflow for tiny x where
+    0.5 y / x is still finite."""
+    return em.emit1("neg", em.emit1("div", em.emit1("mul", Literal(0.5), y, hint="c"), x,
+                                    hint="c"), hint="c")
 
 
 def logistic_coefficient(em: Emitter, x: Atom, y: Var, ps: Params) -> Atom:
-    """y (1 - y)"""
-    return em.emit1("mul", y, em.emit1("sub", Literal(1.0), y, hint="c"), hint="c")
+    """e / (1 + e)² with e = exp(-|x|) ∈ [0, 1]: from x, not from y = logistic x (y (1 - y)
+    loses every digit once y rounds to 1, at x > 36.7 in f64, while logistic' ≈ e^-x is a
+    normal number up to x ≈ 708)."""
+    e = em.emit1("exp", em.emit1("neg", em.emit1("abs", x, hint="c"), hint="c"), hint="c")
+    return em.emit1("div", e, em.emit1("square", em.emit1("add", Literal(1.0), e, hint="c"),
+                                       hint="c"), hint="c")
+
+
+ERF_SPLIT_LIMIT = 26.0
+"""|h| is at most this in erf's coefficient: h² ≤ 676 is exact in both dtypes and e^(h²) is
+finite in f64 (e^709.78 overflows). erf' is a normal number of f64 only for |x| < 26.6, of f32
+only for |x| < 9.35 (where |h| ≤ 9 and e^81 is finite in f32)."""
 
 
 def erf_coefficient(em: Emitter, x: Atom, y: Var, ps: Params) -> Atom:
-    """(2/√π) exp(-x²), with 2/√π = rsqrt(atan(1)) computed in the program's own domain (a
-    float64 literal would carry float64's error into the mpmath domain)."""
-    one = em.constant(1.0, ArrayType(em.array_type(x).dtype, ()), "one")
-    two_over_sqrt_pi = em.emit1("rsqrt", em.emit1("atan", one, hint="c"), hint="c")
-    e = em.emit1("exp", em.emit1("neg", em.emit1("square", x, hint="c"), hint="c"), hint="c")
-    return em.emit1("mul", two_over_sqrt_pi, e, hint="c")
+    """(2/√π) e^(-x²) as (2/√π) e^((h - x)(h + x)) / e^(h²), h = round(clamp(x, ±26)).
+
+    The identity holds for every h; with h the integer nearest x, h² is exact and
+    |(h - x)(h + x)| ≤ |x| + 1/4, so the rounding of the exponent costs an absolute error of
+    about 2u(|x| + 1/4) instead of u x² for e^(-x·x). 2/√π is rsqrt(atan2(e, e)) with
+    e = e^(h²) ≥ 1 (π/4 exactly; atan2(inf, inf) = π/4 too), computed in the program's own
+    domain: a float64 literal would carry float64's error into the mpmath domain. Nothing is
+    nan for huge or infinite x: the exponent is then -inf or hugely negative, e^(h²) finite
+    or inf."""
+    h = em.emit1("round", em.emit1("clamp", Literal(-ERF_SPLIT_LIMIT), x,
+                                   Literal(ERF_SPLIT_LIMIT), hint="c"), hint="c")
+    exponent = em.emit1("mul", em.emit1("sub", h, x, hint="c"),
+                        em.emit1("add", h, x, hint="c"), hint="c")
+    big = em.emit1("exp", em.emit1("square", h, hint="c"), hint="c")
+    two_over_sqrt_pi = em.emit1("rsqrt", em.emit1("atan2", big, big, hint="c"), hint="c")
+    scaled = em.emit1("mul", two_over_sqrt_pi, em.emit1("exp", exponent, hint="c"), hint="c")
+    return em.emit1("div", scaled, big, hint="c")
 
 
 def abs_coefficient(em: Emitter, x: Atom, y: Var, ps: Params) -> Atom:
@@ -417,19 +452,23 @@ def cbrt_jvp(em: Emitter, xs: tuple[Atom, ...], ts: tuple[Tangent, ...], ys: tup
 
 def integer_pow_jvp(em: Emitter, xs: tuple[Atom, ...], ts: tuple[Tangent, ...],
                     ys: tuple[Var, ...], ps: Params) -> tuple[Tangent, ...]:
-    """dy = n x^(n-1) dx; zero for n = 0, dx for n = 1; x^(n-1) as y / x at n = -2^53"""
+    """dy = n x^(n-1) dx; zero for n = 0, dx for n = 1, 2x dx for n = 2; otherwise
+    (n x^k) x^(n-1-k) with k = ⌊(n-1)/2⌋: both powers are normal numbers wherever
+    n x^(n-1) is (x^(n-1) itself may be subnormal there, |n| times smaller), and every
+    exponent stays within the type rule's range (n = -2^53 included)."""
     n = int(ps["y"])  # type: ignore[arg-type]
     if n == 0:
         return (None,)
     if n == 1:
         return (ts[0],)
     if n == 2:
-        power: Atom = xs[0]
-    elif n - 1 >= -MAX_EXPONENT:
-        power = em.emit1("integer_pow", xs[0], y=n - 1, hint="c")
-    else:  # y = -2^53: x^(n-1) is outside the type rule's range; y / x is the same power
-        power = em.emit1("div", ys[0], xs[0], hint="c")
-    c = em.emit1("mul", Literal(float(n)), power, hint="c")
+        return (em.emit1("mul", em.emit1("mul", Literal(2.0), xs[0], hint="c"), ts[0],
+                         hint="dt"),)
+    first = (n - 1) // 2
+    powers = [xs[0] if k == 1 else em.emit1("integer_pow", xs[0], y=k, hint="c")
+              for k in (first, n - 1 - first)]
+    scaled = em.emit1("mul", Literal(float(n)), powers[0], hint="c")
+    c = em.emit1("mul", scaled, powers[1], hint="c")
     return (em.emit1("mul", c, ts[0], hint="dt"),)
 
 
@@ -471,16 +510,33 @@ JVPS: dict[str, JvpRule] = {
 # The records
 
 
+DERIVATIVE_ULPS: dict[str, float] = {
+    "sin": 4, "cos": 4, "tan": 18, "asin": 3.5, "acos": 3.5, "atan": 3, "sinh": 4, "cosh": 4,
+    "tanh": 18, "asinh": 5.25, "acosh": 6, "atanh": 4, "exp": 4, "expm1": 4, "log": 0.5,
+    "log1p": 2, "sqrt": 2, "rsqrt": 3, "cbrt": 19, "logistic": 20, "erf": 88, "abs": 0,
+    "square": 0, "integer_pow": 19,
+}
+"""The derivative accuracy claim of each differentiable primitive, in ulps of the result
+dtype (spec 3.1, column d-ulp, derived in "Derivative accuracy"). ``neg`` is linear and
+``sign``, ``floor``, ``ceil``, ``round`` have a zero derivative: no claim."""
+
+
 def unary(name: str, summary: str, type_rule: Callable[[Types, Params], Types],
           f64: Callable[..., np.ndarray], mp: MpFn,
           linearity: Linearity = NEVER_LINEAR, transpose: TransposeRule | None = None
           ) -> Primitive:
-    """A one-operand elementwise record; its JVP rule comes from ``JVPS``."""
+    """A one-operand elementwise record; its JVP rule comes from ``JVPS``, its derivative
+    claim from ``DERIVATIVE_ULPS``."""
     return Primitive(
         name=name, family="unary", summary=summary, arity=fixed(1), params=(),
         type_rule=type_rule, linearity=linearity, evaluate=elementwise(f64, mp),
-        jvp=JVPS[name], transpose=transpose,
+        jvp=JVPS[name], transpose=transpose, derivative=derivative_claim(name),
     )
+
+
+def derivative_claim(name: str) -> DerivativeClaim | None:
+    ulps = DERIVATIVE_ULPS.get(name)
+    return None if ulps is None else DerivativeClaim(ulps)
 
 
 NEG = unary("neg", "neg(x) = -x", numeric_type, np.negative, mp_neg, linear_together(ALL),
@@ -523,6 +579,7 @@ INTEGER_POW = Primitive(
     linearity=NEVER_LINEAR,
     evaluate=elementwise(f64_integer_pow, mp_integer_pow, ("y",)),
     jvp=integer_pow_jvp,
+    derivative=derivative_claim("integer_pow"),
 )
 
 PRIMITIVES: tuple[Primitive, ...] = (
