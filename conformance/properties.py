@@ -190,7 +190,9 @@ def _short(x: object) -> str:
 
 def _ulp(value: object, dtype: DType) -> object:
     finfo = np.finfo(dtype.numpy)
-    rounded = abs(dtype.numpy.type(float(value))) if mpmath.isfinite(value) else finfo.max
+    with np.errstate(over="ignore"):  # beyond the dtype's range: the spacing at its maximum
+        rounded = abs(dtype.numpy.type(float(value))) if mpmath.isfinite(value) else finfo.max
+    rounded = rounded if np.isfinite(rounded) else finfo.max
     spacing = np.spacing(rounded) if rounded != 0 else finfo.smallest_subnormal
     return CTX.mpf(float(spacing))
 

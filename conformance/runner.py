@@ -48,7 +48,7 @@ from lintra.reference.errors import EvaluationError, LintraError
 from lintra.reference.evaluate import evaluate
 from lintra.reference.primitives import PRIMITIVES
 from lintra.reference.primitives.base import LinearityKind
-from lintra.reference.syntax import ArrayType, DType, Literal, Program
+from lintra.reference.syntax import ArrayType, DType, Equation, Literal, Program, Var
 
 CHECK_NAMES: tuple[str, ...] = tuple(CHECKS)
 """The properties checked on generated cases, in report order."""
@@ -195,7 +195,8 @@ def _focus_operands(p: Program, focus: str | None) -> tuple[list[int], list[floa
 
 
 def _with_kinks(draw: st.DrawFn, arrays: tuple[np.ndarray, ...], focus: str | None,
-                targets: Sequence[int], literals: Sequence[float]
+                targets: Sequence[int], literals: Sequence[float],
+                call: Equation | None = None, index: dict[str, int] | None = None
                 ) -> tuple[tuple[np.ndarray, ...], list[Link]]:
     """The primals with kinks planted in the arrays ``targets`` (the focus call's float
     operands; every float array when there are none), and the ties planted (for
@@ -206,7 +207,10 @@ def _with_kinks(draw: st.DrawFn, arrays: tuple[np.ndarray, ...], focus: str | No
     ``sort`` and ``cummax`` have their kinks at ties. And, elsewhere, one element becomes
     an exact zero and the next a tiny magnitude (:data:`TINY`; with room for one only,
     either): the kinks of ``abs``, ``sign``, ``pow``... sit at 0, and near it cancellation
-    shows (``log1p``, ``expm1``)."""
+    shows (``log1p``, ``expm1``). And one of the focus primitive's own hard places
+    (:func:`_plant_hard_place`, ``call``: its first call, ``index``: parameter positions by
+    name) at an element of its own, planted before the zero and the tiny magnitude, which
+    keep away from it."""
     chosen = [i for i in targets if arrays[i].size] or [
         i for i, a in enumerate(arrays) if a.dtype.kind == "f" and a.size]
     if not chosen:
@@ -217,9 +221,81 @@ def _with_kinks(draw: st.DrawFn, arrays: tuple[np.ndarray, ...], focus: str | No
     links: list[Link] = []
     if _usually(draw):
         tied, links = _plant_tie(draw, out, chosen, literals if targets else (), within)
+    hard: list[Slot] = []
+    if call is not None and index is not None and _usually(draw):
+        hard = _plant_hard_place(draw, out, call, index, tied)
     if _usually(draw):
-        _plant_specials(draw, out, chosen, tied)
+        _plant_specials(draw, out, chosen, tied, hard)
     return tuple(out), links
+
+
+def _operand_slots(call: Equation, arrays: Sequence[np.ndarray], index: dict[str, int]
+                   ) -> list[int | None]:
+    """The input each operand of ``call`` is (its position among the parameters), or None
+    for a literal, a variable that is not a parameter, or a non-float one."""
+    out: list[int | None] = []
+    for a in call.inputs:
+        i = index.get(a.name) if isinstance(a, Var) else None
+        out.append(i if i is not None and arrays[i].dtype.kind == "f" else None)
+    return out
+
+
+def _axis_of(call: Equation, rank: int) -> int:
+    """The axis along which an axis primitive (:data:`stress.AXIS_PRIMITIVES`) combines the
+    elements of its operand: its first reduced axis, its scan axis, its sort dimension."""
+    params = call.param_dict
+    axis = params.get("axes", params.get("axis", params.get("dimension", 0)))
+    first = axis[0] if isinstance(axis, tuple) and axis else axis
+    return int(first) % rank if isinstance(first, int) and rank else 0  # type: ignore[arg-type]
+
+
+def _plant_hard_place(draw: st.DrawFn, arrays: list[np.ndarray], call: Equation,
+                      index: dict[str, int], tied: Sequence[Slot]) -> list[Slot]:
+    """Put one of the focus primitive's hard places (:func:`stress.hard_places`: domain
+    edges, tails, poles, overflow thresholds, huge and subnormal magnitudes, from its spec
+    row) into the operands of its first call, and return the elements set. Elementwise: the
+    place's value for each operand at one element (the same flat index, a rank-0 operand's
+    only one), away from the ``tied`` elements where there is room. Along an axis (a
+    reduction, a scan, ``sort``): the place's values one after another along the combined
+    axis of one line of the operand. Nothing when the call takes no float parameter or the
+    places do not fit its operands."""
+    from lintra.conformance.stress import AXIS_PRIMITIVES, hard_places
+
+    slots = _operand_slots(call, arrays, index)
+    params = [i for i in slots if i is not None]
+    if not params:
+        return []
+    dtype = DType.f32 if arrays[params[0]].dtype == np.float32 else DType.f64
+    places = hard_places(call.primitive, dtype)
+    if call.primitive in AXIS_PRIMITIVES:
+        places = tuple(p for p in places if len(p) >= 2)
+        i = params[0]
+        a = arrays[i]
+        if not places or a.ndim == 0 or a.size == 0:
+            return []
+        place = draw(st.sampled_from(places))
+        d = _axis_of(call, a.ndim)
+        line = list(np.unravel_index(draw(st.integers(0, a.size - 1)), a.shape))
+        planted = []
+        for m, value in enumerate(place[:a.shape[d]]):
+            line[d] = m
+            planted.append((i, _flat(line, a.shape)))
+            _set(arrays, planted[-1], value)
+        return planted
+    places = tuple(p for p in places if len(p) == len(slots))
+    if not places:
+        return []
+    place = draw(st.sampled_from(places))
+    size = max(arrays[i].size for i in params)
+    free = [k for k in range(size)
+            if not any((i, k % arrays[i].size) in tied for i in params)] or list(range(size))
+    k = free[draw(st.integers(0, len(free) - 1))]
+    planted = []
+    for i, value in zip(slots, place):
+        if i is not None:
+            planted.append((i, k % arrays[i].size))
+            _set(arrays, planted[-1], value)
+    return planted
 
 
 def _usually(draw: st.DrawFn) -> bool:
@@ -269,16 +345,18 @@ def _plant_tie(draw: st.DrawFn, arrays: list[np.ndarray], chosen: Sequence[int],
 
 
 def _plant_specials(draw: st.DrawFn, arrays: list[np.ndarray], chosen: Sequence[int],
-                    tied: Sequence[Slot]) -> None:
+                    tied: Sequence[Slot], hard: Sequence[Slot] = ()) -> None:
     """An exact zero at one element of ``arrays[chosen[...]]`` and a tiny magnitude at the
-    next, away from the ``tied`` elements; with room for one, either; with none left, the
-    tied elements all take one of them (the tie moves to a special point)."""
+    next, away from the ``tied`` elements and the ``hard`` place; with room for one, either;
+    with none left, the tied elements all take one of them (the tie moves to a special
+    point)."""
     values = [0.0, draw(st.sampled_from(TINY))]
-    slots = [(i, k) for i in chosen for k in range(arrays[i].size) if (i, k) not in tied]
+    slots = [(i, k) for i in chosen for k in range(arrays[i].size)
+             if (i, k) not in tied and (i, k) not in hard]
     if len(slots) <= 1:
         values = [draw(st.sampled_from(values))]
     if not slots:
-        for slot in tied if len(tied) > 1 else ():
+        for slot in tied if len(tied) > 1 and not hard else ():
             _set(arrays, slot, values[0])
         return
     first = draw(st.integers(0, len(slots) - 1))
@@ -331,7 +409,9 @@ def cases(draw: st.DrawFn, profile: Profile, focus: str | None = None,
     assume(any(b.type.array.dtype.is_float for b in p.inputs))
     assume(focus is None or focus in _live_primitives(p))
     primals = _values(draw, [b.type.array for b in p.inputs], UNREMARKABLE, -3.0, 3.0)
-    primals, links = _with_kinks(draw, primals, focus, *_focus_operands(p, focus))
+    call = next((e for e in p.equations if e.primitive == focus), None)
+    primals, links = _with_kinks(draw, primals, focus, *_focus_operands(p, focus), call,
+                                 {b.name: i for i, b in enumerate(p.inputs)})
     slow = ""
     try:
         evaluate(p, *primals)

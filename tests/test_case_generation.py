@@ -26,11 +26,13 @@ from lintra.conformance.runner import (
     TANGENT_POINTS,
     TINY,
     UNREMARKABLE,
+    _axis_of,
 )
 from lintra.conformance.strategies import is_shaped, permutations_by_order
+from lintra.conformance.stress import AXIS_PRIMITIVES, HARD
 from lintra.reference import PRIMITIVES, check, evaluate
 from lintra.reference.primitives.base import LinearityKind
-from lintra.reference.syntax import Equation, Program, Var
+from lintra.reference.syntax import DType, Equation, Program, Var
 from tests.harness import runner_cases
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -203,6 +205,76 @@ def test_kinks_are_planted_in_the_focus_operands() -> None:
                                              == np.broadcast_arrays(*ops)[1]))
 
     assert share(many("max", range(12)), tie) > 0.2
+
+
+HARD_SAMPLE = replace(PROFILE, examples=8)
+"""The cases per seed of the hard-place counts (seeds 0 and 1: 14 after the simplest)."""
+
+
+def hard_groups_reached(case: Case, focus: str) -> set[int] | None:
+    """Which groups of ``focus``'s hard places (``stress.HARD[focus]``, one per kind: tails,
+    domain edges, tiny magnitudes...) one of the case's points reaches at the focus call:
+    elementwise, an element holding the place's value in every operand that is a float
+    parameter; along an axis, a line of the operand starting with the place's values along
+    the combined axis. None when the call has no float parameter to plant in."""
+    e = focus_call(case.program, focus)
+    index = {b.name: i for i, b in enumerate(case.program.inputs)}
+    operands = [case.primals[index[a.name]] if isinstance(a, Var) and a.name in index
+                and case.primals[index[a.name]].dtype.kind == "f" else None for a in e.inputs]
+    arrays = [a for a in operands if a is not None]
+    if not arrays:
+        return None
+    dtype = DType.f32 if arrays[0].dtype == np.float32 else DType.f64
+    found = set()
+    for group, places in enumerate(HARD[focus]):
+        for entry in places.f32 if dtype is DType.f32 else places.f64:
+            values = [float(arrays[0].dtype.type(v)) for v in entry]
+            if focus in AXIS_PRIMITIVES:
+                a = arrays[0]
+                if a.ndim == 0:
+                    continue
+                d = _axis_of(e, a.ndim)
+                m = min(len(values), a.shape[d])
+                lines = np.moveaxis(a, d, -1).reshape(-1, a.shape[d])[:, :m]
+                hit = bool(np.any(np.all(lines == np.asarray(values[:m], a.dtype), axis=1)))
+            else:
+                size = max(a.size for a in arrays)
+                hit = len(values) == len(operands) and any(
+                    all(a is None or a.reshape(-1)[k % a.size] == v
+                        for a, v in zip(operands, values)) for k in range(size))
+            if hit:
+                found.add(group)
+    return found
+
+
+@pytest.mark.slow
+def test_each_primitive_reaches_its_hard_places() -> None:
+    """Every kind of hard place of every primitive (its domain edges, tails, poles, overflow
+    thresholds, huge and subnormal magnitudes: ``stress.HARD``) is reached by some
+    generated case, counted per primitive and kind. They are planted in three cases in four
+    after the simplest, like ties and zeros; an operand that is a literal or a repeated
+    variable, or a later tie, takes some away: at least a third of each primitive's cases,
+    and three fifths of all, reach one."""
+    counts = {}
+    for focus in sorted(set(HARD) & set(FOCI)):
+        found = [hard_groups_reached(c, focus) for s in (0, 1)
+                 for c in drawn(focus, s, HARD_SAMPLE.examples)[1:]]
+        judged = [f for f in found if f is not None]
+        per_group = [sum(1 for f in judged if g in f) for g in range(len(HARD[focus]))]
+        counts[focus] = (len(judged), sum(1 for f in judged if f), per_group)
+    unreached = {f: c for f, c in counts.items() if 0 in c[2]}
+    assert not unreached, unreached
+    rare = {f: c for f, c in counts.items() if c[1] < c[0] / 3}
+    assert not rare, rare
+    assert sum(c[1] for c in counts.values()) >= 0.6 * sum(c[0] for c in counts.values())
+
+
+def test_the_simplest_case_has_no_hard_place() -> None:
+    """The simplest case stays at the unremarkable points (a hard place is planted only in
+    the others)."""
+    for focus in ("tanh", "atan2", "log", "reduce_max"):
+        (simplest, *_) = drawn(focus)
+        assert not hard_groups_reached(simplest, focus)
 
 
 def test_the_focus_result_is_always_returned() -> None:
