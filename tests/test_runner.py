@@ -271,3 +271,28 @@ def test_without_copies_the_scribbler_would_corrupt_the_checks() -> None:
     assert CHECKS["primal_parts_equal"](ReferenceBackend(), case).status is Status.PASS
     assert CHECKS["primal_parts_equal"](Scribbler(), case).status is not Status.PASS
     assert all(np.isnan(a).all() for a in case.primals if a.dtype.kind == "f")
+
+
+def test_a_case_whose_truth_does_not_finish_is_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The mpmath evaluation that admits a generated case runs under the limit too: made to
+    take 5 s, every case around sin is a skip saying so, and the check itself never runs."""
+    real = conformance_runner.evaluate
+
+    def slow_truth(program: Program, *args: object, **kw: object) -> object:
+        if kw.get("dps") is not None:
+            time.sleep(5)
+        return real(program, *args, **kw)
+
+    monkeypatch.setattr(conformance_runner, "evaluate", slow_truth)
+    start = time.monotonic()
+    results = conformance_runner.run_check(ReferenceBackend(), "evaluate_vs_truth", "ci",
+                                           primitives=["sin"], case_time_limit=0.2)
+    assert time.monotonic() - start < 10
+    assert results and all(r.status is Status.SKIP for r in results)
+    assert all("evaluating the generated case in mpmath" in r.reason for r in results)
+
+
+def test_an_unknown_convention_mode_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown conventions mode 'lenient'"):
+        conformance_runner.run("reference", "quick", checks=["evaluate_vs_truth"],
+                               corpus=False, conventions="lenient")
