@@ -26,6 +26,7 @@ from lintra.conformance.analysis import Bounds
 from lintra.conformance.backend import Backend
 from lintra.conformance.oracle import Estimate, directional_derivative, one_sided
 from lintra.conformance.results import CheckResult, Status, format_inputs, format_point
+from lintra.conformance.stress import derivative_accuracy
 from lintra.reference.check import check
 from lintra.reference.syntax import ArrayType, Atom, DType, Program
 
@@ -1053,7 +1054,7 @@ CHECKS: dict[str, CheckFn] = {
         linearize_equals_jvp, linearity, transpose_adjoint, double_transpose,
         vjp_equals_transpose_of_linearize, vjp_vs_reference, grad_vs_oracle,
         jacobian_fwd_vs_rev, hvp_vs_oracle, zeros_and_unused_inputs, errors_refused,
-        structure, inputs_unchanged,
+        structure, inputs_unchanged, derivative_accuracy,
     )
 }
 """Every property, by name, in the order runs report them."""
