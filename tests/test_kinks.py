@@ -156,6 +156,16 @@ RECORDS: list[Kink] = [
          program("x: f64[2, 2]", "f64[]", "z = reduce_min(x, axes=(0, 1))"),
          (arr([0, 1], [1, 0]),), (arr([1, 2], [3, -2]),), (-0.5,),
          (1.0,), (arr([0.5, 0], [0, 0.5]),)),
+    # reduce_max, reduce_min over an empty axis: ±inf whatever x is, tangent zero (not the
+    # 0/0 of a mean over no elements); max(m, w) then has ∂w = 1 in both modes.
+    Kink("reduce_max", "empty", "then-max",
+         program("x: f64[0], w: f64[]", "f64[]", "m = reduce_max(x, axes=(0,))",
+                 "z = max(m, w)"),
+         (np.zeros(0), 2.0), (np.zeros(0), 0.5), (0.5,), (1.0,), (np.zeros(0), 1.0)),
+    Kink("reduce_min", "empty", "rows-of-nothing",
+         program("x: f64[2, 0]", "f64[2]", "z = reduce_min(x, axes=(1,))"),
+         (np.zeros((2, 0)),), (np.zeros((2, 0)),), (arr(0, 0),), (arr(1, -2),),
+         (np.zeros((2, 0)),)),
     # cummax: at position i, the mean of the tangents of the tied running maxima j <= i.
     # y = (2, 2, 2, 3, 3): dy = (dx0, (dx0+dx1)/2, (dx0+dx1)/2, dx3, (dx3+dx4)/2).
     Kink("cummax", "ties in a prefix", "forward-scan",

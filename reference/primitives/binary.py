@@ -20,6 +20,7 @@ from lintra.reference.errors import EvaluationError
 from lintra.reference.primitives.base import (
     ALL,
     NEVER_LINEAR,
+    DerivativeClaim,
     EvalRule,
     JvpRule,
     Linearity,
@@ -207,10 +208,11 @@ def f64_pow(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def binary(name: str, summary: str, type_rule: Callable[[Types, Params], Types],
-           evaluate: EvalRule, linearity: Linearity = NEVER_LINEAR) -> Primitive:
+           evaluate: EvalRule, linearity: Linearity = NEVER_LINEAR,
+           derivative: DerivativeClaim | None = None) -> Primitive:
     return Primitive(
         name=name, family="binary", summary=summary, arity=fixed(2), params=(),
-        type_rule=type_rule, linearity=linearity, evaluate=evaluate,
+        type_rule=type_rule, linearity=linearity, evaluate=evaluate, derivative=derivative,
     )
 
 
@@ -218,20 +220,26 @@ ADD = binary("add", "x + y", numeric_binary_type, elementwise(np.add, mp_add),
              linear_together(ALL))
 SUB = binary("sub", "x - y", numeric_binary_type, elementwise(np.subtract, mp_sub),
              linear_together(ALL))
+# Derivative claims (spec 3.2, column d-ulp, derived in "Accuracy").
+EXACT = DerivativeClaim(0)
+
 MUL = binary("mul", "x · y", numeric_binary_type, elementwise(np.multiply, mp_mul),
-             linear_at_most_one(ALL))
+             linear_at_most_one(ALL), EXACT)
 DIV = binary("div", "x / y (integers: truncated toward zero)", numeric_binary_type,
              integer_operation("division", integer_quotient, np.divide, mp_div),
-             linear_together(at(0)))
+             linear_together(at(0)), DerivativeClaim(2))
 REM = binary("rem", "x - trunc(x / y)·y (C fmod)", numeric_binary_type,
-             integer_operation("remainder", f64_fmod, f64_fmod, mp_rem))
-POW = binary("pow", "x^y (C99 pow)", float_binary_type, elementwise(f64_pow, mp_pow))
+             integer_operation("remainder", f64_fmod, f64_fmod, mp_rem),
+             derivative=DerivativeClaim(2))
+POW = binary("pow", "x^y (C99 pow)", float_binary_type, elementwise(f64_pow, mp_pow),
+             derivative=DerivativeClaim(17))
 ATAN2 = binary("atan2", "the angle of the point (x, y): atan2(y, x) with y first",
-               float_binary_type, elementwise(np.arctan2, mp_atan2))
+               float_binary_type, elementwise(np.arctan2, mp_atan2),
+               derivative=DerivativeClaim(4.5))
 MAX = binary("max", "the larger of x and y; nan if either is nan", numeric_binary_type,
-             elementwise(f64_max, mp_max))
+             elementwise(f64_max, mp_max), derivative=EXACT)
 MIN = binary("min", "the smaller of x and y; nan if either is nan", numeric_binary_type,
-             elementwise(f64_min, mp_min))
+             elementwise(f64_min, mp_min), derivative=EXACT)
 
 BASE: tuple[Primitive, ...] = (ADD, SUB, MUL, DIV, REM, POW, ATAN2, MAX, MIN)
 
@@ -300,13 +308,38 @@ def mul_transpose(em: Emitter, cts: Tangents, xs: Operands, ps: Params) -> Tange
     return tuple(out)
 
 
+# Thresholds between which a float's square is a normal number in f32 and in f64
+# (2^±60 squared is 2^±120, inside f32's normal range [2^-126, 2^128)); outside them the
+# rules below take the route that cannot overflow or lose digits to subnormals (spec 3.2).
+SQUARE_SAFE_LOW = 2.0 ** -60
+SQUARE_SAFE_HIGH = 2.0 ** 60
+
+NORMAL_RANGE = {"f64": (float(np.finfo(np.float64).tiny), float(np.finfo(np.float64).max)),
+                "f32": (float(np.finfo(np.float32).tiny), float(np.finfo(np.float32).max))}
+"""The smallest normal and the largest finite number of each float dtype."""
+
+
+def within(em: Emitter, a: Atom, low: float, high: float) -> Var:
+    """``low <= a <= high`` (false for nan)."""
+    return em.emit1("and", em.emit1("ge", a, Literal(low), hint="c"),
+                    em.emit1("le", a, Literal(high), hint="c"), hint="c")
+
+
 def div_jvp(em: Emitter, xs: Atoms, ts: Tangents, ys: tuple[Var, ...], ps: Params) -> Tangents:
-    """dz = dx / y - (z / y) dy"""
+    """dz = dx / y - (x / y²) dy: x / (y·y) where y² is a normal number, (x / y) / y (from
+    the result z) elsewhere, so that no intermediate overflows or is subnormal while the
+    partial is a normal number (spec 3.2, Derivatives)."""
+    x, y = xs
     terms: list[Tangent] = []
     if ts[0] is not None:
-        terms.append(em.emit1("div", ts[0], xs[1], hint="dt"))
+        terms.append(em.emit1("div", ts[0], y, hint="dt"))
     if ts[1] is not None:
-        c = em.emit1("neg", em.emit1("div", ys[0], xs[1], hint="c"), hint="c")
+        square_safe = within(em, em.emit1("abs", y, hint="c"), SQUARE_SAFE_LOW,
+                             SQUARE_SAFE_HIGH)
+        by_result = em.emit1("div", ys[0], y, hint="c")
+        by_square = em.emit1("div", x, em.emit1("mul", y, y, hint="c"), hint="c")
+        c = em.emit1("neg", em.emit1("select_n", square_safe, by_result, by_square, hint="c"),
+                     hint="c")
         terms.append(em.emit1("mul", c, ts[1], hint="dt"))
     shape = em.array_type(ys[0]).shape
     return (broadcast_to(em, sum_tangents(em, terms), shape),)  # type: ignore[arg-type]
@@ -329,18 +362,34 @@ def weighted_sum(em: Emitter, pairs: list[tuple[Atom, Tangent]], shape: tuple[in
 
 
 def pow_jvp(em: Emitter, xs: Atoms, ts: Tangents, ys: tuple[Var, ...], ps: Params) -> Tangents:
-    """dz = [y ≠ 0] y x^(y-1) dx + [x ≠ 0] log(x) z dy (chapter 6)"""
+    """dz = [y ≠ 0] y x^(y-1) dx + [x ≠ 0] log(x) x^y dy (chapter 6), from the result z where
+    z is a normal number and z / x finite: y (z / x) and log(x) z. pow(x, y - 1) would err by
+    |log x| times the rounding of y - 1 (inexact for |y| < ½). Elsewhere (z overflows or is
+    subnormal, or z / x overflows) the partials need not: y pow(x, y - 1) and (log(x) w) w
+    with w = x^(y/2) (spec 3.2)."""
     x, y = xs
     z = ys[0]
+    low, high = NORMAL_RANGE[em.array_type(z).dtype.value]
+    ratio = em.emit1("div", z, x, hint="c")
+    # z is a normal number and z / x is finite (an infinite z makes z / x infinite or nan)
+    from_result = em.emit1(
+        "and", em.emit1("ge", em.emit1("abs", z, hint="c"), Literal(low), hint="c"),
+        em.emit1("le", em.emit1("abs", ratio, hint="c"), Literal(high), hint="c"), hint="c")
     pairs: list[tuple[Atom, Tangent]] = []
     if ts[0] is not None:
+        by_result = em.emit1("mul", y, ratio, hint="c")
         power = em.emit1("pow", x, em.emit1("sub", y, Literal(1.0), hint="c"), hint="c")
-        raw = em.emit1("mul", y, power, hint="c")
+        by_power = em.emit1("mul", y, power, hint="c")
+        raw = em.emit1("select_n", from_result, by_power, by_result, hint="c")
         cx = em.emit1("select_n", em.emit1("eq", y, Literal(0.0), hint="c"), raw, Literal(0.0),
                       hint="c")
         pairs.append((cx, ts[0]))
     if ts[1] is not None:
-        raw = em.emit1("mul", em.emit1("log", x, hint="c"), z, hint="c")
+        log = em.emit1("log", x, hint="c")
+        by_result = em.emit1("mul", log, z, hint="c")
+        half = em.emit1("pow", x, em.emit1("mul", y, Literal(0.5), hint="c"), hint="c")
+        by_halves = em.emit1("mul", em.emit1("mul", log, half, hint="c"), half, hint="c")
+        raw = em.emit1("select_n", from_result, by_halves, by_result, hint="c")
         cy = em.emit1("select_n", em.emit1("eq", x, Literal(0.0), hint="c"), raw, Literal(0.0),
                       hint="c")
         pairs.append((cy, ts[1]))
@@ -349,29 +398,39 @@ def pow_jvp(em: Emitter, xs: Atoms, ts: Tangents, ys: tuple[Var, ...], ps: Param
 
 def atan2_jvp(em: Emitter, xs: Atoms, ts: Tangents, ys: tuple[Var, ...], ps: Params
               ) -> Tangents:
-    """atan2(y, x): dz = (x dy - y dx) / (x² + y²)"""
+    """atan2(y, x): dz = (x dy - y dx) / (x² + y²), with x and y divided by
+    s = max(|x|, |y|) first where s is outside [2^-60, 2^60] (their squares would overflow
+    or lose digits): x/(x² + y²) = (x̂ / (x̂² + ŷ²)) / s with x̂ = x/s, ŷ = y/s (spec 3.2)."""
     y, x = xs
-    den = em.emit1("add", em.emit1("square", x, hint="c"), em.emit1("square", y, hint="c"),
+    s = em.emit1("max", em.emit1("abs", x, hint="c"), em.emit1("abs", y, hint="c"), hint="c")
+    scale = em.emit1("select_n", within(em, s, SQUARE_SAFE_LOW, SQUARE_SAFE_HIGH), s,
+                     Literal(1.0), hint="c")
+    xh = em.emit1("div", x, scale, hint="c")
+    yh = em.emit1("div", y, scale, hint="c")
+    den = em.emit1("add", em.emit1("square", xh, hint="c"), em.emit1("square", yh, hint="c"),
                    hint="c")
     pairs: list[tuple[Atom, Tangent]] = []
     if ts[0] is not None:
-        pairs.append((em.emit1("div", x, den, hint="c"), ts[0]))
+        cy = em.emit1("div", em.emit1("div", xh, den, hint="c"), scale, hint="c")
+        pairs.append((cy, ts[0]))
     if ts[1] is not None:
-        pairs.append((em.emit1("neg", em.emit1("div", y, den, hint="c"), hint="c"), ts[1]))
+        cx = em.emit1("div", em.emit1("div", yh, den, hint="c"), scale, hint="c")
+        pairs.append((em.emit1("neg", cx, hint="c"), ts[1]))
     return (weighted_sum(em, pairs, em.array_type(ys[0]).shape),)
 
 
 def rem_jvp(em: Emitter, xs: Atoms, ts: Tangents, ys: tuple[Var, ...], ps: Params) -> Tangents:
-    """dz = dx - trunc(x / y) dy, trunc(q) = sign(q) floor(|q|)"""
+    """dz = dx - q dy with q = trunc(x / y) = round((x - z) / y): x - z = q·y exactly in the
+    reals, so the rounded quotient is within 2u·|q| of the integer q and rounding to the
+    nearest integer recovers it (|q| < 2^51); trunc(fl(x / y)) is off by one where x / y
+    rounds up to an integer (spec 3.2)."""
     x, y = xs
     pairs: list[tuple[Atom, Tangent]] = []
     if ts[0] is not None:
         pairs.append((Literal(1.0), ts[0]))
     if ts[1] is not None:
-        q = em.emit1("div", x, y, hint="c")
-        trunc = em.emit1("mul", em.emit1("sign", q, hint="c"),
-                         em.emit1("floor", em.emit1("abs", q, hint="c"), hint="c"), hint="c")
-        pairs.append((em.emit1("neg", trunc, hint="c"), ts[1]))
+        q = em.emit1("div", em.emit1("sub", x, ys[0], hint="c"), y, hint="c")
+        pairs.append((em.emit1("neg", em.emit1("round", q, hint="c"), hint="c"), ts[1]))
     return (weighted_sum(em, pairs, em.array_type(ys[0]).shape),)
 
 

@@ -17,6 +17,7 @@ import numpy as np
 from lintra.reference.domains import Domain
 from lintra.reference.primitives.base import (
     ALL,
+    DerivativeClaim,
     LinearOperand,
     ParamKind,
     Params,
@@ -125,6 +126,7 @@ DOT_GENERAL = Primitive(
     ),
     type_rule=dot_general_type,
     linearity=linear_at_most_one(ALL),
+    derivative=DerivativeClaim(0),
     evaluate=dot_general_eval,
 )
 

@@ -17,6 +17,7 @@ from lintra.reference.domains import Domain
 from lintra.reference.errors import EvaluationError
 from lintra.reference.primitives.base import (
     NEVER_LINEAR,
+    DerivativeClaim,
     JvpRule,
     LinearOperand,
     Params,
@@ -216,6 +217,7 @@ CLAMP = Primitive(
     type_rule=clamp_type,
     linearity=NEVER_LINEAR,
     evaluate=elementwise(clamp_f64, clamp_mp),
+    derivative=DerivativeClaim(0),
 )
 
 BASE: tuple[Primitive, ...] = (EQ, NE, LT, LE, GT, GE, AND, OR, NOT, SELECT_N, CLAMP)

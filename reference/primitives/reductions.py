@@ -22,6 +22,7 @@ from lintra.reference.primitives.base import (
     ALL,
     NEVER_LINEAR,
     NONE,
+    DerivativeClaim,
     JvpRule,
     Linearity,
     LinearOperand,
@@ -260,18 +261,25 @@ ARG = (ParamSpec("axis", ParamKind.INT), ParamSpec("index_dtype", ParamKind.DTYP
 
 
 def record(name: str, summary: str, params: tuple[ParamSpec, ...], type_rule, evaluate,
-           linearity: Linearity = NEVER_LINEAR) -> Primitive:
+           linearity: Linearity = NEVER_LINEAR,
+           derivative: DerivativeClaim | None = None) -> Primitive:
     return Primitive(name=name, family="reductions", summary=summary, arity=fixed(1),
                      params=params, type_rule=type_rule, linearity=linearity,
-                     evaluate=evaluate)
+                     evaluate=evaluate, derivative=derivative)
+
+
+# Derivative claims (spec 3.7, "Accuracy"): a tie's share 1/k is rounded once; a partial of
+# cumprod is a product of the other factors, one rounding per factor.
+TIE_SHARE = DerivativeClaim(0.5)
+PRODUCT_OF_FACTORS = DerivativeClaim(1, per_term=True)
 
 
 REDUCE_SUM = record("reduce_sum", "Σ of x over axes", AXES, reduce_type, reduce_sum_eval,
                     linear_together(ALL))
 REDUCE_MAX = record("reduce_max", "max of x over axes (nan if any is nan)", AXES, reduce_type,
-                    reduce_max_eval)
+                    reduce_max_eval, derivative=TIE_SHARE)
 REDUCE_MIN = record("reduce_min", "min of x over axes (nan if any is nan)", AXES, reduce_type,
-                    reduce_min_eval)
+                    reduce_min_eval, derivative=TIE_SHARE)
 ARGMAX = record("argmax", "the index of the first maximum along axis", ARG, arg_type,
                 argmax_eval)
 ARGMIN = record("argmin", "the index of the first minimum along axis", ARG, arg_type,
@@ -279,14 +287,16 @@ ARGMIN = record("argmin", "the index of the first minimum along axis", ARG, arg_
 CUMSUM = record("cumsum", "inclusive running sum along axis", SCAN, scan_type, cumsum_eval,
                 linear_together(ALL))
 CUMPROD = record("cumprod", "inclusive running product along axis", SCAN, scan_type,
-                 cumprod_eval)
-CUMMAX = record("cummax", "inclusive running maximum along axis", SCAN, scan_type, cummax_eval)
+                 cumprod_eval, derivative=PRODUCT_OF_FACTORS)
+CUMMAX = record("cummax", "inclusive running maximum along axis", SCAN, scan_type, cummax_eval,
+                derivative=TIE_SHARE)
 SORT = Primitive(
     name="sort", family="reductions",
     summary="sorts the operands together along dimension by the first num_keys (stable)",
     arity=at_least(1),
     params=(ParamSpec("dimension", ParamKind.INT, -1), ParamSpec("num_keys", ParamKind.INT, 1)),
     type_rule=sort_type, linearity=NEVER_LINEAR, evaluate=sort_eval, shared_dtype=NONE,
+    derivative=DerivativeClaim(0),
 )
 
 BASE: tuple[Primitive, ...] = (
@@ -322,9 +332,13 @@ def mean_where(em: Emitter, mask: Var, t: Var, axes: tuple[int, ...]) -> Var:
 
 def extreme_jvp(em: Emitter, xs: Atoms, ts: Tangents, ys: tuple[Var, ...], ps: Params
                 ) -> Tangents:
-    """dy = the mean of dx over the elements equal to the result (chapter 6)"""
+    """dy = the mean of dx over the elements equal to the result (chapter 6); over an empty
+    operand the result (-inf or +inf) does not depend on x and its tangent is zero, not the
+    0/0 of a mean of no tangents (spec 3.7)."""
     x = em.array_type(xs[0])
     axes = normalize_axes(ps["axes"], x.rank)  # type: ignore[arg-type]
+    if any(x.shape[a] == 0 for a in axes):
+        return (None,)
     kept = tuple(i for i in range(x.rank) if i not in axes)
     yb = em.emit1("broadcast_in_dim", ys[0], shape=x.shape, broadcast_dimensions=kept, hint="c")
     mask = em.emit1("eq", xs[0], yb, hint="c")
