@@ -118,6 +118,10 @@ def smallest_subnormal(dtype: DType) -> object:
     return _CONSTANTS.mpf(2) ** -(1074 if dtype is DType.f64 else 149)
 
 
+def smallest_normal(dtype: DType) -> object:
+    return _CONSTANTS.mpf(2) ** -(1022 if dtype is DType.f64 else 126)
+
+
 def overflow_threshold(dtype: DType) -> mpmath.mpf:
     """The magnitude from which round-to-nearest gives infinity: max + ulp(max) / 2."""
     p, emax = (53, 1023) if dtype is DType.f64 else (24, 127)
@@ -401,7 +405,9 @@ SETTLED_FRACTION = 16
 def _claim(state: _State, e: Equation, et: object, coefficients: Coefficients) -> None:
     """Replace the bound of each coefficient ``e`` computes by what its primitive's
     derivative claim allows: the coefficient's own movement when the primal operands move
-    within their bounds, plus the claim in ulps of the coefficient (spec 7.3). The bound the
+    within their bounds, plus the claim in ulps of the coefficient (spec 7.3); below the
+    normal range, where the claim says nothing, the smallest normal number (a formula whose
+    intermediates underflow may lose the coefficient entirely). The bound the
     reference's formula would have had (already computed by :func:`_step`) estimates the
     error of the truth itself at this precision: where it exceeds a sixteenth of the new
     bound, the truth needs more digits (:func:`_settled`)."""
@@ -421,8 +427,11 @@ def _claim(state: _State, e: Equation, et: object, coefficients: Coefficients) -
         claimed = np.empty(shape, dtype=object)
         unsettled = np.zeros(shape, dtype=bool)
         rounding = _CONSTANTS.mpf(10) ** (1 - state.domain.dps) / u
+        normal = smallest_normal(t.dtype)
         for i in np.ndindex(shape):
             bound = deviation[i] + ulps * (2 * u * abs(c[i]) + eta)
+            if abs(c[i]) < normal:  # no claim below the normal range: it may underflow
+                bound = max(bound, deviation[i] + normal)
             claimed[i] = bound
             own = formula[i] * rounding
             if mpmath.isfinite(own) and own * SETTLED_FRACTION > bound:
