@@ -296,3 +296,25 @@ def test_an_unknown_convention_mode_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown conventions mode 'lenient'"):
         conformance_runner.run("reference", "quick", checks=["evaluate_vs_truth"],
                                corpus=False, conventions="lenient")
+
+
+def test_a_call_that_raises_is_left_to_the_other_properties() -> None:
+    """A backend whose transpose raises (as PyTorch's does for some maps) keeps its other
+    arrays judged: inputs_unchanged passes, naming the call; a scribbling one with the same
+    transpose still fails."""
+
+    class NoTranspose(ReferenceBackend):
+        name = "no-transpose"
+
+        def transpose(self, linear_map: object) -> object:
+            raise RuntimeError("cannot transpose")
+
+    class ScribblingNoTranspose(Scribbler, NoTranspose):
+        name = "scribbling-no-transpose"
+
+    (case, *_) = runner_cases(profile_named("ci"), "sin", 0)
+    r = conformance_runner.run_property("inputs_unchanged", NoTranspose(), case)
+    assert r.status is Status.PASS
+    assert "the transpose of the linearization raised RuntimeError" in r.reason
+    r = conformance_runner.run_property("inputs_unchanged", ScribblingNoTranspose(), case)
+    assert r.status is Status.FAIL and "was changed by the backend" in r.reason
