@@ -104,3 +104,18 @@ def test_cumprod_partials_are_products_of_the_other_factors() -> None:
                 assert jac[i, j] == 0, (i, j)
             else:
                 assert ulps(float(jac[i, j]), true, "f64") <= len(factors), (i, j)
+
+
+@pytest.mark.parametrize(("x", "y", "expected"), [
+    (1.0, 0.0, -np.inf), (1.0, -0.0, -np.inf), (-1.0, 0.0, np.inf), (0.0, 0.0, np.nan),
+    (1.0, np.inf, -0.0), (-1.0, -np.inf, 0.0), (np.inf, 2.0, -np.inf), (1.0, np.nan, np.nan),
+])
+def test_div_partial_keeps_the_ieee_special_values(x: float, y: float, expected: float) -> None:
+    """∂y of x/y = −x/y² with IEEE arithmetic at y = ±0, ±inf, nan and x infinite (spec 3.2:
+    both forms of the coefficient give these values): −1/(+0)² = −inf, −0/0 = nan,
+    −1/inf = −0, −inf/4 = −inf."""
+    got = partial("div", 1, x, y, "f64")
+    if np.isnan(expected):
+        assert np.isnan(got)
+    else:
+        assert got == expected and np.signbit(got) == np.signbit(expected)
