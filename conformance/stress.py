@@ -217,7 +217,7 @@ HARD: dict[str, tuple[Places, ...]] = {
 """The hard places of each primitive with a non-trivial derivative (linear primitives, whose
 tangent is the primitive on the tangents, and zero-derivative ones have none)."""
 
-EXPONENTS = (-3, -2, -1, 2, 3, 5, 17)
+EXPONENTS = (-2, -1, 3, 17)
 """The exponents ``y`` of ``integer_pow`` the measurement uses (the places above are meant
 for every one of them: x^(n-1) over- or underflows at some place for the larger ones)."""
 
@@ -515,6 +515,9 @@ def measure_place(backend: Backend, primitive: str, dtype: DType,
     arity = 1 if primitive in AXIS_PRIMITIVES else len(point)
     p = single_equation(primitive, arity, len(point), dtype, params)
     operands = operand_arrays(primitive, point, dtype)
+    if at_kink(primitive, point):  # judged elsewhere: no truth needed
+        return [Partial(primitive, dtype, params, point, which, (0, 0), math.nan, math.nan,
+                        0.0, math.inf, Verdict.KINK) for which, _ in unit_tangents(operands)]
     truth = true_partials(primitive, point, params)
     out = []
     for (which, tangents), true_results in zip(unit_tangents(operands), truth.partials):
@@ -547,7 +550,7 @@ def measure(backend: Backend, primitive: str, dtype: DType | str,
 # --------------------------------------------------------------------------------------------
 # A dense deterministic grid beside the hard places (the tests and the spec's measured column)
 
-GRID_MAGNITUDES = 40
+GRID_MAGNITUDES = 32
 """Log-spaced magnitudes from the smallest subnormal to the largest finite number."""
 
 
@@ -560,7 +563,7 @@ def _dense_line(dtype: DType) -> np.ndarray:
     magnitudes = np.geomspace(float(info.smallest_subnormal), float(info.max), GRID_MAGNITUDES)
     near_one = 1 - np.geomspace(float(info.eps) / 2, 0.5, 8)
     line = np.concatenate([
-        magnitudes, -magnitudes, np.linspace(-40.3, 40.3, 121), np.linspace(-801, 801, 25),
+        magnitudes, -magnitudes, np.linspace(-40.3, 40.3, 81), np.linspace(-801, 801, 17),
         near_one, -near_one, 2 - near_one,
     ])
     with np.errstate(over="ignore"):
@@ -568,7 +571,7 @@ def _dense_line(dtype: DType) -> np.ndarray:
     return values[np.isfinite(values)]
 
 
-PAIR_VALUES = (1e-300, 0.3, 1.0, 7.0, 1e5, 1e300)
+PAIR_VALUES = (1e-300, 0.3, 1.0, 7.0, 1e300)
 """Magnitudes combined pairwise (with both signs) for operands of primitives of several
 operands; f32 takes them rounded (1e±300 become 0 and inf: f32 replaces them by 1e±30)."""
 

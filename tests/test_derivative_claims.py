@@ -99,7 +99,7 @@ def test_claim_holds_at_hard_places_and_on_the_grid(name: str, dtype: DType) -> 
     assert not beyond(partials), "\n".join(beyond(partials)[:5])
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(st.floats(allow_nan=False, allow_infinity=False, width=64))
 def test_unary_claims_hold_anywhere(x: float) -> None:
     for name in UNARY_CLAIMED:
