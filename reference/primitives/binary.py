@@ -361,35 +361,40 @@ def weighted_sum(em: Emitter, pairs: list[tuple[Atom, Tangent]], shape: tuple[in
     return None if total is None else broadcast_to(em, total, shape)
 
 
+def normal_magnitude(em: Emitter, a: Atom, low: float, high: float) -> Var:
+    """``low <= |a| <= high``: ``|a|`` is unchanged by clamping to [low, high] (false for
+    nan and infinities when ``high`` is the largest finite number)."""
+    size = em.emit1("abs", a, hint="c")
+    return em.emit1("eq", em.emit1("clamp", Literal(low), size, Literal(high), hint="c"), size,
+                    hint="c")
+
+
 def pow_jvp(em: Emitter, xs: Atoms, ts: Tangents, ys: tuple[Var, ...], ps: Params) -> Tangents:
-    """dz = [y ≠ 0] y x^(y-1) dx + [x ≠ 0] log(x) x^y dy (chapter 6), from the result z where
-    z is a normal number and z / x finite: y (z / x) and log(x) z. pow(x, y - 1) would err by
-    |log x| times the rounding of y - 1 (inexact for |y| < ½). Elsewhere (z overflows or is
-    subnormal, or z / x overflows) the partials need not: y pow(x, y - 1) and (log(x) w) w
-    with w = x^(y/2) (spec 3.2)."""
+    """dz = [y ≠ 0] y x^(y-1) dx + [x ≠ 0] log(x) z dy (chapter 6).
+
+    y x^(y-1) is y z / x from the result z where z is a normal number (pow(x, y - 1) would
+    err by |log x| times the rounding of y - 1, inexact for |y| < ½): y (z / x) where z / x
+    is normal, (y z) / x where it overflows (x subnormal) or is subnormal (x > 1, y < 0);
+    y pow(x, y - 1) where z overflows or is subnormal (spec 3.2, Derivatives)."""
     x, y = xs
     z = ys[0]
-    low, high = NORMAL_RANGE[em.array_type(z).dtype.value]
-    ratio = em.emit1("div", z, x, hint="c")
-    # z is a normal number and z / x is finite (an infinite z makes z / x infinite or nan)
-    from_result = em.emit1(
-        "and", em.emit1("ge", em.emit1("abs", z, hint="c"), Literal(low), hint="c"),
-        em.emit1("le", em.emit1("abs", ratio, hint="c"), Literal(high), hint="c"), hint="c")
     pairs: list[tuple[Atom, Tangent]] = []
     if ts[0] is not None:
-        by_result = em.emit1("mul", y, ratio, hint="c")
+        low, high = NORMAL_RANGE[em.array_type(z).dtype.value]
+        ratio = em.emit1("div", z, x, hint="c")
+        by_ratio = em.emit1("mul", y, ratio, hint="c")
+        by_product = em.emit1("div", em.emit1("mul", y, z, hint="c"), x, hint="c")
+        by_result = em.emit1("select_n", normal_magnitude(em, ratio, low, high), by_product,
+                             by_ratio, hint="c")
         power = em.emit1("pow", x, em.emit1("sub", y, Literal(1.0), hint="c"), hint="c")
         by_power = em.emit1("mul", y, power, hint="c")
-        raw = em.emit1("select_n", from_result, by_power, by_result, hint="c")
+        raw = em.emit1("select_n", normal_magnitude(em, z, low, high), by_power, by_result,
+                       hint="c")
         cx = em.emit1("select_n", em.emit1("eq", y, Literal(0.0), hint="c"), raw, Literal(0.0),
                       hint="c")
         pairs.append((cx, ts[0]))
     if ts[1] is not None:
-        log = em.emit1("log", x, hint="c")
-        by_result = em.emit1("mul", log, z, hint="c")
-        half = em.emit1("pow", x, em.emit1("mul", y, Literal(0.5), hint="c"), hint="c")
-        by_halves = em.emit1("mul", em.emit1("mul", log, half, hint="c"), half, hint="c")
-        raw = em.emit1("select_n", from_result, by_halves, by_result, hint="c")
+        raw = em.emit1("mul", em.emit1("log", x, hint="c"), z, hint="c")
         cy = em.emit1("select_n", em.emit1("eq", x, Literal(0.0), hint="c"), raw, Literal(0.0),
                       hint="c")
         pairs.append((cy, ts[1]))
