@@ -11,6 +11,14 @@ Entry layout: for an elementwise primitive an entry holds one number per operand
 order (``clamp``: ``(lo, x, hi)``; ``atan2``: ``(y, x)``). For a primitive that works along
 an axis (:data:`AXIS_PRIMITIVES`: reductions, scans, ``sort``) an entry holds the elements of
 its one operand, a rank-1 array. Every f32 entry is representable in f32.
+
+:func:`measure` computes every partial of a primitive at such places with a backend's
+``jvp`` (a unit tangent in one operand element, every other tangent zero) and judges it by the
+primitive's derivative claim (``Primitive.derivative``, spec 3.1-3.8 column *d-ulp*) against
+the exact partial: the reference's JVP evaluated in the mpmath domain at two precisions,
+raised until they agree. :func:`derivative_accuracy` is the suite's property built on it
+(spec 7.4); :func:`grid` gives the deterministic points the tests and spec 3.1's measured
+column use beside the hard places.
 """
 
 from __future__ import annotations
