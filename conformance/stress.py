@@ -423,6 +423,13 @@ class Partial:
     """The claim in ulps for this partial (``inf`` where no claim exists)."""
     verdict: Verdict
 
+    def where(self) -> str:
+        """The partial's place: primitive, operands (hex), parameters, which partial."""
+        operands = ", ".join(v.hex() for v in self.point)
+        return (f"{self.primitive}({operands}{params_text(dict(self.params))}) "
+                f"∂y{self.result[0] + 1}[{self.result[1]}]/∂x{self.operand[0] + 1}"
+                f"{list(self.operand[1])}")
+
     def describe(self) -> str:
         """The partial in words, with the exact operands (hex) to reproduce it."""
         where = ", ".join(v.hex() for v in self.point)
@@ -684,7 +691,9 @@ def derivative_accuracy(backend: Backend, case: Case) -> CheckResult:
                         tally.worst = max(tally.worst, p.ulps / p.allowed if p.allowed
                                           else (0.0 if p.ulps == 0 else math.inf))
                     if p.verdict is Verdict.BEYOND:
-                        tally.fail(f"beyond the derivative claim: {p.describe()}")
+                        tally.fail(f"beyond the derivative claim: {p.describe()}",
+                                   element=p.where(), got=p.got,
+                                   expected=mpmath.nstr(p.truth, 17))
         return tally.outcome(case, name, "every place a kink or unconfirmed")
 
     return _calls(case, name, body)
