@@ -193,8 +193,10 @@ def _ulp(value: object, dtype: DType) -> object:
     finfo = np.finfo(dtype.numpy)
     with np.errstate(over="ignore"):  # beyond the dtype's range: the spacing at its maximum
         rounded = abs(dtype.numpy.type(float(value))) if mpmath.isfinite(value) else finfo.max
-    rounded = rounded if np.isfinite(rounded) else finfo.max
-    spacing = np.spacing(rounded) if rounded != 0 else finfo.smallest_subnormal
+        rounded = rounded if np.isfinite(rounded) else finfo.max
+        spacing = np.spacing(rounded) if rounded != 0 else finfo.smallest_subnormal
+    if not np.isfinite(spacing):  # at the largest float: the gap below it
+        spacing = rounded - np.nextafter(rounded, dtype.numpy.type(0))
     return CTX.mpf(float(spacing))
 
 

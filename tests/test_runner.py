@@ -318,3 +318,18 @@ def test_a_call_that_raises_is_left_to_the_other_properties() -> None:
     assert "the transpose of the linearization raised RuntimeError" in r.reason
     r = conformance_runner.run_property("inputs_unchanged", ScribblingNoTranspose(), case)
     assert r.status is Status.FAIL and "was changed by the backend" in r.reason
+
+
+@pytest.mark.filterwarnings("error")
+def test_ulps_beyond_the_dtype_range_are_those_at_its_largest_float() -> None:
+    """A truth beyond float32's range is measured in ulps of its largest float, 2^104 (its
+    exponent 127 less 23 fraction bits), without an overflow warning; float64's is 2^971."""
+    import mpmath as mp
+
+    from lintra.conformance.properties import _ulp
+    from lintra.reference.syntax import DType
+
+    assert _ulp(mp.mpf("1e39"), DType.f32) == 2.0**104
+    assert _ulp(mp.mpf("3.4e38"), DType.f32) == 2.0**104
+    assert _ulp(mp.mpf("1e309"), DType.f64) == 2.0**971
+    assert _ulp(mp.mpf(1), DType.f64) == 2.0**-52
