@@ -183,6 +183,8 @@ def vjp_bounds(program: Program, primals: Sequence[object], cotangents: Sequence
             errors=[first.state.errors[primal.outputs[k].name] for k in residuals],
             tainted=[first.state.tainted[primal.outputs[k].name]
                      | first.state.overflowed[primal.outputs[k].name] for k in residuals],
+            unspecified=[first.state.unspecified.get(primal.outputs[k].name)
+                         for k in residuals],
         )
         second = _run(backward, [*carried.values, *cotangents], digits, None, settle,
                       carried=carried)
@@ -229,10 +231,15 @@ class Origin:
 
 @dataclass(frozen=True)
 class Coefficients:
-    """Per coefficient variable of a JVP program (a non-linear value a rule emitted and a
-    linear equation reads), the :class:`Origin` it comes from."""
+    """What the analysis of a JVP program needs to know about its rules: per coefficient
+    variable (a non-linear value a rule emitted and a linear equation reads) the
+    :class:`Origin` it comes from; per result of an elementwise equation with a derivative
+    claim, its origin and the names of its coefficients (:func:`_outside_domain`); and the
+    names of the program's linear variables."""
 
     origins: Mapping[str, Origin]
+    equations: Mapping[str, tuple[Origin, tuple[str, ...]]]
+    linear: frozenset[str]
 
 
 def coefficient_origins(program: Program, jp: Program) -> Coefficients:
@@ -244,35 +251,36 @@ def coefficient_origins(program: Program, jp: Program) -> Coefficients:
     reads are the coefficients the claims bound (spec 7.3). One loop over ``jp``."""
     typing = check(program)
     jtyping = check(jp)
+    linear = frozenset(n for n, vt in jtyping.variables.items() if vt.linear)
     readers: set[str] = set()
     for e in jp.equations:
         if is_linear_equation(e, jtyping):
-            readers.update(a.name for a in e.inputs
-                           if isinstance(a, Var) and not jtyping.variables[a.name].linear)
-    origins: dict[str, Origin] = {}
+            readers.update(a.name for a in e.inputs if isinstance(a, Var) and a.name not in linear)
     k = 0
     current: int | None = None
     spans: dict[int, list[tuple[Equation, object]]] = {}
-    pending: list[list[str]] = []
+    emitted: dict[int, list[str]] = {}
     for e, et in zip(jp.equations, jtyping.equations):
         if k < len(program.equations) and _is_copy(e, program.equations[k]):
             current = k
-            spans[k] = [(e, et)]
+            spans[k], emitted[k] = [(e, et)], []
             k += 1
             continue
         if current is None or is_linear_equation(e, jtyping):
             continue
         spans[current].append((e, et))
-        pending.append([current, *[b.name for b in e.outputs]])
-    for entry in pending:
-        index, names = entry[0], entry[1:]
+        emitted[current].extend(b.name for b in e.outputs if b.name in readers)
+    origins: dict[str, Origin] = {}
+    equations: dict[str, tuple[Origin, tuple[str, ...]]] = {}
+    for index, span in spans.items():
         prim_eq = program.equations[index]
         origin = Origin(lookup(prim_eq.primitive), prim_eq, typing.equations[index],
-                        tuple(spans[index]))
-        for name in names:
-            if name in readers:
-                origins[name] = origin
-    return Coefficients(origins)
+                        tuple(span))
+        for name in emitted[index]:
+            origins[name] = origin
+        if origin.primitive.derivative is not None and prim_eq.outputs:
+            equations[prim_eq.outputs[0].name] = (origin, tuple(emitted[index]))
+    return Coefficients(origins, equations, linear)
 
 
 def _is_copy(e: Equation, source: Equation) -> bool:
@@ -302,6 +310,9 @@ class _State:
     final: bool = True
     deviations: dict[int, dict[str, tuple[np.ndarray, np.ndarray]]] = field(
         default_factory=dict)
+    unspecified: dict[str, np.ndarray] = field(default_factory=dict)
+    """Per non-linear variable, the elements an equation outside its domain read or wrote:
+    the derivatives that reach them are unspecified (spec 6.3)."""
 
 
 @dataclass(frozen=True)
@@ -312,6 +323,7 @@ class _Carried:
     values: list[np.ndarray]
     errors: list[np.ndarray]
     tainted: list[np.ndarray]
+    unspecified: list[np.ndarray | None]
 
 
 @dataclass(frozen=True)
@@ -364,15 +376,23 @@ def _run(program: Program, args: Sequence[object], dps: int,
     clean = {name: np.zeros(np.shape(v), dtype=bool) for name, v in values.items()}
     state = _State(d, values, errors, clean, dict(clean), final=final)
     if carried is not None:
-        for b, err, taint in zip(program.inputs, carried.errors, carried.tainted):
+        for b, err, taint, unknown in zip(program.inputs, carried.errors, carried.tainted,
+                                          carried.unspecified):
             state.errors[b.name] = err
             state.tainted[b.name] = np.asarray(taint, dtype=bool)
+            if unknown is not None:
+                state.unspecified[b.name] = unknown
     for e, et in zip(program.equations, typing.equations):
         if e.primitive == "call":
             raise UnsupportedPrimitiveError("the analysis needs a call-free program")
         _step(state, e, et)
         if coefficients is not None:
             _claim(state, e, et, coefficients)
+            _outside_domain(state, e, et, coefficients)
+        derivative = carried is not None or (
+            coefficients is not None and any(b.name in coefficients.linear for b in e.outputs))
+        if derivative and state.unspecified:
+            _reads_unspecified(state, e, et)
     return _Run(program, typing, state)
 
 
@@ -410,13 +430,20 @@ def _claim(state: _State, e: Equation, et: object, coefficients: Coefficients) -
     intermediates underflow may lose the coefficient entirely). The bound the
     reference's formula would have had (already computed by :func:`_step`) estimates the
     error of the truth itself at this precision: where it exceeds a sixteenth of the new
-    bound, the truth needs more digits (:func:`_settled`)."""
+    bound, the truth needs more digits (:func:`_settled`).
+
+    The marks of a coefficient are those of the primal operands it is computed from, and
+    its own class changes at their corners: the branches and discontinuities inside the
+    formula (a range test choosing between two exact forms) are the formula's business, as
+    its rounding is."""
     for b, vt in zip(e.outputs, et.outputs):
         origin = coefficients.origins.get(b.name)
         if origin is None or origin.primitive.derivative is None:
             continue
         t = vt.array
-        if not t.dtype.is_float:
+        inherited = _origin_taint(state, origin, t.shape)
+        if not t.dtype.is_float:  # a branch of the formula: every branch is exact in mpmath
+            state.tainted[b.name] = inherited
             continue
         deviation, moved = _coefficient_deviation(state, origin, b.name)
         u, eta = unit_roundoff(t.dtype), smallest_subnormal(t.dtype)
@@ -443,10 +470,81 @@ def _claim(state: _State, e: Equation, et: object, coefficients: Coefficients) -
                 else:
                     state.needed_dps = max(state.needed_dps, MAX_DPS)
         state.errors[b.name] = claimed
-        taint = state.tainted[b.name] | moved
+        taint = inherited | moved
         if state.final:
             taint = taint | unsettled
         state.tainted[b.name] = taint
+
+
+def _origin_taint(state: _State, origin: Origin, shape: tuple[int, ...]) -> np.ndarray:
+    """The marks a coefficient inherits: those of its primal equation's operands (element by
+    element for an elementwise primitive, every element otherwise)."""
+    out = np.zeros(shape, dtype=bool)
+    elementwise = taint_kind(origin.primitive) == "elementwise"
+    for a in origin.equation.inputs:
+        if not isinstance(a, Var):
+            continue
+        bad = state.tainted[a.name] | state.overflowed[a.name]
+        if elementwise and bad.shape in ((), shape):
+            out |= np.broadcast_to(bad, shape)
+        elif bad.any():
+            out |= True
+    return out
+
+
+def _outside_domain(state: _State, e: Equation, et: object,
+                    coefficients: Coefficients) -> None:
+    """Spec 6.3: where an elementwise equation with a derivative claim gives nan although
+    none of its float operands is nan or infinite, its coefficients are unspecified: mark
+    those elements of its operands, its result and its coefficients, so that what a
+    derivative computes from them is not judged (:func:`_reads_unspecified`)."""
+    if not e.outputs or e.outputs[0].name not in coefficients.equations:
+        return
+    origin, names = coefficients.equations[e.outputs[0].name]
+    if origin.primitive.family not in ("unary", "binary") or origin.equation != e:
+        return
+    shape = et.outputs[0].array.shape
+    y = np.asarray(state.values[e.outputs[0].name], dtype=object)
+    operands = [np.broadcast_to(np.asarray(_operand(state, a, vt)[0], dtype=object), shape)
+                for a, vt in zip(e.inputs, et.inputs) if vt.array.dtype.is_float]
+    mask = np.zeros(shape, dtype=bool)
+    for i in np.ndindex(shape):
+        mask[i] = bool(mpmath.isnan(y[i])) and all(bool(mpmath.isfinite(x[i]))
+                                                  for x in operands)
+    if not mask.any():
+        return
+    marked = [a.name for a in e.inputs if isinstance(a, Var)]
+    for name in [*marked, e.outputs[0].name, *names]:
+        previous = state.unspecified.get(name)
+        here = _fit(mask, np.shape(state.values[name]))
+        state.unspecified[name] = here if previous is None else previous | here
+
+
+def _fit(mask: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """``mask`` on an array of ``shape``: the same elements, or every element if the shapes
+    differ (a rank-0 operand, a reduction)."""
+    if mask.shape == shape:
+        return mask
+    return np.full(shape, bool(mask.any()))
+
+
+def _reads_unspecified(state: _State, e: Equation, et: object) -> None:
+    """A derivative equation reading unspecified elements: its results there are too."""
+    for a in e.inputs:
+        if not isinstance(a, Var) or a.name not in state.unspecified:
+            continue
+        mask = state.unspecified[a.name]
+        if not mask.any():
+            continue
+        for b, vt in zip(e.outputs, et.outputs):
+            shape = vt.array.shape
+            try:
+                here = np.broadcast_to(mask, shape) if mask.shape in ((), shape) else None
+            except ValueError:
+                here = None
+            if here is None:
+                here = np.full(shape, bool(mask.any()))
+            state.tainted[b.name] = state.tainted[b.name] | here
 
 
 def _coefficient_deviation(state: _State, origin: Origin, name: str

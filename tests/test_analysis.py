@@ -509,11 +509,11 @@ def test_a_derivative_lost_in_the_tail_fails_the_claim(tanh_formula) -> None:
 def test_the_truth_settles_where_the_formula_cancels_in_mpmath(tanh_formula) -> None:
     """At x = 100, 1 - tanh(x) ≈ 2.8e-87 is 0 at 40 digits (and at 80): the analysis sees
     that its formula's own error exceeds the claim's bound and recomputes at the precision
-    it needs (x = -300: 1 + y ≈ 1e-260, settled at about 280 digits); at x = 1000
-    (1 - y ≈ 1e-869) no precision up to 320 digits settles it, and the element is unreliable
-    rather than judged against a wrong 0."""
+    it needs (x = -300: 1 + y ≈ 1e-260, settled at about 280 digits); at x = 354
+    (1 - y ≈ 7e-308, tanh′ ≈ 1.3e-307 still normal) no precision up to 320 digits settles it,
+    and the element is unreliable rather than judged against a wrong 0."""
     tanh_formula(_factored_tanh)
-    x = np.array([100.0, 1000.0, 0.5, -300.0])
+    x = np.array([100.0, 354.0, 0.5, -300.0])
     b = jvp_bounds(program(TANH), [x], [np.ones(4)])
     assert b.reliable[0].tolist() == [True, False, True, True]
     for k in (0, 2, 3):
@@ -548,3 +548,31 @@ def test_vjp_bounds_use_the_claims_too(tanh_formula) -> None:
         ra, rb = bounds[0].bound[0][k], bounds[1].bound[0][k]
         assert abs(ra - rb) <= ra * CTX.mpf(10) ** -20
         assert abs(bounds[0].truth[0][k] - bounds[1].truth[0][k]) <= ra * CTX.mpf(10) ** -10
+
+
+# --------------------------------------------------------------------------------------------
+# Outside a primitive's domain the derivative is unspecified (spec 6.3)
+
+
+def test_a_tangent_outside_the_domain_is_not_judged() -> None:
+    """log at x = -2 is nan and its derivative unspecified: the reference's 1/x there is no
+    part of the spec, so that tangent element is unreliable; its neighbour is judged."""
+    p = program("def f(x: f64[2]) -> f64[2]:\n    y: f64[2] = log(x)\n    return y\n")
+    x, t = np.array([-2.0, 2.0]), np.array([1.0, 1.0])
+    assert jvp_bounds(p, [x], [t]).reliable[0].tolist() == [False, True]
+    assert vjp_bounds(p, [x], [t]).reliable[0].tolist() == [False, True]
+
+
+def test_a_value_dropped_by_select_n_keeps_its_tangent_but_not_its_cotangent() -> None:
+    """select_n drops the nan of log(-2), and forward mode drops its tangent with it: the
+    tangent result is specified (0). In reverse mode the unspecified coefficient meets the
+    cotangent 0 that select_n sends the discarded case: the input's cotangent is unspecified
+    (spec 6.3)."""
+    p = program("def f(x: f64[2]) -> f64[2]:\n    y: f64[2] = log(x)\n"
+                "    q: bool[2] = lt(x, 0.0)\n    w: f64[2] = select_n(q, y, 1.0)\n"
+                "    return w\n")
+    x, t = np.array([-2.0, 2.0]), np.array([1.0, 1.0])
+    forward = jvp_bounds(p, [x], [t])
+    assert forward.reliable[0].tolist() == [True, True]
+    assert forward.truth[0][0] == 0
+    assert vjp_bounds(p, [x], [t]).reliable[0].tolist() == [False, True]
