@@ -457,23 +457,24 @@ def _claim(state: _State, e: Equation, et: object, coefficients: Coefficients) -
         normal = smallest_normal(t.dtype)
         for i in np.ndindex(shape):
             bound = deviation[i] + ulps * (2 * u * abs(c[i]) + eta)
-            if abs(c[i]) < normal:  # no claim below the normal range: it may underflow
+            if 0 < abs(c[i]) < normal:  # no claim below the normal range: it may underflow
                 bound = max(bound, deviation[i] + normal)
             claimed[i] = bound
+            # the truth must be settled to a sixteenth of what a comparison allows here: the
+            # bound and the rounding of the linear equation that applies the coefficient
+            allowed = bound + 2 * u * abs(c[i]) + eta
             own = formula[i] * rounding
-            if mpmath.isfinite(own) and own * SETTLED_FRACTION > bound:
+            if mpmath.isfinite(own) and own * SETTLED_FRACTION > allowed:
                 unsettled[i] = True
-                if bound > 0:
-                    digits = state.domain.dps + int(mpmath.ceil(
-                        mpmath.log10(own * SETTLED_FRACTION / bound))) + 2
-                    state.needed_dps = max(state.needed_dps, digits)
-                else:
-                    state.needed_dps = max(state.needed_dps, MAX_DPS)
+                digits = state.domain.dps + int(mpmath.ceil(
+                    mpmath.log10(own * SETTLED_FRACTION / allowed))) + 2
+                state.needed_dps = max(state.needed_dps, digits)
         state.errors[b.name] = claimed
-        taint = inherited | moved
+        taint = inherited | moved | _near_overflow(c, claimed, t.dtype)
         if state.final:
             taint = taint | unsettled
         state.tainted[b.name] = taint
+        state.overflowed[b.name] = _beyond_overflow(c, t.dtype) & ~taint
 
 
 def _origin_taint(state: _State, origin: Origin, shape: tuple[int, ...]) -> np.ndarray:
