@@ -115,7 +115,10 @@ def _power_side(ctx: mpmath.MPContext, x: object, y: object) -> int:
     """Whether ``|x|^y`` lies far beyond the range: +1 above ``2^(4096 + 4)``, -1 below
     ``2^-(4096 + 4)``, 0 when it may be within (computed then, and rounded by the range).
     Estimated in binary floats from ``y · log2|x|``, whose relative error (about 2^-50) is
-    far inside the margin of 4 in the exponent."""
+    far inside the margin of 4 in the exponent. ``y`` may be a Python integer (an integral
+    exponent, as the ``pow`` rule passes one)."""
+    if isinstance(y, int) and not isinstance(y, bool):
+        y = ctx.mpf(y)
     if not (isinstance(x, ctx.mpf) and isinstance(y, ctx.mpf)):
         return 0
     if not (ctx.isfinite(x) and ctx.isfinite(y)) or x == 0 or abs(x) == 1 or y == 0:

@@ -89,6 +89,8 @@ def test_exponential_guards_answer_without_computing() -> None:
     assert ctx.power(ctx.mpf(0.5), ctx.mpf(1e300)) == 0
     assert ctx.power(ctx.mpf(-2), ctx.mpf(2**13 + 1)) == ctx.ninf
     assert ctx.power(ctx.mpf(-2), ctx.mpf(2**13)) == ctx.inf
+    assert ctx.power(ctx.mpf(-2), 2**13 + 1) == ctx.ninf  # an integer exponent, as pow's rule
+    assert ctx.power(ctx.mpf(-3), 10**1200) == ctx.inf
     # each of these costs mpmath about a second or more when computed
     assert time.perf_counter() - start < 0.1
 
@@ -185,3 +187,33 @@ def test_a_context_left_at_another_precision_is_replaced() -> None:
     ctx.dps = 20  # as an interrupted mpmath call might leave it
     fresh = context(35)
     assert fresh is not ctx and fresh.dps == 35
+
+
+EXTREMES = ("1e1200", "-1e1200", "1e-1200", "-1e-1200", "1e300", "-1e300", "0.5")
+"""Decimal arguments near the edges of the range (2^4096 = 1.04e1233) and ordinary ones."""
+
+
+def test_every_elementwise_primitive_ends_quickly_at_the_edges_of_the_range() -> None:
+    from lintra.reference import PRIMITIVES
+
+    slow = []
+    for prim in PRIMITIVES.values():
+        if prim.family not in ("unary", "binary"):
+            continue
+        if prim.name == "integer_pow":
+            params, arity = ", y=-7", 1
+        else:
+            params, arity = "", 1 if prim.family == "unary" else 2
+        names = ", ".join(f"x{k}" for k in range(arity))
+        sig = ", ".join(f"x{k}: f64[]" for k in range(arity))
+        p = parse_program(f"def f({sig}) -> f64[]:\n    y: f64[] = {prim.name}({names}{params})"
+                          "\n    return y\n")
+        for a in EXTREMES:
+            for b in EXTREMES[: len(EXTREMES) if arity == 2 else 1]:
+                args = [a, b][:arity]
+                start = time.perf_counter()
+                with within_time():
+                    evaluate(p, *args, dps=40)
+                if time.perf_counter() - start > 0.1:
+                    slow.append((prim.name, args))
+    assert not slow
