@@ -12,7 +12,9 @@ analysis or the oracle: its result is stored under a key made of
 * the lintra version, and a fingerprint of the source of the code that computes truths
   (``lintra.reference`` and the conformance modules that compute or cache them) and of the
   mpmath version: a cache is never trusted across versions, nor after any change of that
-  code, released or not.
+  code, released or not. The fingerprint sees files, not objects: a process that replaces
+  the reference's rules at run time (a test's monkeypatch) must turn the cache off, as the
+  test suite does for all its tests.
 
 Where: ``$LINTRA_TRUTH_CACHE`` if set (``off``, ``0``, ``false`` or ``no`` disables the cache,
 anything else is the directory to use), else ``$XDG_CACHE_HOME/lintra/truth``, else
