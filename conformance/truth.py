@@ -28,10 +28,12 @@ result's dtype (``2^-1075`` for f64, ``2^-150`` for f32): a difference below it 
 change any float the result is compared with, which is what lets a true value of 0 settle
 (its noise shrinks with precision but never becomes relatively small).
 
-Measured against python-flint's arb balls (a rigorous enclosure): arb would need a third
-evaluation rule for every primitive of chapter 3 with the same special values, and mpmath
-at a doubled precision costs the reference's own rules one more evaluation; the loop needs
-no new dependency and no new rule.
+Measured against python-flint's arb balls (a rigorous enclosure, spec 7.2): arb's
+arithmetic is far cheaper (12 µs for the example's JVP at 2,200 bits, against 1.7 ms for one
+evaluation of the JVP program here, at 40 digits as at 640: the cost is the evaluator's
+overhead per equation, not the digits), but it would need a third evaluation rule for every
+primitive of chapter 3 with the same special values; the loop needs no new dependency and
+no new rule, and doubling the precision costs it almost nothing.
 """
 
 from __future__ import annotations
