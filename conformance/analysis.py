@@ -517,8 +517,10 @@ def _outside_domain(state: _State, e: Equation, et: object,
     marked = [a.name for a in e.inputs if isinstance(a, Var)]
     for name in [*marked, e.outputs[0].name, *names]:
         previous = state.unspecified.get(name)
-        here = _fit(mask, np.shape(state.values[name]))
-        state.unspecified[name] = here if previous is None else previous | here
+        # the coefficients come later, elementwise: the result's shape
+        here = _fit(mask, np.shape(state.values[name])) if name in state.values else mask
+        state.unspecified[name] = here if previous is None else previous | _fit(
+            here, previous.shape)
 
 
 def _fit(mask: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
