@@ -561,6 +561,11 @@ def test_a_tangent_outside_the_domain_is_not_judged() -> None:
     x, t = np.array([-2.0, 2.0]), np.array([1.0, 1.0])
     assert jvp_bounds(p, [x], [t]).reliable[0].tolist() == [False, True]
     assert vjp_bounds(p, [x], [t]).reliable[0].tolist() == [False, True]
+    # a rule with coefficients computed after the equation (acos: rsqrt((1 - x)(1 + x)))
+    q = program("def f(x: f64[2]) -> f64[2]:\n    y: f64[2] = acos(x)\n    return y\n")
+    x = np.array([1.5, 0.5])
+    assert jvp_bounds(q, [x], [t]).reliable[0].tolist() == [False, True]
+    assert vjp_bounds(q, [x], [t]).reliable[0].tolist() == [False, True]
 
 
 def test_a_value_dropped_by_select_n_keeps_its_tangent_but_not_its_cotangent() -> None:
