@@ -400,7 +400,8 @@ class Verdict(enum.Enum):
     KINK = "kink"
     """The place is a kink (chapter 6): the partial is a convention, judged elsewhere."""
     UNRELIABLE = "unreliable"
-    """The truth could not be established (two precisions disagree)."""
+    """The truth could not be established (two precisions disagree), or the partial is nan
+    while another partial of the same result element is beyond the dtype's range (inf·0)."""
 
 
 @dataclass(frozen=True)
@@ -535,13 +536,31 @@ def measure_place(backend: Backend, primitive: str, dtype: DType,
                         0.0, math.inf, Verdict.KINK) for which, _ in unit_tangents(operands)]
     truth = true_partials(primitive, point, params)
     out = []
-    for (which, tangents), true_results in zip(unit_tangents(operands), truth.partials):
+    for k, ((which, tangents), true_results) in enumerate(
+            zip(unit_tangents(operands), truth.partials)):
         _, got = backend.jvp(p, operands, tangents)
         for r, (g, want) in enumerate(zip(_flat_floats(got), true_results)):
             for e, (ge, we) in enumerate(zip(g, want)):
-                out.append(judge(primitive, dtype, params, point, which, (r, e), ge, we,
-                                 claim, not truth.unreliable))
+                judged = judge(primitive, dtype, params, point, which, (r, e), ge, we, claim,
+                               not truth.unreliable)
+                out.append(overflow_elsewhere(judged, truth, k, dtype))
     return out
+
+
+def overflow_elsewhere(p: Partial, truth: Truth, k: int, dtype: DType) -> Partial:
+    """``p`` (the partial of unit tangent ``k``) as UNRELIABLE where it is nan while another
+    partial of the same result element is beyond the dtype's range: with that operand's
+    tangent zero, a rule computes ``inf·0 = nan`` (spec 7.3's pass rule leaves such elements
+    unjudged too)."""
+    if p.verdict is not Verdict.BEYOND or not math.isnan(p.got):
+        return p
+    r, e = p.result
+    others = [t[r][e] for j, t in enumerate(truth.partials) if j != k]
+    if not any(not mpmath.isfinite(t) or abs(CTX.mpf(t)) >= overflow_threshold(dtype)
+               for t in others):
+        return p
+    return Partial(p.primitive, p.dtype, p.params, p.point, p.operand, p.result, p.got,
+                   p.truth, 0.0, p.allowed, Verdict.UNRELIABLE)
 
 
 def _flat_floats(values: Sequence[object]) -> list[np.ndarray]:
@@ -647,8 +666,9 @@ def derivative_accuracy(backend: Backend, case: Case) -> CheckResult:
     primitive (:func:`hard_places`) in the equation's dtype, are within the primitive's
     derivative claim (spec 3.1-3.8, column d-ulp) of the exact partials wherever those are
     normal numbers; nan and ±inf where the truth is; finite where it is zero or subnormal.
-    Kinks (chapter 6) and places whose truth two precisions do not confirm are counted as
-    unreliable."""
+    Kinks (chapter 6), places whose truth two precisions do not confirm, and nan partials
+    next to another partial beyond the dtype's range (inf·0 with a zero tangent, unjudged by
+    spec 7.3 too) are counted as unreliable."""
     from lintra.conformance.properties import Tally, _calls
 
     name = "derivative_accuracy"
