@@ -1,6 +1,7 @@
 """How the reference scales with program length: parse, check and evaluate a chain program.
 
-Run with ``python -m pytest benchmarks --benchmark-only`` (not part of the default test run).
+Run with ``python -m pytest benchmarks --benchmark-only -n 0`` (not part of the default test run;
+``-n 0`` turns off the two test workers, under which pytest-benchmark measures nothing).
 The reference is written for clarity, not speed; these numbers show that its cost is linear
 in the number of equations, which the 100,000-equation test relies on.
 """

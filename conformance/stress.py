@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 import mpmath
 import numpy as np
 
-from lintra.conformance.analysis import overflow_threshold
+from lintra.conformance.analysis import overflow_threshold, value_class
 from lintra.conformance.backend import Backend
 from lintra.conformance.results import CheckResult, Status
 from lintra.reference import PRIMITIVES, check, jvp, parse_program
@@ -453,14 +453,6 @@ def ulp_at(value: object, dtype: DType) -> object:
     return CTX.mpf(float(np.spacing(rounded)))
 
 
-def class_of(v: object) -> str:
-    if mpmath.isnan(v):
-        return "nan"
-    if mpmath.isinf(v):
-        return "+inf" if v > 0 else "-inf"
-    return "finite"
-
-
 def negative_zero(point: tuple[float, ...]) -> bool:
     """Whether an operand is -0: the mpmath truth is the value at +0 there (spec 3.1), so the
     sign of an infinite partial is a float64 fact the truth cannot confirm."""
@@ -510,8 +502,8 @@ def judge(primitive: str, dtype: DType, params: tuple[tuple[str, ParamValue], ..
         return partial(0.0, Verdict.UNRELIABLE)
     t = CTX.mpf(truth)
     if not mpmath.isfinite(t) or abs(t) >= overflow_threshold(dtype):
-        expected = class_of(t) if not mpmath.isfinite(t) else ("+inf" if t > 0 else "-inf")
-        got_class = class_of(g)
+        expected = value_class(t) if not mpmath.isfinite(t) else ("+inf" if t > 0 else "-inf")
+        got_class = value_class(g)
         if expected != "nan" and negative_zero(point):  # mpmath has no -0: the sign of an
             got_class, expected = got_class.lstrip("+-"), expected.lstrip("+-")  # infinity
         return partial(0.0, Verdict.CLASS if got_class == expected else Verdict.BEYOND)

@@ -63,13 +63,6 @@ NEEDS_CORPUS: dict[str, str] = {
     "AbsOneSidedAtZero": "abs at an exact 0; the properties report a one-sided slope as a "
                          "CONVENTION difference, not a failure: only the corpus's exact kink "
                          "assertion, which reports it as the convention it is",
-    "PowWithoutGuards": "pow at an exact x = 0: seed 0's ci cases do not draw it (seed 2's "
-                        "pow(x0, x0) at 0 does; the properties judge it since taint is per "
-                        "element, spec 7.3)",
-    "MaxTieBoth": "max of two operands tied with equal tangents (max(x, x)): seed 0's "
-                  "simplest case is max(x0, x1) at distinct points and its random one "
-                  "max(-2, x0) without a tie (a tie with a literal gets the tangent 0, so "
-                  "both splits agree); seeds 1-3 catch it",
 }
 """Mutants the ci profile's generated cases (seed 0) miss, with the case they need."""
 
