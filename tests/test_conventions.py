@@ -161,7 +161,29 @@ class AbsRightSlope(OneCallConvention):
         return (np.where(x >= 0, 1.0, -1.0),)
 
 
-CONVENTION_BACKENDS = {"kink_abs": AbsRightSlope}
+class MaxTieToFirst(OneCallConvention):
+    """A tie of ``max`` gives its whole derivative to the first operand."""
+
+    def partials(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, ...]:
+        first = x >= y
+        return first.astype(np.float64), (~first).astype(np.float64)
+
+
+class ClampToXAtBounds(OneCallConvention):
+    """``clamp`` gives ``x`` its whole derivative at a bound, and ``hi`` everything where
+    ``lo = hi``."""
+
+    def partials(self, lo: np.ndarray, x: np.ndarray, hi: np.ndarray
+                 ) -> tuple[np.ndarray, ...]:
+        degenerate = lo == hi
+        inside = (lo <= x) & (x <= hi) & ~degenerate
+        to_hi = (x > hi) | degenerate
+        to_lo = (x < lo) & ~degenerate
+        return tuple(m.astype(np.float64) for m in (to_lo, inside, to_hi))
+
+
+CONVENTION_BACKENDS = {"kink_abs": AbsRightSlope, "kink_max_ties": MaxTieToFirst,
+                       "kink_clamp": ClampToXAtBounds}
 """Each wrapper backend with the corpus case (spec 7.7) of its primitive's kink row."""
 
 
