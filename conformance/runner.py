@@ -5,9 +5,12 @@
 seeded per property and primitive (:func:`item_seed`): a first pass generates the profile's
 number of cases and records every result; if one fails, a second pass with the same seed
 lets Hypothesis shrink it, and the smallest failing case is the one reported (its program
-and inputs reproduce it). A failure ends its own item only: every other (property,
-primitive) item still runs. Every case runs under a time limit (:func:`time_limit`): one
-that takes longer is a skip with that reason, never a hung run.
+and inputs reproduce it). The cases of a passing first pass are stored in the case cache
+(spec 7.8, :mod:`lintra.conformance.truth_cache`) and replayed by later runs, of any backend,
+instead of drawn again; a replayed case that fails goes to the shrinking pass the same way.
+A failure ends its own item only: every other (property, primitive) item still runs. Every
+case runs under a time limit (:func:`time_limit`): one that takes longer is a skip with that
+reason, never a hung run.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 
+from lintra.conformance import truth_cache
 from lintra.conformance.backend import Backend, load_backend
 from lintra.conformance.known_failures import (
     Entry,
@@ -44,6 +48,7 @@ from lintra.conformance.profiles import Profile, profile_named
 from lintra.conformance.properties import CHECKS, Case, run_property
 from lintra.conformance.results import CheckResult, RunReport, Status, judged
 from lintra.conformance.strategies import programs
+from lintra.conformance.truth_cache import case_entry
 from lintra.reference.errors import EvaluationError, LintraError
 from lintra.reference.evaluate import evaluate
 from lintra.reference.primitives import PRIMITIVES
@@ -499,7 +504,9 @@ def _check_around(backend: Backend, name: str, prof: Profile, focus: str, seed: 
                   results: list[CheckResult], conventions: str = "report",
                   limit: float | None = CASE_TIME_LIMIT) -> CheckResult | None:
     """Run property ``name`` on cases around ``focus``, appending results; return the
-    shrunk failure, if any."""
+    shrunk failure, if any. The cases come from the case cache when it has this item's
+    (:func:`_cached_cases`), else from Hypothesis, and a passing generation stores them
+    there; a failure, replayed or generated, is shrunk by Hypothesis all the same."""
     label = (f"generated: --check {name} --primitive {focus} --seed {seed} "
              f"--profile {prof.name}")
 
@@ -519,23 +526,78 @@ def _check_around(backend: Backend, name: str, prof: Profile, focus: str, seed: 
         if record:
             results.append(result)
 
-    def probe(phases: Sequence[Phase], record: bool) -> None:
+    def probe(phases: Sequence[Phase], record: bool, handed: list[Case] | None = None) -> None:
         @hypothesis_seed(item_seed(seed, name, focus))
         @_settings(prof, phases)
         @given(cases(prof, focus, label, limit))
         def test(case: Case) -> None:
+            if handed is not None:
+                handed.append(_bare(case))
             attempt(case, record)
 
         test()
 
+    entry = case_entry({"check": name, "primitive": focus, "profile": repr(prof),
+                        "seed": seed, "item_seed": item_seed(seed, name, focus),
+                        "limit": None if limit is None else float(limit)})
     try:
-        probe([Phase.generate], record=True)
+        replay = _cached_cases(entry)
+        if replay is None:
+            handed: list[Case] = []
+            try:
+                probe([Phase.generate], record=True, handed=handed)
+            except Unsatisfiable:
+                _store_cases(entry, UNSATISFIABLE)
+                raise
+            _store_cases(entry, handed)
+        elif replay is UNSATISFIABLE:
+            raise Unsatisfiable(f"no case around {focus} could be generated (case cache)")
+        else:
+            for case in replay:
+                attempt(case, record=True)
     except _Failed:
         try:
             probe([Phase.generate, Phase.shrink], record=False)
         except _Failed as shrunk:
             return replace(shrunk.result, reproducer=_reproducer(shrunk.case, name))
     return None
+
+
+UNSATISFIABLE = "unsatisfiable"
+"""What the case cache holds for an item whose generation found no valid case."""
+
+
+def _bare(case: Case) -> Case:
+    """A copy of a generated case as the strategy drew it, for the case cache: its own
+    arrays, no analyses remembered."""
+    return Case(case.program, tuple(a.copy() for a in case.primals),
+                tuple(a.copy() for a in case.tangents),
+                tuple(a.copy() for a in case.cotangents), source=case.source, dps=case.dps,
+                skip=case.skip)
+
+
+def _cached_cases(entry: Path | None) -> list[Case] | str | None:
+    """The cases (or :data:`UNSATISFIABLE`) the case cache holds at ``entry``; ``None`` when
+    it is off, has no such entry, or the entry is not a list of cases."""
+    if entry is None:
+        return None
+    found = truth_cache.load(entry)
+    if isinstance(found, str) and found == UNSATISFIABLE:
+        return UNSATISFIABLE
+    if isinstance(found, list) and all(isinstance(c, Case) for c in found):
+        return [_bare(c) for c in found]
+    return None
+
+
+def _store_cases(entry: Path | None, handed: list[Case] | str) -> None:
+    """Store what a passing generation handed to the property (or that it found none),
+    unless a case was skipped for running past the time limit while it was drawn: how far
+    a slow evaluation gets depends on the machine, so such an item is drawn anew."""
+    if entry is None:
+        return
+    if isinstance(handed, list) and any(c.skip for c in handed):
+        return
+    truth_cache.store(entry, handed, 0)
 
 
 def _reproducer(case: Case | None, name: str) -> str:

@@ -26,6 +26,13 @@ are pickles: the directory must be the user's own, as any cache of Python object
 mpmath numbers are stored as their exact binary value and rebuilt in the reference's shared
 context at the call's precision (``lintra.reference.domains.context``): an mpf unpickled the
 ordinary way would belong to ``mpmath.mp`` and compute at its 53 bits.
+
+The same directory holds the *case cache* (its ``cases`` folder, :func:`case_entry`): the
+generated cases of one (property, primitive) item of a run depend only on the item, the
+profile, the seed and the time limit, never on the backend, so the runner stores the cases
+a passing generation handed to the property and replays them on a later run. Its key adds
+to the fingerprint above the source that draws cases (:data:`GENERATION_SOURCES`) and the
+Hypothesis and NumPy versions.
 """
 
 from __future__ import annotations
@@ -42,6 +49,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+import hypothesis
 import mpmath
 import numpy as np
 from mpmath.ctx_mp_python import _mpf
@@ -90,6 +98,39 @@ def fingerprint() -> str:
     return digest.hexdigest()
 
 
+GENERATION_SOURCES = ("strategies.py", "runner.py", "stress.py", "properties.py", "profiles.py")
+"""The conformance modules that draw generated cases (the strategies, the runner's case
+strategy, the hard places, the case record, the profiles): part of the case cache's key."""
+
+CASES = "cases"
+"""The folder of the case cache inside the cache directory."""
+
+
+@functools.lru_cache(maxsize=1)
+def case_fingerprint() -> str:
+    """:func:`fingerprint`, the Hypothesis and NumPy versions and a hash of
+    :data:`GENERATION_SOURCES`: what the generated cases of a seed depend on besides the
+    item's own arguments."""
+    digest = hashlib.sha256()
+    digest.update(f"{fingerprint()}\nhypothesis {hypothesis.__version__} "
+                  f"numpy {np.__version__}\n".encode())
+    here = Path(__file__).parent
+    for name in GENERATION_SOURCES:
+        digest.update(name.encode() + b"\0" + (here / name).read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def case_entry(arguments: dict[str, object]) -> Path | None:
+    """Where the generated cases of the item described by ``arguments`` live in the case
+    cache (keyed by :func:`case_fingerprint` and every argument exactly), or ``None`` when
+    the cache is disabled."""
+    where = directory()
+    if where is None:
+        return None
+    name = key("cases", arguments, case_fingerprint())
+    return where / CASES / name[:2] / name
+
+
 def _version() -> str:
     try:
         return importlib.metadata.version("lintra")
@@ -118,10 +159,11 @@ def token(value: object) -> str:
     raise Unkeyable(f"no exact key for a {type(value).__name__}")
 
 
-def key(quantity: str, arguments: dict[str, object]) -> str:
-    """The entry's name: a SHA-256 of the fingerprint, the quantity and the arguments."""
+def key(quantity: str, arguments: dict[str, object], code: str | None = None) -> str:
+    """The entry's name: a SHA-256 of the fingerprint (``code``, else :func:`fingerprint`),
+    the quantity and the arguments."""
     digest = hashlib.sha256()
-    digest.update(f"{fingerprint()}\n{quantity}\n".encode())
+    digest.update(f"{code or fingerprint()}\n{quantity}\n".encode())
     for name, value in arguments.items():
         digest.update(f"{name}={token(value)}\n".encode())
     return digest.hexdigest()
@@ -164,19 +206,20 @@ def store(path: Path, value: object, dps: int) -> None:
         return  # a read-only or full disk: the run goes on without caching
 
 
-_MISSING = object()
+MISSING = object()
+"""What :func:`load` returns for an absent or unreadable entry."""
 
 
 def load(path: Path) -> object:
-    """The entry at ``path``, or a private marker when it is absent or unreadable."""
+    """The entry at ``path``, or :data:`MISSING` when it is absent or unreadable."""
     try:
         data = path.read_bytes()
     except OSError:
-        return _MISSING
+        return MISSING
     try:
         return pickle.loads(data)
     except Exception:  # a damaged entry is recomputed (and rewritten), never trusted
-        return _MISSING
+        return MISSING
 
 
 def cached(fn: F) -> F:
@@ -198,7 +241,7 @@ def cached(fn: F) -> F:
             return fn(*args, **kwargs)
         path = where / name[:2] / name
         hit = load(path)
-        if hit is not _MISSING:
+        if hit is not MISSING:
             return hit
         value = fn(*args, **kwargs)
         store(path, value, int(bound.arguments.get("dps", 40)))  # type: ignore[arg-type]
@@ -207,5 +250,6 @@ def cached(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-__all__ = ["ENVIRONMENT", "Unkeyable", "cached", "directory", "fingerprint", "key", "load",
-           "store", "token"]
+__all__ = ["CASES", "ENVIRONMENT", "GENERATION_SOURCES", "MISSING", "Unkeyable", "cached",
+           "case_entry", "case_fingerprint", "directory", "fingerprint", "key", "load", "store",
+           "token"]

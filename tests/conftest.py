@@ -30,6 +30,6 @@ settings.register_profile(
 settings.register_profile("dev", max_examples=100, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
-# The truth cache (spec 7.8) is off in the tests: no test may depend on entries an earlier
-# run left behind. Tests of the cache itself point it at a temporary directory.
+# The truth cache and the case cache (spec 7.8) are off in the tests: no test may depend on
+# entries an earlier run left behind. Tests of the caches point them at a temporary directory.
 os.environ["LINTRA_TRUTH_CACHE"] = "off"
