@@ -1,0 +1,366 @@
+"""Program-level API: ``compile(program)`` and what a compiled program offers.
+
+A :class:`Compiled` holds the engine's graph of one program and derives, each once and on
+first use, its JVP graph, its primal and linear graphs (partial evaluation of the JVP), the
+transposed linear graph and their plans. Nothing is transformed again when a compiled program
+runs again, and :func:`compile` returns the same :class:`Compiled` for an equal program
+(programs are compared by value, not identity). Every derived graph can be had as a lintra
+program (``.program``), which the reference's ``check`` accepts and ``evaluate`` runs.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from lintra.optimized.arrays import ArrayTable, table
+from lintra.optimized.convert import from_program, to_program
+from lintra.optimized.ir import AType, Graph, Var
+from lintra.optimized.jvp import forget_linearity, jvp_graph
+from lintra.optimized.plan import Plan
+from lintra.optimized.transpose import transpose_graph
+from lintra.optimized.unzip import unzip_graph
+from lintra.reference.errors import LinearityError, LintraTypeError, ShapeError
+from lintra.reference.syntax import Program
+
+_INT_RANGE = {"i64": (-(2**63), 2**63 - 1), "i32": (-(2**31), 2**31 - 1)}
+
+
+def compile(program: Program, *, array_library: str = "numpy") -> Compiled:
+    """The compiled form of ``program`` for ``array_library`` (``"numpy"`` or ``"cupy"``),
+    made once per distinct program and library and remembered."""
+    return _compiled(program, array_library)
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(program: Program, array_library: str) -> Compiled:
+    return Compiled(from_program(program), table(array_library), program)
+
+
+class Compiled:
+    """One program, compiled: evaluation and every derivative of spec chapters 4 and 5."""
+
+    def __init__(self, graph: Graph, tab: ArrayTable, program: Program | None = None) -> None:
+        self.graph = graph
+        self.table = tab
+        self._program = program
+        self.name = graph.name
+
+    # ----------------------------------------------------------------------------------------
+    # the program and its derived graphs
+
+    @property
+    def program(self) -> Program:
+        """The program as lintra text's syntax tree."""
+        if self._program is None:
+            self._program = to_program(self.graph)
+        return self._program
+
+    @functools.cached_property
+    def _plan(self) -> Plan:
+        return Plan(self.graph, self.table)
+
+    @functools.cached_property
+    def _float_inputs(self) -> tuple[int, ...]:
+        return tuple(k for k, v in enumerate(self.graph.inputs) if v.type.is_float)
+
+    @functools.cached_property
+    def _float_outputs(self) -> tuple[int, ...]:
+        return tuple(k for k, v in enumerate(self.graph.outputs) if v.type.is_float)
+
+    @functools.cached_property
+    def jvp_graph(self) -> Graph:
+        return jvp_graph(self.graph)
+
+    @functools.cached_property
+    def _jvp_plan(self) -> Plan:
+        return Plan(self.jvp_graph, self.table)
+
+    @functools.cached_property
+    def _unzipped(self) -> tuple[Graph, Graph]:
+        g = forget_linearity(self.graph)
+        return unzip_graph(self.jvp_graph, len(g.inputs), len(g.outputs))
+
+    @functools.cached_property
+    def _primal_plan(self) -> Plan:
+        return Plan(self._unzipped[0], self.table)
+
+    @functools.cached_property
+    def _linear(self) -> _LinearGraph:
+        return _LinearGraph(self._unzipped[1], self.table)
+
+    def jvp_program(self) -> Program:
+        """The JVP program (spec 4.1) as the engine built it."""
+        return to_program(self.jvp_graph)
+
+    # ----------------------------------------------------------------------------------------
+    # running
+
+    def evaluate(self, *args: Any) -> tuple[Any, ...]:
+        """The program's results at ``args`` (one per parameter; spec E-Args)."""
+        return self._plan(*self._arguments(args, self.graph.inputs, "argument"))
+
+    def jvp(self, primals: Sequence[Any], tangents: Sequence[Any]
+            ) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+        """``(results, tangent results)``: one tangent per float parameter in, one per float
+        result out (spec 4.1)."""
+        xs = self._arguments(primals, self.graph.inputs, "primal")
+        ts = self._tangents(tangents, [self.graph.inputs[k] for k in self._float_inputs],
+                            "tangent")
+        outs = self._jvp_plan(*xs, *ts)
+        n = len(self.graph.outputs)
+        return outs[:n], outs[n:]
+
+    def linearize(self, *primals: Any) -> tuple[tuple[Any, ...], LinearMap]:
+        """``(results, lin)``: ``lin(*tangents)`` is the JVP at ``primals``, holding only the
+        residuals the linear program reads (spec 5.1)."""
+        xs = self._arguments(primals, self.graph.inputs, "primal")
+        outs = self._primal_plan(*xs)
+        n = len(self.graph.outputs)
+        return outs[:n], LinearMap(self._linear, outs[n:])
+
+    def vjp(self, *primals: Any) -> tuple[tuple[Any, ...], LinearMap]:
+        """``(results, pullback)``: ``pullback(*cotangents)`` gives one cotangent per float
+        parameter (spec 5.3)."""
+        outs, lin = self.linearize(*primals)
+        return outs, lin.transpose()
+
+    def value_and_grad(self, *args: Any, argnums: int | Sequence[int] = 0
+                       ) -> tuple[Any, Any]:
+        """The scalar result and its gradient with respect to parameter(s) ``argnums``."""
+        nums = self._argnums(argnums)
+        out_type = self._scalar_result("value_and_grad")
+        outs, pullback = self.vjp(*args)
+        one = self.table.xp.ones((), dtype=self.table.dtype(out_type.dtype))
+        cts = pullback(one)
+        picked = tuple(cts[self._float_inputs.index(k)] for k in nums)
+        return outs[0], picked[0] if isinstance(argnums, int) else picked
+
+    def grad(self, *args: Any, argnums: int | Sequence[int] = 0) -> Any:
+        """The gradient of the scalar result with respect to parameter(s) ``argnums``."""
+        return self.value_and_grad(*args, argnums=argnums)[1]
+
+    def hvp(self, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[Any, ...]:
+        """Forward over reverse: the derivative of the gradient along ``tangents``, one array
+        per float parameter (the program has one scalar float result)."""
+        return self._hvp_compiled.jvp(list(primals), list(tangents))[1]
+
+    @functools.cached_property
+    def _hvp_compiled(self) -> Compiled:
+        out_type = self._scalar_result("hvp")
+        primal, linear = self._unzipped
+        transposed = transpose_graph(linear)
+        graph = _grad_graph(primal, transposed, self.graph, out_type)
+        return Compiled(graph, self.table)
+
+    def transpose(self) -> Compiled:
+        """For a program with linear parameters: its transpose (spec 5.2), compiled."""
+        if not any(v.linear for v in self.graph.inputs):
+            raise LinearityError(f"{self.name} has no linear parameter: only a linear program "
+                                 "can be transposed")
+        return Compiled(transpose_graph(self.graph), self.table)
+
+    # ----------------------------------------------------------------------------------------
+    # arguments
+
+    def _arguments(self, args: Sequence[Any], params: Sequence[Var], what: str) -> list[Any]:
+        if len(args) != len(params):
+            raise LintraTypeError(
+                f"{self.name} takes {len(params)} {what}{'s' if len(params) != 1 else ''}, "
+                f"got {len(args)}", program=self.name)
+        return [_argument(a, v.type, f"{what} {k + 1}", self.name, self.table)
+                for k, (a, v) in enumerate(zip(args, params))]
+
+    def _tangents(self, values: Sequence[Any], params: Sequence[Var], what: str) -> list[Any]:
+        if len(values) != len(params):
+            raise LintraTypeError(
+                f"{self.name} takes {len(params)} {what}{'s' if len(params) != 1 else ''} "
+                f"(one per float parameter), got {len(values)}", program=self.name)
+        return [_tangent(a, v.type, f"{what} {k + 1}", self.name, self.table)
+                for k, (a, v) in enumerate(zip(values, params))]
+
+    def _argnums(self, argnums: int | Sequence[int]) -> tuple[int, ...]:
+        nums = (argnums,) if isinstance(argnums, int) and not isinstance(argnums, bool) else (
+            tuple(argnums) if isinstance(argnums, (tuple, list)) else None)
+        n = len(self.graph.inputs)
+        if nums is None or not nums or any(
+                not isinstance(k, (int, np.integer)) or isinstance(k, bool) or not -n <= k < n
+                for k in nums):
+            raise LintraTypeError(f"argnums must be a parameter index or a tuple of them "
+                                  f"(0 to {n - 1}), got {argnums!r}", program=self.name)
+        nums = tuple(int(k) % n for k in nums)
+        if len(set(nums)) != len(nums):
+            raise LintraTypeError(f"argnums {argnums!r} repeats a parameter", program=self.name)
+        for k in nums:
+            if not self.graph.inputs[k].type.is_float:
+                raise LintraTypeError(
+                    f"parameter {k + 1} has type {self.graph.inputs[k].type}: only float "
+                    "parameters have derivatives", program=self.name)
+        return nums
+
+    def _scalar_result(self, what: str) -> AType:
+        outs = self.graph.outputs
+        if len(outs) != 1 or outs[0].type.shape != () or not outs[0].type.is_float:
+            shown = ", ".join(str(v.type) for v in outs)
+            raise LintraTypeError(f"{what} needs a program with one scalar float result, but "
+                                  f"{self.name} returns ({shown})", program=self.name)
+        return outs[0].type
+
+
+class _LinearGraph:
+    """A linear graph, its non-linear parameters first, with its plan and, made on first
+    use, its transpose."""
+
+    def __init__(self, graph: Graph, tab: ArrayTable) -> None:
+        inputs = [v for v in graph.inputs if not v.linear] + [
+            v for v in graph.inputs if v.linear]
+        self.graph = graph if inputs == list(graph.inputs) else Graph(
+            graph.name, inputs, graph.eqns, graph.outputs)
+        self.table = tab
+
+    @functools.cached_property
+    def plan(self) -> Plan:
+        return Plan(self.graph, self.table)
+
+    @functools.cached_property
+    def transposed(self) -> _LinearGraph:
+        return _LinearGraph(transpose_graph(self.graph), self.table)
+
+    @functools.cached_property
+    def n_residuals(self) -> int:
+        return sum(1 for v in self.graph.inputs if not v.linear)
+
+
+class LinearMap:
+    """A linear function at fixed residuals: call it with one array per linear parameter.
+
+    ``program`` is its linear program (lintra syntax), ``residuals`` the saved values it reads
+    (see :meth:`residual_info`), ``transpose()`` the adjoint map on the same residuals.
+    """
+
+    def __init__(self, linear: _LinearGraph, residuals: Sequence[Any]) -> None:
+        self._linear = linear
+        self.residuals = tuple(residuals)
+
+    @property
+    def program(self) -> Program:
+        return to_program(self._linear.graph)
+
+    def residual_info(self) -> list[tuple[str, str, int]]:
+        """``(name, type, bytes)`` of each residual, in parameter order of :attr:`program`."""
+        g = self._linear.graph
+        return [(f"x{k}", str(v.type), int(getattr(r, "nbytes", 0)))
+                for k, (v, r) in enumerate(zip(g.inputs, self.residuals))]
+
+    def __call__(self, *values: Any) -> tuple[Any, ...]:
+        g = self._linear.graph
+        params = [v for v in g.inputs if v.linear]
+        if len(values) != len(params):
+            raise LintraTypeError(f"this linear map takes {len(params)} linear argument"
+                                  f"{'s' if len(params) != 1 else ''}, got {len(values)}",
+                                  program=g.name)
+        ts = [_tangent(a, v.type, f"linear argument {k + 1}", g.name, self._linear.table)
+              for k, (a, v) in enumerate(zip(values, params))]
+        return self._linear.plan(*self.residuals, *ts)
+
+    def transpose(self) -> LinearMap:
+        return LinearMap(self._linear.transposed, self.residuals)
+
+    def __str__(self) -> str:
+        return str(self.program)
+
+
+def linear_map(compiled: Compiled, residuals: Sequence[Any]) -> LinearMap:
+    """The linear map of a program with linear parameters, its non-linear parameters bound
+    to ``residuals`` (in parameter order)."""
+    g = compiled.graph
+    if not any(v.linear for v in g.inputs):
+        raise LinearityError(f"{compiled.name} has no linear parameter: it is not a linear map",
+                             program=compiled.name)
+    lg = _LinearGraph(g, compiled.table)
+    params = [v for v in g.inputs if not v.linear]
+    values = compiled._arguments(residuals, params, "residual")
+    return LinearMap(lg, values)
+
+
+def _grad_graph(primal: Graph, transposed: Graph, original: Graph, out_type: AType) -> Graph:
+    """``x -> gradient``: the primal graph then the transposed graph seeded with 1, as one
+    ordinary (non-linear) graph, ready to be differentiated again (forward over reverse)."""
+    from lintra.optimized.ir import Builder, Lit
+
+    b = Builder()
+    env: dict[Var, Any] = {}
+    inputs = [Var(v.type) for v in primal.inputs]
+    env.update(zip(primal.inputs, inputs))
+    for g in (primal,):
+        for e in g.eqns:
+            outs = b.copy_of(e, [a if isinstance(a, Lit) else env[a] for a in e.ins])
+            env.update(zip(e.outs, outs))
+    n_out = len(original.outputs)
+    residuals = [env[v] for v in primal.outputs[n_out:]]
+    seed = b.op("copy", Lit(1.0, out_type.dtype))
+    t_inputs = transposed.inputs
+    env2: dict[Var, Any] = dict(zip(t_inputs, [*residuals, seed]))
+    for e in transposed.eqns:
+        ins = [a if isinstance(a, Lit) else env2[a] for a in e.ins]
+        if e.prim == "zero":
+            t = e.outs[0].type
+            env2[e.outs[0]] = b.op("broadcast_in_dim", Lit(0.0, t.dtype), shape=t.shape,
+                                   broadcast_dimensions=())
+            continue
+        outs = b.emit(e.prim, ins, e.params)
+        env2.update(zip(e.outs, outs))
+    return Graph(original.name + "_grad", inputs, b.eqns,
+                 [env2[v] for v in transposed.outputs])
+
+
+def _argument(value: Any, t: AType, what: str, program: str, tab: ArrayTable) -> Any:
+    """E-Args: ``value`` as an array of type ``t`` (no silent truncation or wrap-around)."""
+    xp = tab.xp
+    try:
+        arr = np.asarray(value) if not hasattr(value, "__cuda_array_interface__") else value
+    except (ValueError, TypeError) as exc:
+        raise LintraTypeError(f"{what} cannot be read as {t}: {exc}", program=program) from None
+    shape = tuple(arr.shape)
+    if shape != t.shape:
+        raise ShapeError(f"{what} must have type {t}, got an array of shape {shape}",
+                         program=program)
+    kind = arr.dtype.kind
+    if t.dtype in ("f64", "f32"):
+        if kind not in "biuf":
+            raise LintraTypeError(f"{what} must have type {t}, got an array of dtype "
+                                  f"{arr.dtype}", program=program)
+    elif t.dtype == "bool":
+        if kind != "b":
+            raise LintraTypeError(f"{what} must have type {t}: only booleans convert to bool, "
+                                  f"got {arr.dtype}", program=program)
+    else:
+        if kind == "f":
+            if not bool(np.all(np.isfinite(arr))) or not bool(np.all(arr == np.trunc(arr))):
+                raise LintraTypeError(f"{what} must have type {t}: floats convert to integers "
+                                      "only when they are integral", program=program)
+        elif kind not in "biu":
+            raise LintraTypeError(f"{what} must have type {t}, got an array of dtype "
+                                  f"{arr.dtype}", program=program)
+        lo, hi = _INT_RANGE[t.dtype]
+        if arr.size and (float(arr.min()) < lo or float(arr.max()) > hi or (
+                kind == "f" and (arr.min() < lo or arr.max() >= 2.0 ** (
+                    63 if t.dtype == "i64" else 31)))):
+            raise LintraTypeError(f"{what} is outside the range of {t.dtype}", program=program)
+    return xp.asarray(arr, dtype=tab.dtype(t.dtype))
+
+
+def _tangent(value: Any, t: AType, what: str, program: str, tab: ArrayTable) -> Any:
+    """A (co)tangent must have its type's shape and a float (or integer) dtype."""
+    arr = value if hasattr(value, "__cuda_array_interface__") else np.asarray(value)
+    if tuple(arr.shape) != t.shape:
+        raise ShapeError(f"{what} must have type {t}, got an array of shape "
+                         f"{tuple(arr.shape)}", program=program)
+    if arr.dtype.kind not in "f":
+        raise LintraTypeError(f"{what} must have type {t} (a float array), got an array of "
+                              f"dtype {arr.dtype}", program=program)
+    return tab.xp.asarray(arr, dtype=tab.dtype(t.dtype))
+

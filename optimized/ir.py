@@ -1,0 +1,207 @@
+"""The engine's own program representation: compact, mutable while built, linear to walk.
+
+The reference represents programs as frozen dataclasses of named binders, which is the right
+form for a specification and the wrong one for a compiler (checking a 100,000-equation program
+costs seconds). Here a program is a :class:`Graph`: a list of :class:`Eqn` whose operands are
+:class:`Var` objects (identity is the variable: no names, no environment lookups) or
+:class:`Lit` constants with their dtype already resolved. Types are :class:`AType` tuples
+``(dtype, shape)`` with the dtype spelled as in the language (``"f64"``, ``"i32"``, ...).
+
+A :class:`Builder` appends equations, inferring each result's type and linearity from the
+primitive's rule record (:mod:`lintra.optimized.rules`), so every transformation builds its
+output the same checked way. Linear variables may be used any number of times inside the
+engine; the ``dup``/``drop`` discipline of spec 2.4 is restored only when a graph is exported
+as a lintra program (:mod:`lintra.optimized.convert`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, NamedTuple
+
+from lintra.reference.errors import LintraError, LintraTypeError
+
+if TYPE_CHECKING:
+    from lintra.optimized.rules.base import Rule
+
+FLOAT_DTYPES = frozenset({"f64", "f32"})
+INT_DTYPES = frozenset({"i64", "i32"})
+DTYPES = ("f64", "f32", "i64", "i32", "bool")
+
+
+class AType(NamedTuple):
+    """An array type: dtype name and static shape (``()`` for a scalar)."""
+
+    dtype: str
+    shape: tuple[int, ...]
+
+    @property
+    def rank(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        n = 1
+        for d in self.shape:
+            n *= d
+        return n
+
+    @property
+    def is_float(self) -> bool:
+        return self.dtype in FLOAT_DTYPES
+
+    def __str__(self) -> str:
+        return f"{self.dtype}[{', '.join(str(d) for d in self.shape)}]"
+
+
+class Var:
+    """A variable: its type and whether it is linear. Compared by identity."""
+
+    __slots__ = ("linear", "type")
+
+    def __init__(self, type: AType, linear: bool = False) -> None:
+        self.type = type
+        self.linear = linear
+
+    def __repr__(self) -> str:
+        return f"Var({'lin ' if self.linear else ''}{self.type}, {id(self):#x})"
+
+
+class Lit:
+    """A rank-0 constant whose dtype is resolved (spec 2.2); ``value`` is a Python bool, int
+    or float (already rounded to f32 for an f32 literal when the value is used)."""
+
+    __slots__ = ("dtype", "value")
+    linear = False
+
+    def __init__(self, value: bool | int | float, dtype: str) -> None:
+        self.value = value
+        self.dtype = dtype
+
+    @property
+    def type(self) -> AType:
+        return AType(self.dtype, ())
+
+    def __repr__(self) -> str:
+        return f"Lit({self.value!r}, {self.dtype})"
+
+
+Atom = Var | Lit
+
+
+class Eqn:
+    """``outs = prim(ins, params)``. ``params`` is a dict of normalized static parameters
+    (defaults filled in, selecting axes non-negative); ``origin`` is a text naming the source
+    of the equation for error messages (``"equation 3: y = sin(x)"``), or None."""
+
+    __slots__ = ("ins", "origin", "outs", "params", "prim")
+
+    def __init__(self, prim: str, ins: tuple[Atom, ...], outs: tuple[Var, ...],
+                 params: dict, origin: str | None = None) -> None:
+        self.prim = prim
+        self.ins = ins
+        self.outs = outs
+        self.params = params
+        self.origin = origin
+
+    def __repr__(self) -> str:
+        return f"Eqn({self.prim}, {len(self.ins)} in, {len(self.outs)} out, {self.params})"
+
+
+class Graph:
+    """A program: parameters, equations in order, returned variables (a variable may be
+    returned more than once, or be a parameter)."""
+
+    __slots__ = ("eqns", "inputs", "name", "outputs")
+
+    def __init__(self, name: str, inputs: Sequence[Var], eqns: list[Eqn],
+                 outputs: Sequence[Var]) -> None:
+        self.name = name
+        self.inputs = tuple(inputs)
+        self.eqns = eqns
+        self.outputs = tuple(outputs)
+
+    @property
+    def input_types(self) -> tuple[AType, ...]:
+        return tuple(v.type for v in self.inputs)
+
+    @property
+    def output_types(self) -> tuple[AType, ...]:
+        return tuple(v.type for v in self.outputs)
+
+    def __repr__(self) -> str:
+        return f"Graph({self.name}, {len(self.inputs)} inputs, {len(self.eqns)} equations)"
+
+
+def lookup(prim: str) -> Rule:
+    """The rule record of ``prim`` (an UnsupportedPrimitiveError if the engine has none)."""
+    from lintra.optimized.rules import RULES
+    from lintra.reference.errors import UnsupportedPrimitiveError
+
+    try:
+        return RULES[prim]
+    except KeyError:
+        raise UnsupportedPrimitiveError(
+            f"the optimized engine has no rule for primitive {prim!r}") from None
+
+
+class Builder:
+    """Appends equations to a list, inferring result types and linearity from the rules.
+
+    Transformation rules (JVP, transpose) build through a builder: ``b.op("mul", c, t)``
+    returns the result variable (a tuple for several results), ``b.lit(2.0, "f32")`` a
+    constant. ``origin`` names the equation being transformed, for error messages.
+    """
+
+    __slots__ = ("eqns", "origin")
+
+    def __init__(self) -> None:
+        self.eqns: list[Eqn] = []
+        self.origin: str | None = None
+
+    def emit(self, prim: str, ins: Sequence[Atom], params: dict | None = None,
+             types: Sequence[AType] | None = None) -> tuple[Var, ...]:
+        """Append ``prim(ins, params)``; its results' types are inferred (or, for ``zero``,
+        given by ``types``). Raises the rule's LintraError, located at ``origin``."""
+        rule = lookup(prim)
+        ins = tuple(ins)
+        try:
+            ps = rule.normalized(params or {}, ins)
+            out_types = tuple(types) if types is not None else rule.infer(
+                tuple(a.type for a in ins), ps)
+            linear = rule.linearity.result_linear(ins, prim)
+        except LintraError as err:
+            raise err.at(equation=self.origin) if self.origin else err from None
+        outs = tuple(Var(t, linear) for t in out_types)
+        self.eqns.append(Eqn(prim, ins, outs, ps, self.origin))
+        return outs
+
+    def op(self, prim: str, *ins: Atom, **params: object) -> Var:
+        """Append a one-result equation and return its result."""
+        (out,) = self.emit(prim, ins, params)
+        return out
+
+    def lit(self, value: bool | int | float, dtype: str) -> Lit:
+        return Lit(value, dtype)
+
+    def zero(self, t: AType) -> Var:
+        """A linear zero of type ``t`` (the ``zero`` primitive)."""
+        (out,) = self.emit("zero", (), {}, types=(t,))
+        return out
+
+    def copy_of(self, e: Eqn, ins: Sequence[Atom]) -> tuple[Var, ...]:
+        """Append ``e`` again on new operands of the same types: no inference needed."""
+        outs = tuple(Var(v.type, v.linear) for v in e.outs)
+        self.eqns.append(Eqn(e.prim, tuple(ins), outs, e.params, e.origin))
+        return outs
+
+
+def require(condition: bool, message: str, error: type[LintraError] = LintraTypeError) -> None:
+    """Raise ``error(message)`` unless ``condition``: the type rules' one way to refuse."""
+    if not condition:
+        raise error(message)
+
+
+def used_vars(eqns: Iterable[Eqn]) -> set[Var]:
+    """Every variable some equation reads."""
+    return {a for e in eqns for a in e.ins if isinstance(a, Var)}
