@@ -11,7 +11,18 @@ context made explicit, and the ``dup``/``drop`` discipline restored.
 
 from __future__ import annotations
 
-from lintra.optimized.ir import FLOAT_DTYPES, INT_DTYPES, Atom, AType, Eqn, Graph, Lit, Var, lookup
+from lintra.optimized.ir import (
+    FLOAT_DTYPES,
+    INT_DTYPES,
+    Atom,
+    AType,
+    Eqn,
+    Graph,
+    Lit,
+    Origin,
+    Var,
+    lookup,
+)
 from lintra.reference.errors import LinearityError, LintraError, LintraTypeError, ShapeError
 from lintra.reference.syntax import (
     ArrayType,
@@ -59,7 +70,7 @@ def from_program(p: Program) -> Graph:
     eqns: list[Eqn] = []
     for k, e in enumerate(p.equations, 1):
         try:
-            _read_equation(e, env, eqns, uses)
+            _read_equation(k, e, env, eqns, uses)
         except LintraError as err:
             raise err.at(program=p.name, location=e.loc, equation=f"equation {k}: {e}"
                          ) from None
@@ -93,7 +104,7 @@ def _check_binder_type(b: Binder, program: str) -> None:
                              f"{b.type.array.dtype}", program=program, variable=b.name)
 
 
-def _read_equation(e: Equation, env: dict[str, Atom], eqns: list[Eqn],
+def _read_equation(k: int, e: Equation, env: dict[str, Atom], eqns: list[Eqn],
                    uses: dict[str, int]) -> None:
     rule = lookup(e.primitive)
     if e.primitive == "call":
@@ -147,7 +158,7 @@ def _read_equation(e: Equation, env: dict[str, Atom], eqns: list[Eqn],
         v = Var(t, linear)
         env[b.name] = v
         outs.append(v)
-    eqns.append(Eqn(e.primitive, ins, tuple(outs), params, str(e)))
+    eqns.append(Eqn(e.primitive, ins, tuple(outs), params, Origin(k, e)))
 
 
 def _check_annotation(b: Binder, t: AType, linear: bool) -> None:

@@ -89,15 +89,29 @@ class Lit:
 Atom = Var | Lit
 
 
+class Origin:
+    """Where an equation came from, rendered only when an error names it:
+    ``equation 3: y = sin(x)`` (the 1-based index and the source equation)."""
+
+    __slots__ = ("equation", "index")
+
+    def __init__(self, index: int, equation: object) -> None:
+        self.index = index
+        self.equation = equation
+
+    def __str__(self) -> str:
+        return f"equation {self.index}: {self.equation}"
+
+
 class Eqn:
     """``outs = prim(ins, params)``. ``params`` is a dict of normalized static parameters
-    (defaults filled in, selecting axes non-negative); ``origin`` is a text naming the source
-    of the equation for error messages (``"equation 3: y = sin(x)"``), or None."""
+    (defaults filled in, selecting axes non-negative); ``origin`` names the source equation
+    for error messages (an :class:`Origin`), or is None."""
 
     __slots__ = ("ins", "origin", "outs", "params", "prim")
 
     def __init__(self, prim: str, ins: tuple[Atom, ...], outs: tuple[Var, ...],
-                 params: dict, origin: str | None = None) -> None:
+                 params: dict, origin: Origin | None = None) -> None:
         self.prim = prim
         self.ins = ins
         self.outs = outs
@@ -133,11 +147,18 @@ class Graph:
         return f"Graph({self.name}, {len(self.inputs)} inputs, {len(self.eqns)} equations)"
 
 
+_RULES: dict[str, Rule] = {}
+
+
 def lookup(prim: str) -> Rule:
     """The rule record of ``prim`` (an UnsupportedPrimitiveError if the engine has none)."""
+    rule = _RULES.get(prim)
+    if rule is not None:
+        return rule
     from lintra.optimized.rules import RULES
     from lintra.reference.errors import UnsupportedPrimitiveError
 
+    _RULES.update(RULES)  # the registry is complete once its package is imported
     try:
         return RULES[prim]
     except KeyError:
@@ -157,7 +178,7 @@ class Builder:
 
     def __init__(self) -> None:
         self.eqns: list[Eqn] = []
-        self.origin: str | None = None
+        self.origin: Origin | None = None
 
     def emit(self, prim: str, ins: Sequence[Atom], params: dict | None = None,
              types: Sequence[AType] | None = None) -> tuple[Var, ...]:
@@ -171,7 +192,7 @@ class Builder:
                 tuple(a.type for a in ins), ps)
             linear = rule.linearity.result_linear(ins, prim)
         except LintraError as err:
-            raise err.at(equation=self.origin) if self.origin else err from None
+            raise err.at(equation=str(self.origin)) if self.origin else err from None
         outs = tuple(Var(t, linear) for t in out_types)
         self.eqns.append(Eqn(prim, ins, outs, ps, self.origin))
         return outs

@@ -2,15 +2,22 @@
 
 The generated function calls array-library functions bound as globals of its own module
 (``xp_sin``, kernels, typed constants), on local variables only: no dictionary lookups, no
-dispatch on the primitive at run time. Local names are recycled from a free list as soon as a
-value's last use has passed, so assigning a new value to a name releases the old buffer
+dispatch on the primitive at run time. Registers (local names) are recycled from a free list
+as soon as a value's last use has passed, so assigning a new value releases the old buffer
 without ``del`` statements, and the plan holds no more live arrays than the program needs.
 ``Plan.source`` is the generated text, printable for debugging.
+
+Python's compiler costs about 10 microseconds per generated line, which dominates for very
+large programs; a graph of more than :data:`STRAIGHT_LINE_LIMIT` equations therefore runs as
+a list of steps instead: each distinct equation text (``xp_sin_0(_0)``) is compiled once into
+a small function, and a loop applies the steps to the registers. Both forms come from the
+same register allocation and the same rule code.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Callable
 from typing import Any
 
 from lintra.optimized.arrays import ArrayTable
@@ -79,21 +86,38 @@ def _kernel(factory: Callable[[ArrayTable], Callable[..., Any]], tab: ArrayTable
     return _KERNELS[key]
 
 
+STRAIGHT_LINE_LIMIT = 20_000
+"""Graphs with more equations run as compiled steps rather than one generated function."""
+
+
 class Plan:
     """A graph compiled for one array library: call it with one array per parameter; it
     returns a tuple with one array per result."""
 
-    __slots__ = ("_errstate", "_fn", "globals", "source", "table")
+    __slots__ = ("_errstate", "_fn", "_graph", "_source", "globals", "table")
 
     def __init__(self, graph: Graph, tab: ArrayTable) -> None:
         ctx = _Context(tab)
-        self.source = _generate(graph, ctx)
+        lines, n_registers = _allocate(graph, ctx)
         self.table = tab
         self.globals = ctx.globals
-        namespace = dict(ctx.globals)
-        exec(compile(self.source, f"<lintra plan {graph.name}>", "exec"), namespace)
-        self._fn = namespace["plan"]
+        self._graph = graph
         self._errstate = getattr(tab.xp, "errstate", None)
+        if len(graph.eqns) <= STRAIGHT_LINE_LIMIT:
+            self._source: str | None = _straight_line(lines)
+            namespace = dict(ctx.globals)
+            exec(compile(self._source, f"<lintra plan {graph.name}>", "exec"), namespace)
+            self._fn = namespace["plan"]
+        else:
+            self._source = None
+            self._fn = _stepper(lines, n_registers, ctx.globals)
+
+    @property
+    def source(self) -> str:
+        """The generated Python text (for a plan run as steps: what the steps compute)."""
+        if self._source is None:
+            self._source = _straight_line(_allocate(self._graph, _Context(self.table))[0])
+        return self._source
 
     def __call__(self, *args: Any) -> tuple[Any, ...]:
         # floating-point exceptions never raise or warn (spec 3.1): the values say it all
@@ -103,62 +127,138 @@ class Plan:
             return self._fn(*args)
 
 
-def _generate(graph: Graph, ctx: _Context) -> str:
-    """The source of ``def plan(...)`` for ``graph``."""
+class _Line:
+    """One equation after register allocation: its code with ``{0}``-style holes for the
+    operand registers, which registers it reads and which it writes (None: unused)."""
+
+    __slots__ = ("expr", "reads", "writes")
+
+    def __init__(self, expr: str, reads: list[int], writes: list[int | None]) -> None:
+        self.expr = expr
+        self.reads = reads
+        self.writes = writes
+
+
+class _Header:
+    __slots__ = ("params", "results")
+
+    def __init__(self, params: list[int], results: list[int]) -> None:
+        self.params = params
+        self.results = results
+
+
+def _allocate(graph: Graph, ctx: _Context) -> tuple[tuple[_Header, list[_Line]], int]:
+    """Registers for every value, recycled after each value's last use, and each equation's
+    code with its operands as holes ``_0, _1, ...`` (literals are named constants)."""
     last: dict[Var, int] = {}
     for k, e in enumerate(graph.eqns):
         for a in e.ins:
             if isinstance(a, Var):
                 last[a] = k
     returned = set(graph.outputs)
-    names: dict[Var, str] = {}
-    free: list[str] = []
-    counter = 0
+    register: dict[Var, int] = {}
+    free: list[int] = []
+    count = 0
 
-    def fresh() -> str:
-        nonlocal counter
+    def fresh() -> int:
+        nonlocal count
         if free:
             return free.pop()
-        counter += 1
-        return f"r{counter}"
+        count += 1
+        return count - 1
 
     params = []
     for v in graph.inputs:
-        if v in names:  # the same variable twice as a parameter cannot happen in a graph
+        if v in register:
             raise LintraError(f"plan {graph.name}: a parameter is repeated")
-        names[v] = fresh()
-        params.append(names[v])
-    lines = [f"def plan({', '.join(params)}):"]
+        register[v] = fresh()
+        params.append(register[v])
+    lines: list[_Line] = []
+    holes = [f"_{k}" for k in range(8)]
     for k, e in enumerate(graph.eqns):
-        operands = []
+        n = len(e.ins)
+        if n > len(holes):
+            holes.extend(f"_{j}" for j in range(len(holes), n))
+        operands: list[str] = []
+        reads: list[int] = []
         for a in e.ins:
             if isinstance(a, Lit):
                 operands.append(ctx.literal(a))
             else:
-                operands.append(names[a])
+                operands.append(holes[len(reads)])
+                reads.append(register[a])
         expr = lookup(e.prim).code(ctx, e, operands)
-        # operands whose last use is this equation give their names back first, so that a
-        # result can take the name (and the old buffer is released on assignment)
+        # operands whose last use is this equation give their registers back first, so that
+        # a result can take one (and the old buffer is released on assignment)
         for a in e.ins:
-            if isinstance(a, Var) and last.get(a) == k and a not in returned and a in names:
-                free.append(names.pop(a))
-        outs = []
+            if isinstance(a, Var) and last.get(a) == k and a not in returned and a in register:
+                free.append(register.pop(a))
+        writes: list[int | None] = []
         for v in e.outs:
             if v not in last and v not in returned:
-                outs.append("_")
+                writes.append(None)
             else:
-                names[v] = fresh()
-                outs.append(names[v])
-        if not e.outs:
-            lines.append(f"    {expr}")
-        elif len(outs) == 1:
-            lines.append(f"    {outs[0]} = {expr}")
-        else:
-            lines.append(f"    {', '.join(outs)} = {expr}")
-    results = [names[v] for v in graph.outputs]
-    lines.append(f"    return ({''.join(r + ', ' for r in results)})")
-    return "\n".join(lines) + "\n"
+                register[v] = fresh()
+                writes.append(register[v])
+        lines.append(_Line(expr, reads, writes))
+    header = _Header(params, [register[v] for v in graph.outputs])
+    return (header, lines), count
 
 
-def plans(graphs: Sequence[Graph], tab: ArrayTable) -> list[Plan]:
-    return [Plan(g, tab) for g in graphs]
+_HOLE = re.compile(r"\b_(\d+)\b")
+
+
+def _straight_line(allocated: tuple[_Header, list[_Line]]) -> str:
+    """The source of ``def plan(...)``: one assignment per equation."""
+    header, lines = allocated
+    out = [f"def plan({', '.join(f'r{r}' for r in header.params)}):"]
+    for line in lines:
+        expr = _fill(line.expr, line.reads) if line.reads else line.expr
+        targets = ", ".join("_" if w is None else f"r{w}" for w in line.writes)
+        out.append(f"    {targets} = {expr}" if line.writes else f"    {expr}")
+    results = "".join(f"r{r}, " for r in header.results)
+    out.append(f"    return ({results})")
+    return "\n".join(out) + "\n"
+
+
+def _fill(expr: str, reads: list[int]) -> str:
+    """``expr`` with each hole ``_k`` replaced by the register it reads."""
+    return _HOLE.sub(lambda m: f"r{reads[int(m.group(1))]}", expr)
+
+
+def _stepper(allocated: tuple[_Header, list[_Line]], n_registers: int,
+             namespace: dict[str, Any]) -> Callable[..., tuple[Any, ...]]:
+    """A function running the equations as steps: each distinct code text compiled once."""
+    header, lines = allocated
+    compiled: dict[tuple[str, int], Callable[..., Any]] = {}
+    steps = []
+    for line in lines:
+        key = (line.expr, len(line.reads))
+        fn = compiled.get(key)
+        if fn is None:
+            args = ", ".join(f"_{k}" for k in range(len(line.reads)))
+            scope = dict(namespace)
+            exec(compile(f"def step({args}):\n    return {line.expr}\n", "<lintra step>",
+                         "exec"), scope)
+            fn = compiled[key] = scope["step"]
+        single = line.writes[0] if len(line.writes) == 1 else -1
+        steps.append((fn, tuple(line.reads), single, tuple(line.writes)))
+    params, results = tuple(header.params), tuple(header.results)
+
+    def plan(*args: Any) -> tuple[Any, ...]:
+        regs: list[Any] = [None] * n_registers
+        for r, a in zip(params, args):
+            regs[r] = a
+        for fn, reads, single, writes in steps:
+            value = fn(*[regs[r] for r in reads])
+            if single is None:
+                continue
+            if single >= 0:
+                regs[single] = value
+            else:
+                for w, v in zip(writes, value):
+                    if w is not None:
+                        regs[w] = v
+        return tuple(regs[r] for r in results)
+
+    return plan

@@ -65,6 +65,12 @@ class Linearity:
     def result_linear(self, ins: Sequence[Atom], prim: str) -> bool:
         """Whether the results are linear, given the operands (a LinearityError for a
         combination the rule forbids)."""
+        if self.kind != "linear_only":
+            for a in ins:
+                if a.linear:
+                    break
+            else:
+                return False
         flags = [a.linear for a in ins]
         if self.kind == "linear_only":
             if not all(flags):
@@ -173,6 +179,14 @@ class Rule:
     def normalized(self, given: dict, ins: Sequence[Atom]) -> dict:
         """The canonical parameters: unknown names refused, defaults filled, then the rule's
         own normalization (which may read the operand types)."""
+        n = len(ins)
+        if n < self.min_operands or (self.max_operands is not None and n > self.max_operands):
+            want = (str(self.min_operands) if self.max_operands == self.min_operands else
+                    f"{self.min_operands} to {self.max_operands}"
+                    if self.max_operands is not None else f"at least {self.min_operands}")
+            raise LintraTypeError(f"{self.name} takes {want} operands, got {n}")
+        if not self.params and not given:
+            return given
         for name in given:
             if name not in self.params:
                 known = ", ".join(self.params) or "none"
@@ -182,12 +196,6 @@ class Rule:
         missing = [k for k, v in ps.items() if v is REQUIRED]
         if missing:
             raise LintraTypeError(f"{self.name} needs parameter {missing[0]!r}")
-        n = len(ins)
-        if n < self.min_operands or (self.max_operands is not None and n > self.max_operands):
-            want = (str(self.min_operands) if self.max_operands == self.min_operands else
-                    f"{self.min_operands} to {self.max_operands}"
-                    if self.max_operands is not None else f"at least {self.min_operands}")
-            raise LintraTypeError(f"{self.name} takes {want} operands, got {n}")
         if self.normalize is not None:
             ps = self.normalize(ps, tuple(a.type for a in ins))
         return ps
