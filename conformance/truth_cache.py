@@ -55,7 +55,7 @@ import numpy as np
 from mpmath.ctx_mp_python import _mpf
 
 from lintra.reference.domains import context
-from lintra.reference.syntax import Program
+from lintra.reference.syntax import Literal, Program
 
 ENVIRONMENT = "LINTRA_TRUTH_CACHE"
 """The environment variable that relocates (a directory) or disables (``off``) the cache."""
@@ -175,7 +175,9 @@ def _rebuild_mpf(dps: int, value: tuple) -> object:
 
 
 class _Pickler(pickle.Pickler):
-    """Pickles mpf as their exact binary value, to be rebuilt at ``dps`` digits."""
+    """Pickles mpf as their exact binary value, to be rebuilt at ``dps`` digits, and a
+    program's literals by their constructor (a ``Literal`` refuses the attribute writes of
+    ordinary unpickling)."""
 
     def __init__(self, file: io.BytesIO, dps: int) -> None:
         super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
@@ -184,6 +186,8 @@ class _Pickler(pickle.Pickler):
     def reducer_override(self, obj: object) -> object:
         if isinstance(obj, _mpf):
             return _rebuild_mpf, (self.dps, obj._mpf_)
+        if isinstance(obj, Literal):
+            return Literal, (obj.value, obj.loc)
         return NotImplemented
 
 

@@ -4,14 +4,17 @@ the code that draws cases, or of Hypothesis, misses."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import strategies as st
 
 from lintra.conformance import runner, truth_cache
 from lintra.conformance.properties import Case
 from lintra.conformance.results import Status
+from lintra.reference import parse_program
 from tests.mutants import SinTangentSign
 
 FOCI = ["sin", "max", "reduce_sum"]
@@ -66,6 +69,33 @@ def test_the_entries_hold_the_cases_bit_for_bit(cache_dir: Path) -> None:
     for case, result in zip(stored, results):
         assert case.result("evaluate_vs_truth", Status.PASS).inputs == result.inputs
         assert not case.cache  # no analysis travels with a case
+
+
+def test_literals_and_arrays_come_back_bit_for_bit(cache_dir: Path) -> None:
+    """A program's literals (-0.0, nan, an integer, a boolean) and arrays of every dtype
+    (a negative zero, a subnormal, f32) survive the cache exactly."""
+    p = parse_program("def f(x: f64[2], s: f32[], b: bool[2], k: i64[2]) -> f64[2]:\n"
+                      "    y = mul(x, -0.0)\n    z = add(y, nan)\n    w = pow(z, 2)\n"
+                      "    v = select_n(b, w, x)\n    u = and(b, true)\n    return v\n")
+    primals = (np.array([-0.0, 5e-324]), np.float32(0.1) * np.ones((), np.float32),
+               np.array([True, False]), np.array([-3, 5], np.int64))
+    case = Case(p, primals, (np.array([1.1, -0.6]), np.array(0.35, np.float32)),
+                (np.array([-0.9, 1.45]),), source="generated: example", dps=50)
+    entry = truth_cache.case_entry({"check": "example"})
+    runner._store_cases(entry, [case])
+    back = runner._cached_cases(entry)
+    assert isinstance(back, list) and len(back) == 1
+    (got,) = back
+    assert got.program == p and str(got.program) == str(p)
+    literals = [a.value for e in got.program.equations for a in e.inputs
+                if not hasattr(a, "name")]
+    assert [type(v) for v in literals] == [float, float, int, bool]
+    assert math.copysign(1.0, literals[0]) == -1.0 and math.isnan(literals[1])
+    for mine, theirs in ((case.primals, got.primals), (case.tangents, got.tangents),
+                         (case.cotangents, got.cotangents)):
+        assert [(a.dtype, a.shape, a.tobytes()) for a in mine] == [
+            (a.dtype, a.shape, a.tobytes()) for a in theirs]
+    assert (got.source, got.dps, got.skip) == (case.source, case.dps, case.skip)
 
 
 def test_a_failing_backend_on_a_warm_cache_still_gets_its_shrunk_failure(
