@@ -36,6 +36,7 @@ backend, and ``inf · 0`` is nan).
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -45,7 +46,7 @@ import numpy as np
 
 from lintra.conformance.truth_cache import cached
 from lintra.reference.check import ProgramTyping, check
-from lintra.reference.derived import linearize, vjp_program
+from lintra.reference.derived import vjp_program
 from lintra.reference.domains import MpDomain
 from lintra.reference.emit import NameSupply, program_names
 from lintra.reference.errors import UnsupportedPrimitiveError
@@ -856,36 +857,64 @@ def _abs(x: np.ndarray) -> np.ndarray:
 
 
 def _equation_program(e: Equation, et: object) -> tuple[Program, list[Var]]:
-    """``e`` alone as a program of its distinct variable operands (literals stay)."""
+    """``e`` alone as a program of its distinct variable operands (literals stay), with
+    canonical names (operands ``x0, x1, ...`` in order of first use, results ``y0, ...``), so
+    that equal equations of different programs give the same program; and the operands in
+    the order of its parameters."""
     params: dict[str, Binder] = {}
     order: list[Var] = []
+    inputs: list[Atom] = []
     for a, vt in zip(e.inputs, et.inputs):
-        if isinstance(a, Var) and a.name not in params:
-            params[a.name] = Binder(a.name, VarType(vt.array))
-            order.append(a)
-    outputs = tuple(Binder(b.name, VarType(vt.array)) for b, vt in zip(e.outputs, et.outputs))
+        if isinstance(a, Var):
+            if a.name not in params:
+                params[a.name] = Binder(f"x{len(params)}", VarType(vt.array))
+                order.append(a)
+            a = Var(params[a.name].name)
+        inputs.append(a)
+    outputs = tuple(Binder(f"y{j}", VarType(vt.array)) for j, vt in enumerate(et.outputs))
     # The error of a value propagates through the value's derivative: stop_gradient passes
     # its operand's error on unchanged, whatever its JVP says.
     primitive = "copy" if e.primitive == "stop_gradient" else e.primitive
-    eq = replace(e, primitive=primitive, outputs=outputs)
+    eq = Equation(outputs, primitive, tuple(inputs), e.params, e.loc)
     p = Program("eq", tuple(params.values()), outputs and tuple(b.type for b in outputs), (eq,),
                 tuple(Var(b.name) for b in outputs))
     return p, order
 
 
+@dataclass(frozen=True)
+class _ByText:
+    """A program compared and hashed by its text (exact: literals and parameters print
+    exactly), the key of :func:`_linearization`."""
+
+    text: str
+    program: Program = field(compare=False)
+
+
+@functools.lru_cache(maxsize=4096)
+def _linearization(key: _ByText) -> tuple[Program, Program]:
+    """The primal program of ``unzip(jvp_program(p))`` (the results of ``p``, then the
+    residuals) and the magnitude program of its linear program (:func:`magnitude_program`),
+    for a one-equation program ``p``: symbolic, so the same at every value, and remembered
+    for the last 4096 distinct equations (a memo of a pure function of immutable values)."""
+    primal, linear = unzip(jvp_program(key.program))
+    return primal, magnitude_program(linear)
+
+
 def _propagate(state: _State, e: Equation, et: object,
                operands: list[tuple[np.ndarray, np.ndarray]]) -> list[np.ndarray]:
-    """``|J_e| E`` per result; zero where no float operand carries an error."""
+    """``|J_e| E`` per result; zero where no float operand carries an error: the primal
+    program of the equation's linearization evaluated at its operands' values gives the
+    residuals, on which the magnitude program maps the operands' errors."""
     zeros = [_zeros(np.empty(vt.array.shape)) for vt in et.outputs]
     p, order = _equation_program(e, et)
     carried = [v for v in order if _any_nonzero(state.errors[v.name])]
     if not carried or not any(vt.array.dtype.is_float for vt in et.outputs):
         return zeros
-    args = [state.values[v.name] for v in order]
-    _, lin = linearize(p, *args, dps=state.domain.dps)
-    floats = [v for v in order if p.inputs[order.index(v)].type.array.dtype.is_float]
-    sizes = evaluate(magnitude_program(lin.program), *lin.residuals,
-                     *[state.errors[v.name] for v in floats], dps=state.domain.dps)
+    primal, magnitudes = _linearization(_ByText(str(p), p))
+    dps = state.domain.dps
+    residuals = evaluate(primal, *[state.values[v.name] for v in order], dps=dps)[len(p.outputs):]
+    floats = [v for v, b in zip(order, p.inputs) if b.type.array.dtype.is_float]
+    sizes = evaluate(magnitudes, *residuals, *[state.errors[v.name] for v in floats], dps=dps)
     out = list(zeros)
     k = 0
     for j, vt in enumerate(et.outputs):
