@@ -23,7 +23,7 @@ from lintra.optimized.ir import (
     Var,
     lookup,
 )
-from lintra.reference.errors import LinearityError, LintraError, LintraTypeError, ShapeError
+from lintra.reference.errors import LinearityError, LintraError, LintraTypeError
 from lintra.reference.syntax import (
     ArrayType,
     Binder,
@@ -165,8 +165,7 @@ def _check_annotation(b: Binder, t: AType, linear: bool) -> None:
     if b.type is None:
         return
     if atype(b.type.array) != t:
-        error = ShapeError if b.type.array.dtype.value == t.dtype else LintraTypeError
-        raise error(f"{b.name} is annotated {b.type.array}, but its type is {t}",
+        raise LintraTypeError(f"{b.name} is annotated {b.type.array}, but its type is {t}",
                     location=b.loc, variable=b.name)
     if b.type.linear != linear:
         raise LinearityError(

@@ -1,0 +1,265 @@
+"""The optimized engine's core: conversion both ways, the transformations, plans, caching
+and the errors of its program-level API (issue 13). Per-primitive rules are tested in the
+``test_optimized_<family>.py`` files; the conformance suite checks everything against the
+reference."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import lintra.optimized as lo
+import lintra.optimized.plan as plan_module
+from lintra.optimized.convert import from_program, to_program
+from lintra.reference import check, evaluate
+from lintra.reference.derived import hvp, jvp, vjp
+from lintra.reference.errors import (
+    LinearityError,
+    LintraError,
+    LintraTypeError,
+    ShapeError,
+    UnsupportedPrimitiveError,
+)
+from lintra.reference.parse import parse_program
+
+SMOOTH = """
+def f(x: f64[3], w: f64[]) -> f64[]:
+    y: f64[3] = sin(x)
+    z: f64[3] = mul(y, w)
+    u: f64[3] = sub(z, x)
+    c: f64[3] = cos(u)
+    v: f64[3] = mul(c, z)
+    s: f64[] = reduce_sum(v, axes=(0,))
+    return s
+"""
+
+X = np.array([0.1, -0.5, 2.0])
+W = 1.5
+
+
+@pytest.fixture(scope="module")
+def smooth():
+    return parse_program(SMOOTH)
+
+
+def test_evaluate_jvp_vjp_hvp_agree_with_the_reference(smooth) -> None:
+    c = lo.compile(smooth)
+    (y,) = c.evaluate(X, W)
+    assert np.asarray(y) == evaluate(smooth, X, W)[0]
+    t = (np.array([1.0, 0.25, -2.0]), 0.5)
+    outs, touts = c.jvp([X, W], list(t))
+    r_outs, r_touts = jvp(smooth, [X, W], list(t))
+    assert np.asarray(outs[0]) == r_outs[0]
+    np.testing.assert_allclose(np.asarray(touts[0]), r_touts[0], rtol=1e-14)
+    _, pullback = c.vjp(X, W)
+    _, r_pullback = vjp(smooth, X, W)
+    for got, want in zip(pullback(1.0), r_pullback(np.float64(1.0))):
+        np.testing.assert_allclose(np.asarray(got), want, rtol=1e-14)
+    for got, want in zip(c.hvp([X, W], list(t)), hvp(smooth, [X, W], list(t))):
+        np.testing.assert_allclose(np.asarray(got), want, rtol=1e-13)
+
+
+def test_grad_and_value_and_grad(smooth) -> None:
+    c = lo.compile(smooth)
+    value, (gx, gw) = c.value_and_grad(X, W, argnums=(0, 1))
+    _, r_pullback = vjp(smooth, X, W)
+    rx, rw = r_pullback(np.float64(1.0))
+    np.testing.assert_allclose(gx, rx, rtol=1e-14)
+    np.testing.assert_allclose(gw, rw, rtol=1e-14)
+    np.testing.assert_allclose(c.grad(X, W, argnums=1), rw, rtol=1e-14)
+    assert value == evaluate(smooth, X, W)[0]
+
+
+def test_every_emitted_program_passes_the_reference_check(smooth) -> None:
+    c = lo.compile(smooth)
+    check(c.jvp_program())
+    _, lin = c.linearize(X, W)
+    check(lin.program)
+    check(lin.transpose().program)
+    check(to_program(from_program(smooth)))
+    # and the reference evaluates the linear program to the engine's tangent
+    t = (np.array([1.0, 0.25, -2.0]), 0.5)
+    ref = evaluate(lin.program, *lin.residuals, *t)
+    np.testing.assert_allclose(np.asarray(lin(*t)[0]), ref[0], rtol=1e-15)
+
+
+def test_linearize_saves_only_what_the_linear_program_reads(smooth) -> None:
+    _, lin = lo.compile(smooth).linearize(X, W)
+    info = lin.residual_info()
+    names = {e.primitive for e in lin.program.equations}
+    assert names <= {"mul", "sub", "add", "neg", "reduce_sum", "dup", "broadcast_in_dim"}
+    assert len(info) == len(lin.residuals)
+    assert all(nbytes == np.asarray(r).nbytes for (_, _, nbytes), r in zip(info, lin.residuals))
+
+
+def test_a_compiled_program_is_remembered_by_value_and_transforms_once(smooth) -> None:
+    a = lo.compile(smooth)
+    b = lo.compile(parse_program(SMOOTH))
+    assert a is b
+    a.vjp(X, W)
+    first = a._unzipped
+    a.vjp(X + 1, W)
+    assert a._unzipped is first
+
+
+def test_the_step_plan_computes_what_the_straight_line_plan_does(smooth, monkeypatch) -> None:
+    g = from_program(smooth)
+    from lintra.optimized.arrays import table
+
+    straight = plan_module.Plan(g, table())
+    monkeypatch.setattr(plan_module, "STRAIGHT_LINE_LIMIT", 0)
+    steps = plan_module.Plan(g, table())
+    assert steps._source is None and "def plan" in steps.source
+    assert straight(X, np.float64(W))[0] == steps(X, np.float64(W))[0]
+
+
+LINEAR = """
+def scaled(c: f64[3], t: lin f64[3], s: lin f64[]) -> (lin f64[3], f64[]):
+    u, v = dup(t)
+    a: lin f64[3] = mul(c, u)
+    b: lin f64[3] = neg(v)
+    e: lin f64[3] = add(a, b)
+    z: lin f64[3] = zero()
+    g: lin f64[3] = add(e, z)
+    drop(s)
+    k: f64[] = reduce_sum(c, axes=(0,))
+    return g, k
+"""
+
+
+def test_a_linear_program_runs_transposes_and_keeps_the_discipline() -> None:
+    p = parse_program(LINEAR)
+    c = lo.compile(p)
+    cval = np.array([1.0, 2.0, 3.0])
+    t = np.array([0.5, -1.0, 2.0])
+    g, k = c.evaluate(cval, t, 0.0)
+    np.testing.assert_array_equal(g, cval * t - t)
+    assert np.asarray(k) == 6.0
+    transposed = c.transpose()
+    check(transposed.program)
+    ct = np.array([1.0, 1.0, -1.0])
+    dt, ds = transposed.evaluate(cval, ct)
+    np.testing.assert_array_equal(dt, cval * ct - ct)
+    assert np.asarray(ds) == 0.0
+    check(to_program(from_program(p)))
+
+
+def test_literals_keep_their_dtype_when_written_back() -> None:
+    p = parse_program("""
+def f(x: f32[2]) -> f32[2]:
+    y: f32[2] = mul(x, 0.1)
+    return y
+""")
+    c = lo.compile(p)
+    x = np.array([1.0, 3.0], dtype=np.float32)
+    (y,) = c.evaluate(x)
+    assert y.dtype == np.float32
+    np.testing.assert_array_equal(y, x * np.float32(0.1))
+    _, lin = c.linearize(x)
+    check(lin.program)
+    check(lin.transpose().program)
+
+
+@pytest.mark.parametrize("args, error", [
+    ((X,), LintraTypeError),                          # too few
+    ((X, W, W), LintraTypeError),                     # too many
+    ((np.ones(4), W), ShapeError),                    # wrong shape
+    ((X, "a"), LintraTypeError),                      # not numeric
+    ((np.array([[1.0], [2.0, 3.0]], dtype=object), W), LintraError),   # ragged
+])
+def test_bad_arguments_are_lintra_errors(smooth, args, error) -> None:
+    with pytest.raises(error):
+        lo.compile(smooth).evaluate(*args)
+
+
+def test_integer_arguments_never_wrap() -> None:
+    p = parse_program("""
+def f(n: i32[], x: f64[]) -> f64[]:
+    y: f64[] = mul(x, x)
+    return y
+""")
+    c = lo.compile(p)
+    with pytest.raises(LintraTypeError, match="range"):
+        c.evaluate(2**31, 1.0)
+    with pytest.raises(LintraTypeError, match="integral"):
+        c.evaluate(1.5, 1.0)
+    with pytest.raises(LintraTypeError, match="only float"):
+        c.grad(1, 1.0, argnums=0)
+    assert np.asarray(c.grad(1, 3.0, argnums=1)) == 6.0
+
+
+def test_derivative_requests_are_checked(smooth) -> None:
+    c = lo.compile(smooth)
+    with pytest.raises(LintraTypeError, match="tangents"):
+        c.jvp([X, W], [np.ones(3)])
+    with pytest.raises(LintraTypeError, match="float"):
+        c.jvp([X, W], [np.ones(3, dtype=np.int64), 1.0])
+    with pytest.raises(ShapeError):
+        c.jvp([X, W], [np.ones(2), 1.0])
+    for argnums in (True, (0, 0), 5, None, 1.0):
+        with pytest.raises(LintraTypeError, match="argnums"):
+            c.grad(X, W, argnums=argnums)
+    with pytest.raises(LinearityError):
+        c.transpose()
+    _, pullback = c.vjp(X, W)
+    with pytest.raises(LintraTypeError):
+        pullback(1.0, 2.0)
+    vector = lo.compile(parse_program("""
+def g(x: f64[3]) -> f64[3]:
+    y: f64[3] = sin(x)
+    return y
+"""))
+    with pytest.raises(LintraTypeError, match="scalar"):
+        vector.grad(X)
+
+
+@pytest.mark.parametrize("text, error", [
+    ("def f(x: f64[3]) -> f64[3]:\n    y: f64[3] = frobnicate(x)\n    return y\n",
+     UnsupportedPrimitiveError),
+    ("def f(x: f64[3], y: f64[2]) -> f64[3]:\n    z: f64[3] = add(x, y)\n    return z\n",
+     ShapeError),
+    ("def f(x: f64[3], n: i64[3]) -> f64[3]:\n    z: f64[3] = add(x, n)\n    return z\n",
+     LintraTypeError),
+    ("def f(t: lin f64[3]) -> lin f64[3]:\n    u: lin f64[3] = add(t, t)\n    return u\n",
+     LinearityError),
+    ("def f(t: lin f64[3]) -> lin f64[3]:\n    u: lin f64[3] = sin(t)\n    return u\n",
+     LinearityError),
+    ("def f(c: f64[3], t: lin f64[3]) -> f64[3]:\n    y: f64[3] = sin(c)\n    return y\n",
+     LinearityError),
+    ("def f(x: f64[3]) -> f64[3]:\n    y: f64[2] = sin(x)\n    return y\n",
+     LintraTypeError),
+])
+def test_ill_typed_programs_raise_the_class_the_reference_raises(text, error) -> None:
+    p = parse_program(text)
+    with pytest.raises(error):
+        check(p)
+    with pytest.raises(error) as caught:
+        lo.compile(p)
+    assert caught.value.program == "f"
+
+
+def test_an_error_names_the_equation() -> None:
+    p = parse_program("def f(x: f64[3], y: f64[2]) -> f64[3]:\n"
+                      "    s: f64[3] = sin(x)\n    z: f64[3] = add(s, y)\n    return z\n")
+    with pytest.raises(ShapeError) as caught:
+        lo.compile(p)
+    assert "equation 2: z: f64[3] = add(s, y)" in str(caught.value)
+    assert caught.value.location is not None and caught.value.location.line == 3
+
+
+def test_a_program_of_ten_thousand_equations_differentiates_without_recursion() -> None:
+    n = 10_000
+    lines = ["def chain(x: f64[3]) -> f64[]:", "    w: f64[3] = sin(x)",
+             "    s: f64[3] = mul(w, 0.001)", "    v0: f64[3] = copy(x)"]
+    for k in range(1, n):
+        step = "mul(v{}, 1.0001)" if k % 2 else "add(v{}, s)"
+        lines.append(f"    v{k}: f64[3] = {step.format(k - 1)}")
+    lines += [f"    r: f64[] = reduce_sum(v{n - 1}, axes=(0,))", "    return r"]
+    p = parse_program("\n".join(lines))
+    x = np.array([0.1, 0.2, 0.3])
+    grad = lo.compile(p).grad(x)
+    # the same recurrence for the derivative, in NumPy
+    d, ds = np.ones(3), 0.001 * np.cos(x)
+    for k in range(1, n):
+        d = d * 1.0001 if k % 2 else d + ds
+    np.testing.assert_allclose(grad, d, rtol=1e-12)
