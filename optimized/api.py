@@ -21,6 +21,7 @@ from lintra.optimized.convert import from_program, to_program
 from lintra.optimized.ir import AType, Graph, Var
 from lintra.optimized.jvp import forget_linearity, jvp_graph
 from lintra.optimized.plan import Plan
+from lintra.optimized.simplify import prune
 from lintra.optimized.transpose import transpose_graph
 from lintra.optimized.unzip import unzip_graph
 from lintra.reference.errors import LinearityError, LintraTypeError, ShapeError
@@ -132,12 +133,27 @@ class Compiled:
                        ) -> tuple[Any, Any]:
         """The scalar result and its gradient with respect to parameter(s) ``argnums``."""
         nums = self._argnums(argnums)
+        plan = self._value_and_grad_plans.get(nums)
+        if plan is None:
+            plan = self._value_and_grad_plans[nums] = self._value_and_grad_plan(nums)
+        outs = plan(*self._arguments(args, self.graph.inputs, "argument"))
+        return outs[0], outs[1] if isinstance(argnums, int) and not isinstance(
+            argnums, bool) else outs[1:]
+
+    @functools.cached_property
+    def _value_and_grad_plans(self) -> dict[tuple[int, ...], Plan]:
+        return {}
+
+    def _value_and_grad_plan(self, nums: tuple[int, ...]) -> Plan:
+        """One plan computing the value and the wanted gradients: the primal and transposed
+        graphs joined, seeded with 1, pruned to what the wanted gradients need (residuals are
+        released as the backward sweep passes their last use)."""
         out_type = self._scalar_result("value_and_grad")
-        outs, pullback = self.vjp(*args)
-        one = self.table.xp.ones((), dtype=self.table.dtype(out_type.dtype))
-        cts = pullback(one)
-        picked = tuple(cts[self._float_inputs.index(k)] for k in nums)
-        return outs[0], picked[0] if isinstance(argnums, int) else picked
+        primal, _ = self._unzipped
+        wanted = tuple(self._float_inputs.index(k) for k in nums)
+        graph = _grad_graph(primal, self._linear.transposed.graph, self.graph, out_type,
+                            wanted, with_value=True)
+        return Plan(graph, self.table)
 
     def grad(self, *args: Any, argnums: int | Sequence[int] = 0) -> Any:
         """The gradient of the scalar result with respect to parameter(s) ``argnums``."""
@@ -151,9 +167,8 @@ class Compiled:
     @functools.cached_property
     def _hvp_compiled(self) -> Compiled:
         out_type = self._scalar_result("hvp")
-        primal, linear = self._unzipped
-        transposed = transpose_graph(linear)
-        graph = _grad_graph(primal, transposed, self.graph, out_type)
+        primal, _ = self._unzipped
+        graph = _grad_graph(primal, self._linear.transposed.graph, self.graph, out_type)
         return Compiled(graph, self.table)
 
     def transpose(self) -> Compiled:
@@ -286,9 +301,12 @@ def linear_map(compiled: Compiled, residuals: Sequence[Any]) -> LinearMap:
     return LinearMap(lg, values)
 
 
-def _grad_graph(primal: Graph, transposed: Graph, original: Graph, out_type: AType) -> Graph:
+def _grad_graph(primal: Graph, transposed: Graph, original: Graph, out_type: AType,
+                wanted: tuple[int, ...] | None = None, with_value: bool = False) -> Graph:
     """``x -> gradient``: the primal graph then the transposed graph seeded with 1, as one
-    ordinary (non-linear) graph, ready to be differentiated again (forward over reverse)."""
+    ordinary (non-linear) graph, ready to be differentiated again (forward over reverse).
+    ``wanted`` picks gradients (positions among the float parameters; default all);
+    ``with_value`` returns the value first."""
     from lintra.optimized.ir import Builder, Lit
 
     b = Builder()
@@ -313,8 +331,11 @@ def _grad_graph(primal: Graph, transposed: Graph, original: Graph, out_type: ATy
             continue
         outs = b.emit(e.prim, ins, e.params)
         env2.update(zip(e.outs, outs))
-    return Graph(original.name + "_grad", inputs, b.eqns,
-                 [env2[v] for v in transposed.outputs])
+    grads = [env2[v] for v in transposed.outputs]
+    if wanted is not None:
+        grads = [grads[k] for k in wanted]
+    value = [env[primal.outputs[0]]] if with_value else []
+    return prune(Graph(original.name + "_grad", inputs, b.eqns, value + grads))
 
 
 def _argument(value: Any, t: AType, what: str, program: str, tab: ArrayTable) -> Any:
