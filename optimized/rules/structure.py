@@ -68,15 +68,18 @@ def _axes(value: object, rank: int, prim: str, name: str = "dimensions") -> tupl
     return tuple(out)
 
 
-def _one_per_dimension(value: tuple[int, ...], rank: int, prim: str, name: str,
-                       fill: int) -> tuple[int, ...]:
-    """A per-dimension parameter where ``()`` means ``fill`` everywhere."""
-    if value == () and rank:
-        return (fill,) * rank
-    if len(value) != rank:
-        raise ShapeError(f"{prim}: {name} needs one entry per dimension of the operand "
-                         f"({rank}), got {value}")
-    return value
+def _all_dimensions(value: tuple[int, ...], rank: int, fill: int) -> tuple[int, ...]:
+    """A per-dimension parameter where ``()`` means ``fill`` in every dimension (a wrong
+    length is left for the type rule to report)."""
+    return (fill,) * rank if value == () else value
+
+
+def _per_dimension(t: AType, prim: str, **values: tuple[int, ...]) -> None:
+    """Each named per-dimension parameter has one entry per dimension of ``t``."""
+    if any(len(v) != t.rank for v in values.values()):
+        given = ", ".join(f"{k}={v}" for k, v in values.items())
+        raise ShapeError(f"{prim}: {', '.join(values)} need one entry per dimension of the "
+                         f"operand {t} ({t.rank}), got {given}")
 
 
 def _same_dtype(prim: str, types: Sequence[AType]) -> str:
@@ -277,19 +280,16 @@ def _rev_transpose(b: Builder, e: Eqn, cts: Sequence[Var | None]) -> list[Var | 
 
 
 def _slice_normalize(params: dict, types: tuple[AType, ...]) -> dict:
-    rank = types[0].rank
-    start = _ints(params["start"], "slice", "start")
-    limit = _ints(params["limit"], "slice", "limit")
-    strides = _ints(params["strides"], "slice", "strides")
-    if len(start) != rank or len(limit) != rank:
-        raise ShapeError(f"slice: start and limit need one entry per dimension of the "
-                         f"operand ({rank}), got start={start}, limit={limit}")
-    return {"start": start, "limit": limit,
-            "strides": _one_per_dimension(strides, rank, "slice", "strides", 1)}
+    return {"start": _ints(params["start"], "slice", "start"),
+            "limit": _ints(params["limit"], "slice", "limit"),
+            "strides": _all_dimensions(_ints(params["strides"], "slice", "strides"),
+                                       types[0].rank, 1)}
 
 
 def _slice_infer(types: tuple[AType, ...], params: dict) -> tuple[AType, ...]:
     (t,) = types
+    _per_dimension(t, "slice", start=params["start"], limit=params["limit"],
+                   strides=params["strides"])
     shape = []
     for i, (s, e, k, n) in enumerate(zip(params["start"], params["limit"], params["strides"],
                                          t.shape)):
@@ -340,15 +340,10 @@ def _slice_transpose(b: Builder, e: Eqn, cts: Sequence[Var | None]) -> list[Var 
 
 
 def _pad_normalize(params: dict, types: tuple[AType, ...]) -> dict:
-    rank = types[0].rank
-    low = _ints(params["low"], "pad", "low")
-    high = _ints(params["high"], "pad", "high")
-    interior = _ints(params["interior"], "pad", "interior")
-    if len(low) != rank or len(high) != rank:
-        raise ShapeError(f"pad: low and high need one entry per dimension of the operand "
-                         f"({rank}), got low={low}, high={high}")
-    return {"low": low, "high": high,
-            "interior": _one_per_dimension(interior, rank, "pad", "interior", 0)}
+    return {"low": _ints(params["low"], "pad", "low"),
+            "high": _ints(params["high"], "pad", "high"),
+            "interior": _all_dimensions(_ints(params["interior"], "pad", "interior"),
+                                        types[0].rank, 0)}
 
 
 def _pad_infer(types: tuple[AType, ...], params: dict) -> tuple[AType, ...]:
@@ -357,6 +352,7 @@ def _pad_infer(types: tuple[AType, ...], params: dict) -> tuple[AType, ...]:
     if v.rank != 0:
         raise ShapeError(f"pad: the padding value must have rank 0, got {v}")
     low, high, interior = params["low"], params["high"], params["interior"]
+    _per_dimension(x, "pad", low=low, high=high, interior=interior)
     if any(n < 0 for n in low + high + interior):
         raise ShapeError(f"pad: padding amounts must be >= 0 (no negative padding), got "
                          f"low={low}, high={high}, interior={interior}")
@@ -430,20 +426,22 @@ def _pad_transpose(b: Builder, e: Eqn, cts: Sequence[Var | None]) -> list[Var | 
 
 
 def _concatenate_normalize(params: dict, types: tuple[AType, ...]) -> dict:
+    """The dimension made non-negative when it is in range (the type rule reports the
+    rest, after the dtypes, as the spec orders the checks)."""
     dim = _int(params["dimension"], "concatenate", "dimension")
     rank = types[0].rank
-    if rank == 0:
-        raise ShapeError(f"concatenate needs operands of rank >= 1, got {types[0]}")
-    if not -rank <= dim < rank:
-        raise ShapeError(f"concatenate: dimension {dim} is out of range for rank {rank} "
-                         f"(expected -{rank} <= d < {rank})")
-    return {"dimension": dim % rank}
+    return {"dimension": dim % rank if -rank <= dim < rank else dim}
 
 
 def _concatenate_infer(types: tuple[AType, ...], params: dict) -> tuple[AType, ...]:
     dtype = _same_dtype("concatenate", types)
     dim = params["dimension"]
     first = types[0]
+    if first.rank == 0:
+        raise ShapeError(f"concatenate needs operands of rank >= 1, got {first}")
+    if not 0 <= dim < first.rank:
+        raise ShapeError(f"concatenate: dimension {dim} is out of range for rank "
+                         f"{first.rank} (expected -{first.rank} <= d < {first.rank})")
     for k, t in enumerate(types):
         if t.rank != first.rank or any(a != c for i, (a, c) in enumerate(
                 zip(t.shape, first.shape)) if i != dim):
