@@ -1,41 +1,286 @@
-"""Reductions, scans and sort (spec 3.7)."""
+"""Reductions, scans and sorting (spec 3.7).
+
+Evaluation uses the array library's reductions and accumulations, with what the spec asks
+beyond them: a sum of −0s only is −0 (the sum starts from −0, which adds exactly); the
+maximum (minimum) of zeros is +0 (−0) when one is present, since NumPy returns whichever zero
+it met first; an empty reduction is the identity, known from the type; scans are sequential,
+as the accuracy claims of cumsum and cumprod assume (``accumulate`` is); sorting is stable
+with nan last (NumPy's stable sort and ``lexsort``).
+
+Derivatives follow the spec's "Derivatives" section: reduce_max/min and cummax take the mean
+of the tangents of the elements equal to the extreme (chapter 6); cumprod's partials are the
+products of the other factors, computed without division; sort permutes the tangents as the
+evaluation permutes the operands, by a ``gather`` at the permutation (sorting an ``iota``
+along with the keys gives it).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from lintra.optimized.ir import AType, Builder, Eqn, Var
-from lintra.optimized.rules.base import NUMERIC, REQUIRED, CodeContext, Rule, together
+from lintra.optimized.arrays import ArrayTable
+from lintra.optimized.ir import AType, Builder, Eqn, Lit, Var
+from lintra.optimized.rules.base import NEVER, NUMERIC, REQUIRED, CodeContext, Rule, together
+from lintra.optimized.rules.special import (
+    axis_in,
+    bool_param,
+    dtype_param,
+    int_param,
+    ints_param,
+    no_tangent,
+)
 from lintra.reference.errors import LintraTypeError, ShapeError
 
+_INT_LIMITS = {"i64": (-(2 ** 63), 2 ** 63 - 1), "i32": (-(2 ** 31), 2 ** 31 - 1)}
 
-def _normalize_axes(params: dict, types: tuple[AType, ...]) -> dict:
-    rank = types[0].rank if types else 0
-    axes = params["axes"]
-    if isinstance(axes, int):
-        axes = (axes,)
-    out = []
-    for a in axes:
-        if not isinstance(a, int) or isinstance(a, bool) or not -rank <= a < rank:
-            raise ShapeError(f"axis {a} is out of range for rank {rank}")
-        out.append(a % rank)
-    if len(set(out)) != len(out):
-        raise ShapeError(f"axes {tuple(axes)} repeat an axis")
-    return {**params, "axes": tuple(sorted(out))}
+
+def _numeric_operand(prim: str, types: tuple[AType, ...]) -> AType:
+    (t,) = types
+    if t.dtype not in NUMERIC:
+        raise LintraTypeError(f"{prim} needs a numeric operand (f64, f32, i64, i32), "
+                              f"got {t}")
+    return t
+
+
+# --------------------------------------------------------------------------------------------
+# Parameters
+
+
+def _axes_normalizer(prim: str):
+    def normalize(params: dict, types: tuple[AType, ...]) -> dict:
+        axes = ints_param(prim, "axes", params["axes"])
+        t = _numeric_operand(prim, types)
+        out = tuple(axis_in(prim, "axis", a, t.rank) for a in axes)
+        if len(set(out)) != len(out):
+            raise ShapeError(f"{prim}: axes {axes} name an axis twice")
+        return {"axes": tuple(sorted(out))}
+
+    normalize.__name__ = f"normalize_{prim}"
+    return normalize
+
+
+def _arg_normalizer(prim: str):
+    def normalize(params: dict, types: tuple[AType, ...]) -> dict:
+        axis = int_param(prim, "axis", params["axis"])
+        index = dtype_param(prim, "index_dtype", params["index_dtype"])
+        t = _numeric_operand(prim, types)
+        axis = axis_in(prim, "axis", axis, t.rank)
+        if t.shape[axis] == 0:
+            raise ShapeError(f"{prim}: {t} has no element along axis {axis} to choose")
+        if index not in _INT_LIMITS:
+            raise LintraTypeError(f"{prim}: index_dtype must be i32 or i64, got {index}")
+        return {"axis": axis, "index_dtype": index}
+
+    normalize.__name__ = f"normalize_{prim}"
+    return normalize
+
+
+def _scan_normalizer(prim: str):
+    def normalize(params: dict, types: tuple[AType, ...]) -> dict:
+        axis = int_param(prim, "axis", params["axis"])
+        reverse = bool_param(prim, "reverse", params["reverse"])
+        t = _numeric_operand(prim, types)
+        return {"axis": axis_in(prim, "axis", axis, t.rank), "reverse": reverse}
+
+    normalize.__name__ = f"normalize_{prim}"
+    return normalize
+
+
+def _sort_normalize(params: dict, types: tuple[AType, ...]) -> dict:
+    dimension = int_param("sort", "dimension", params["dimension"])
+    keys = int_param("sort", "num_keys", params["num_keys"])
+    shape = types[0].shape
+    for i, t in enumerate(types):
+        if t.shape != shape:
+            raise ShapeError(f"sort: operand {i + 1} ({t}) must have the shape of operand 1 "
+                             f"({types[0]})")
+    if not shape:
+        raise ShapeError("sort needs operands of rank >= 1")
+    dimension = axis_in("sort", "dimension", dimension, len(shape))
+    if not 1 <= keys <= len(types):
+        raise ShapeError(f"sort: num_keys must be in [1, {len(types)}] (the number of "
+                         f"operands), got {keys}")
+    return {"dimension": dimension, "num_keys": keys}
+
+
+# --------------------------------------------------------------------------------------------
+# Type rules
 
 
 def _reduce_infer(types: tuple[AType, ...], params: dict) -> tuple[AType, ...]:
     (t,) = types
-    if t.dtype not in NUMERIC:
-        raise LintraTypeError(f"reduce_sum needs a numeric operand, got {t.dtype}")
     axes = params["axes"]
-    return (AType(t.dtype, tuple(d for i, d in enumerate(t.shape) if i not in axes)),)
+    return (AType(t.dtype, tuple(n for i, n in enumerate(t.shape) if i not in axes)),)
+
+
+def _arg_infer(types: tuple[AType, ...], params: dict) -> tuple[AType, ...]:
+    (t,) = types
+    axis = params["axis"]
+    return (AType(params["index_dtype"], tuple(n for i, n in enumerate(t.shape) if i != axis)),)
+
+
+def _same_infer(types: tuple[AType, ...], params: dict) -> tuple[AType, ...]:
+    return types
+
+
+def _is_empty(e: Eqn) -> bool:
+    """Whether a reduction reduces over an axis of size 0 (its result is the identity)."""
+    shape = e.ins[0].type.shape
+    return any(shape[a] == 0 for a in e.params["axes"])
+
+
+# --------------------------------------------------------------------------------------------
+# Evaluation
+
+
+def _sum_kernel(tab: ArrayTable):
+    xp = tab.xp
+    numpy = tab.name == "numpy"
+
+    def float_sum(x, axes):
+        """Σ over a non-empty set of axes, starting from −0 so that a sum of −0s is −0."""
+        if numpy:
+            return xp.add.reduce(x, axis=axes, initial=-0.0)
+        r = xp.sum(x, axis=axes)
+        return xp.where((r == 0) & xp.all(xp.signbit(x), axis=axes), -0.0, r)
+
+    return float_sum
 
 
 def _reduce_sum_code(ctx: CodeContext, e: Eqn, xs: Sequence[str]) -> str:
-    t = e.outs[0].type
-    return (f"{ctx.fn('sum')}({xs[0]}, axis={ctx.const(e.params['axes'])}, "
-            f"dtype={ctx.dtype(t.dtype)})")
+    x, out = e.ins[0].type, e.outs[0].type
+    axes = e.params["axes"]
+    if not axes:
+        return xs[0]
+    if _is_empty(e):
+        return f"{ctx.fn('zeros')}({ctx.const(out.shape)}, {ctx.dtype(out.dtype)})"
+    if x.is_float:
+        return f"{ctx.kernel(_sum_kernel)}({xs[0]}, {ctx.const(axes)})"
+    return f"{ctx.fn('add.reduce')}({xs[0]}, axis={ctx.const(axes)}, dtype={ctx.dtype(x.dtype)})"
+
+
+def _extreme_kernel(tab: ArrayTable):
+    xp = tab.xp
+
+    def extreme(x, axes, largest):
+        """max (min) of a float array over non-empty axes: nan propagates; of zeros, +0 is
+        above −0 (spec 3.2), whichever the library met first."""
+        r = xp.max(x, axis=axes) if largest else xp.min(x, axis=axes)
+        zero = r == 0
+        if xp.any(zero):
+            wanted = (x == 0) & (xp.signbit(x) != largest)  # +0 for max, −0 for min
+            r = xp.where(zero & xp.any(wanted, axis=axes), 0.0 if largest else -0.0, r)
+        return r
+
+    return extreme
+
+
+def _extreme_code(largest: bool):
+    def code(ctx: CodeContext, e: Eqn, xs: Sequence[str]) -> str:
+        x, out = e.ins[0].type, e.outs[0].type
+        axes = e.params["axes"]
+        if not axes:
+            return xs[0]
+        if _is_empty(e):
+            if x.is_float:
+                ident: object = float("-inf") if largest else float("inf")
+            else:
+                ident = _INT_LIMITS[x.dtype][0 if largest else 1]
+            return (f"{ctx.fn('full')}({ctx.const(out.shape)}, {ctx.const(ident)}, "
+                    f"{ctx.dtype(out.dtype)})")
+        if x.is_float:
+            return f"{ctx.kernel(_extreme_kernel)}({xs[0]}, {ctx.const(axes)}, {largest})"
+        fn = "max" if largest else "min"
+        return f"{ctx.fn(fn)}({xs[0]}, axis={ctx.const(axes)})"
+
+    code.__name__ = "reduce_max_code" if largest else "reduce_min_code"
+    return code
+
+
+def _arg_code(largest: bool):
+    def code(ctx: CodeContext, e: Eqn, xs: Sequence[str]) -> str:
+        # NumPy's argmax/argmin give the first extreme, a nan counting as the extreme
+        fn = "argmax" if largest else "argmin"
+        expr = f"{ctx.fn(fn)}({xs[0]}, axis={e.params['axis']})"
+        if e.params["index_dtype"] != "i64":
+            expr = f"{ctx.fn('asarray')}({expr}).astype({ctx.dtype(e.params['index_dtype'])})"
+        return expr
+
+    code.__name__ = "argmax_code" if largest else "argmin_code"
+    return code
+
+
+def _scan_kernel(tab: ArrayTable):
+    xp = tab.xp
+
+    def scan(x, axis, reverse, accumulate, dtype):
+        """The inclusive sequential scan ``accumulate`` along ``axis``."""
+        if reverse:
+            return xp.flip(accumulate(xp.flip(x, axis), axis=axis, dtype=dtype), axis)
+        return accumulate(x, axis=axis, dtype=dtype)
+
+    return scan
+
+
+def _cummax_kernel(tab: ArrayTable):
+    xp = tab.xp
+
+    def cummax(x, axis, reverse, is_float):
+        """Running maximum: nan propagates; of zeros, +0 is above −0 (spec 3.2)."""
+        if reverse:
+            x = xp.flip(x, axis)
+        y = xp.maximum.accumulate(x, axis=axis)
+        if is_float:
+            zero = y == 0
+            if xp.any(zero):
+                plus = xp.logical_or.accumulate((x == 0) & ~xp.signbit(x), axis=axis)
+                y = xp.where(zero & plus, 0.0, y)
+        return xp.flip(y, axis) if reverse else y
+
+    return cummax
+
+
+def _scan_code(accumulate: str):
+    def code(ctx: CodeContext, e: Eqn, xs: Sequence[str]) -> str:
+        ps = e.params
+        t = e.ins[0].type
+        if accumulate == "maximum":
+            return (f"{ctx.kernel(_cummax_kernel)}({xs[0]}, {ps['axis']}, {ps['reverse']}, "
+                    f"{t.is_float})")
+        if not ps["reverse"]:
+            return f"{ctx.fn(accumulate)}({xs[0]}, axis={ps['axis']}, dtype={ctx.dtype(t.dtype)})"
+        return (f"{ctx.kernel(_scan_kernel)}({xs[0]}, {ps['axis']}, True, "
+                f"{ctx.fn(accumulate)}, {ctx.dtype(t.dtype)})")
+
+    code.__name__ = f"{accumulate}_code"
+    return code
+
+
+def _sort_kernel(tab: ArrayTable):
+    xp = tab.xp
+
+    def sort(operands, axis, keys):
+        """The operands sorted together along ``axis``, lexicographically by the first
+        ``keys``, stably; nan after +inf, −0 and +0 equal (NumPy's stable order)."""
+        if keys == 1:
+            perm = xp.argsort(operands[0], axis=axis, kind="stable")
+        else:
+            perm = xp.lexsort(tuple(reversed(operands[:keys])), axis=axis)
+        return tuple(xp.take_along_axis(xp.asarray(op), perm, axis=axis) for op in operands)
+
+    return sort
+
+
+def _sort_code(ctx: CodeContext, e: Eqn, xs: Sequence[str]) -> str:
+    ps = e.params
+    if len(xs) == 1:
+        return f"{ctx.fn('sort')}({xs[0]}, axis={ps['dimension']}, kind='stable')"
+    return (f"{ctx.kernel(_sort_kernel)}(({''.join(x + ', ' for x in xs)}), "
+            f"{ps['dimension']}, {ps['num_keys']})")
+
+
+# --------------------------------------------------------------------------------------------
+# Derivatives
 
 
 def _reduce_sum_jvp(b: Builder, e: Eqn, dxs: Sequence[Var | None]) -> list[Var | None]:
@@ -50,8 +295,147 @@ def _reduce_sum_transpose(b: Builder, e: Eqn, cts: Sequence[Var | None]) -> list
     return [b.op("broadcast_in_dim", ct, shape=x.type.shape, broadcast_dimensions=kept)]
 
 
+def _mean_where(b: Builder, mask: Var, dx: Var, axes: tuple[int, ...]) -> Var:
+    """Σ(m·dx)/Σm over ``axes``, m the mask as 0/1 of dx's dtype: the mean of the tangents
+    where the mask holds (0/0 = nan where it holds nowhere)."""
+    m = b.op("convert_element_type", mask, new_dtype=dx.type.dtype)
+    count = b.op("reduce_sum", m, axes=axes)
+    total = b.op("reduce_sum", b.op("mul", m, dx), axes=axes)
+    return b.op("div", total, count)
+
+
+def _extreme_jvp(b: Builder, e: Eqn, dxs: Sequence[Var | None]) -> list[Var | None]:
+    """The mean of the tangents of the elements equal to the result (chapter 6); over an empty
+    operand the result does not depend on x: a symbolic zero (spec 3.7)."""
+    if _is_empty(e):
+        return [None]
+    x, y = e.ins[0], e.outs[0]
+    axes = e.params["axes"]
+    kept = tuple(i for i in range(x.type.rank) if i not in axes)
+    spread = b.op("broadcast_in_dim", y, shape=x.type.shape, broadcast_dimensions=kept)
+    return [_mean_where(b, b.op("eq", x, spread), dxs[0], axes)]
+
+
+def _cumsum_jvp(b: Builder, e: Eqn, dxs: Sequence[Var | None]) -> list[Var | None]:
+    return [b.op("cumsum", dxs[0], **e.params)]
+
+
+def _cumsum_transpose(b: Builder, e: Eqn, cts: Sequence[Var | None]) -> list[Var | None]:
+    return [b.op("cumsum", cts[0], axis=e.params["axis"], reverse=not e.params["reverse"])]
+
+
+def _pair_layout(t: AType, axis: int) -> tuple[tuple[int, ...], tuple[int, ...],
+                                               tuple[int, ...]]:
+    """The shape ``t.shape`` with the scan axis doubled: dimension ``axis`` indexes the
+    contributing element j, ``axis + 1`` the result element i; and the broadcast dimensions
+    that place an array of type ``t`` along i, or along j."""
+    shape = (*t.shape[:axis], t.shape[axis], *t.shape[axis:])
+    along_i = (*range(axis), *range(axis + 1, t.rank + 1))
+    along_j = (*range(axis + 1), *range(axis + 2, t.rank + 1))
+    return shape, along_i, along_j
+
+
+def _reached(b: Builder, shape: tuple[int, ...], axis: int, reverse: bool) -> Var:
+    """The mask of the pair layout where element j takes part in result i (j ≤ i in the
+    scan's direction)."""
+    i = b.op("iota", dtype="i64", shape=shape, dimension=axis + 1)
+    j = b.op("iota", dtype="i64", shape=shape, dimension=axis)
+    return b.op("le" if reverse else "ge", i, j)
+
+
+def _cumprod_jvp(b: Builder, e: Eqn, dxs: Sequence[Var | None]) -> list[Var | None]:
+    """dy_i = Σ_(j ≤ i) (Π_(k ≤ i, k ≠ j) x_k)·dx_j: each coefficient is the sequential
+    product of the factors with 1 in place of x_j, so it is exact where x has zeros and
+    within the claim's γ elsewhere (no division)."""
+    x = e.ins[0]
+    axis, reverse = e.params["axis"], e.params["reverse"]
+    shape, along_i, along_j = _pair_layout(x.type, axis)
+    xi = b.op("broadcast_in_dim", x, shape=shape, broadcast_dimensions=along_i)
+    i = b.op("iota", dtype="i64", shape=shape, dimension=axis + 1)
+    j = b.op("iota", dtype="i64", shape=shape, dimension=axis)
+    factors = b.op("select_n", b.op("eq", i, j), xi, Lit(1.0, x.type.dtype))
+    products = b.op("cumprod", factors, axis=axis + 1, reverse=reverse)
+    reached = b.op("le" if reverse else "ge", i, j)
+    coefficients = b.op("select_n", reached, Lit(0.0, x.type.dtype), products)
+    spread = b.op("broadcast_in_dim", dxs[0], shape=shape, broadcast_dimensions=along_j)
+    return [b.op("reduce_sum", b.op("mul", coefficients, spread), axes=(axis,))]
+
+
+def _cummax_jvp(b: Builder, e: Eqn, dxs: Sequence[Var | None]) -> list[Var | None]:
+    """dy_i = the mean of dx_j over j ≤ i (in the scan's direction) with x_j = y_i."""
+    x, y = e.ins[0], e.outs[0]
+    axis, reverse = e.params["axis"], e.params["reverse"]
+    shape, along_i, along_j = _pair_layout(x.type, axis)
+    yi = b.op("broadcast_in_dim", y, shape=shape, broadcast_dimensions=along_i)
+    xj = b.op("broadcast_in_dim", x, shape=shape, broadcast_dimensions=along_j)
+    mask = b.op("and", _reached(b, shape, axis, reverse), b.op("eq", xj, yi))
+    spread = b.op("broadcast_in_dim", dxs[0], shape=shape, broadcast_dimensions=along_j)
+    return [_mean_where(b, mask, spread, (axis,))]
+
+
+def _sort_jvp(b: Builder, e: Eqn, dxs: Sequence[Var | None]) -> list[Var | None]:
+    """Each float result's tangent is its operand's tangent permuted as the evaluation
+    permutes the operand: a gather at the flat positions the stable sort of the keys and an
+    iota picks (linear in memory)."""
+    t = e.ins[0].type
+    axis, keys = e.params["dimension"], e.params["num_keys"]
+    index = b.op("iota", dtype="i64", shape=t.shape, dimension=axis)
+    outs = b.emit("sort", (*e.ins[:keys], index), {"dimension": axis, "num_keys": keys})
+    perm = outs[-1]
+    if t.rank > 1:  # positions in the flattened operand: perm's axis, the others as they are
+        stride = 1
+        for n in t.shape[axis + 1:]:
+            stride *= n
+        flat = b.op("reshape", b.op("iota", dtype="i64", shape=(t.size,)), new_sizes=t.shape)
+        if stride != 1:
+            index = b.op("mul", index, Lit(stride, "i64"))
+            perm = b.op("mul", perm, Lit(stride, "i64"))
+        perm = b.op("add", b.op("sub", flat, index), perm)
+    result: list[Var | None] = []
+    for dx in dxs:
+        if dx is None:
+            result.append(None)
+            continue
+        if t.rank > 1:
+            dx = b.op("reshape", dx, new_sizes=(t.size,))
+        result.append(b.op("gather", dx, perm, axis=0))
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# The records
+
+
+def _reduction(name: str, code, linear: bool, jvp, transpose=None) -> Rule:
+    return Rule(name, "reductions", _reduce_infer, code, together(0) if linear else NEVER,
+                params={"axes": REQUIRED}, normalize=_axes_normalizer(name), jvp=jvp,
+                transpose=transpose, min_operands=1, max_operands=1)
+
+
+def _scan(name: str, accumulate: str, jvp, transpose=None) -> Rule:
+    return Rule(name, "reductions", _same_infer, _scan_code(accumulate),
+                together(0) if transpose else NEVER,
+                params={"axis": REQUIRED, "reverse": False}, normalize=_scan_normalizer(name),
+                jvp=jvp, transpose=transpose, min_operands=1, max_operands=1)
+
+
+def _arg(name: str, largest: bool) -> Rule:
+    return Rule(name, "reductions", _arg_infer, _arg_code(largest),
+                params={"axis": REQUIRED, "index_dtype": "i64"},
+                normalize=_arg_normalizer(name), jvp=no_tangent, min_operands=1,
+                max_operands=1)
+
+
 RULES = (
-    Rule("reduce_sum", "reductions", _reduce_infer, _reduce_sum_code, together(0),
-         params={"axes": REQUIRED}, normalize=_normalize_axes, jvp=_reduce_sum_jvp,
-         transpose=_reduce_sum_transpose, min_operands=1, max_operands=1),
+    _reduction("reduce_sum", _reduce_sum_code, True, _reduce_sum_jvp, _reduce_sum_transpose),
+    _reduction("reduce_max", _extreme_code(True), False, _extreme_jvp),
+    _reduction("reduce_min", _extreme_code(False), False, _extreme_jvp),
+    _arg("argmax", True),
+    _arg("argmin", False),
+    _scan("cumsum", "cumsum", _cumsum_jvp, _cumsum_transpose),
+    _scan("cumprod", "cumprod", _cumprod_jvp),
+    _scan("cummax", "maximum", _cummax_jvp),
+    Rule("sort", "reductions", _same_infer, _sort_code,
+         params={"dimension": -1, "num_keys": 1}, normalize=_sort_normalize, shared_dtype=(),
+         jvp=_sort_jvp, min_operands=1),
 )
