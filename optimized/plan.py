@@ -56,7 +56,7 @@ class _Context:
 
     def const(self, value: object) -> str:
         try:
-            key: tuple = ("const", type(value), value)
+            key: tuple = ("const", _frozen(value))
             hash(key)
         except TypeError:
             key = ("const", id(value))
@@ -73,6 +73,20 @@ class _Context:
 
         value = repr(lit.value)  # distinguishes -0.0 from 0.0 and keeps nan equal to nan
         return self._bind(("lit", value, lit.dtype), "lit", make)
+
+
+def _frozen(value: object) -> object:
+    """A hashable stand-in for a constant, equal for equal constants: tuples and lists
+    element by element, slices by their fields, arrays by dtype, shape and bytes (so that
+    equal constants share one global and equal equations one compiled step)."""
+    if isinstance(value, (tuple, list)):
+        return (type(value).__name__, *(_frozen(v) for v in value))
+    if isinstance(value, slice):
+        return ("slice", _frozen(value.start), _frozen(value.stop), _frozen(value.step))
+    if hasattr(value, "tobytes") and hasattr(value, "dtype"):
+        return ("array", str(value.dtype), tuple(getattr(value, "shape", ())),
+                value.tobytes())  # type: ignore[attr-defined]
+    return (type(value), value)
 
 
 _KERNELS: dict[tuple[Any, str], Callable[..., Any]] = {}
@@ -231,16 +245,17 @@ def _stepper(allocated: tuple[_Header, list[_Line]], n_registers: int,
     """A function running the equations as steps: each distinct code text compiled once."""
     header, lines = allocated
     compiled: dict[tuple[str, int], Callable[..., Any]] = {}
+    scope = dict(namespace)
     steps = []
     for line in lines:
         key = (line.expr, len(line.reads))
         fn = compiled.get(key)
         if fn is None:
             args = ", ".join(f"_{k}" for k in range(len(line.reads)))
-            scope = dict(namespace)
-            exec(compile(f"def step({args}):\n    return {line.expr}\n", "<lintra step>",
+            name = f"step_{len(compiled)}"
+            exec(compile(f"def {name}({args}):\n    return {line.expr}\n", "<lintra step>",
                          "exec"), scope)
-            fn = compiled[key] = scope["step"]
+            fn = compiled[key] = scope[name]
         single = line.writes[0] if len(line.writes) == 1 else -1
         steps.append((fn, tuple(line.reads), single, tuple(line.writes)))
     params, results = tuple(header.params), tuple(header.results)
