@@ -24,8 +24,10 @@ expose a partial entry; an unreadable entry is treated as missing and recomputed
 are pickles: the directory must be the user's own, as any cache of Python objects must.
 
 mpmath numbers are stored as their exact binary value and rebuilt in the reference's shared
-context at the call's precision (``lintra.reference.domains.context``): an mpf unpickled the
-ordinary way would belong to ``mpmath.mp`` and compute at its 53 bits.
+context they were computed in (``lintra.reference.domains.context``: its precision and
+rounding direction, which ``float()`` of the number follows too), or, for a number of another
+context, in the shared one at the call's precision: an mpf unpickled the ordinary way would
+belong to ``mpmath.mp`` and compute at its 53 bits.
 
 The same directory holds the *case cache* (its ``cases`` folder, :func:`case_entry`): the
 generated cases of one (property, primitive) item of a run depend only on the item, the
@@ -54,7 +56,7 @@ import mpmath
 import numpy as np
 from mpmath.ctx_mp_python import _mpf
 
-from lintra.reference.domains import context
+from lintra.reference.domains import BoundedContext, context
 from lintra.reference.syntax import Literal, Program
 
 ENVIRONMENT = "LINTRA_TRUTH_CACHE"
@@ -169,13 +171,28 @@ def key(quantity: str, arguments: dict[str, object], code: str | None = None) ->
     return digest.hexdigest()
 
 
-def _rebuild_mpf(dps: int, value: tuple) -> object:
-    """An mpf of the reference's context at ``dps`` digits holding ``value`` exactly."""
-    return context(dps).make_mpf(value)
+def _rebuild_mpf(dps: int, value: tuple, rounding: str = "n") -> object:
+    """An mpf of the reference's shared context at ``dps`` digits rounding in direction
+    ``rounding`` holding ``value`` exactly."""
+    return context(dps, rounding).make_mpf(value)
+
+
+def _home(number: _mpf, dps: int) -> tuple[int, str]:
+    """The digits and rounding direction of the shared context ``number`` belongs to (a
+    directed rounding of the oracle's intervals, say), so that it is rebuilt there: an mpf
+    rounds in its own context's direction, ``float()`` included, so a value read from the
+    cache must live where the computed one did. A number of any other context is rebuilt at
+    ``dps`` digits, rounding to nearest."""
+    ctx = number.context
+    if isinstance(ctx, BoundedContext):
+        home = (ctx.dps, ctx._prec_rounding[1])
+        if context(*home)._prec_rounding == ctx._prec_rounding:
+            return home
+    return dps, "n"
 
 
 class _Pickler(pickle.Pickler):
-    """Pickles mpf as their exact binary value, to be rebuilt at ``dps`` digits, and a
+    """Pickles mpf as their exact binary value and home context (:func:`_home`), and a
     program's literals by their constructor (a ``Literal`` refuses the attribute writes of
     ordinary unpickling)."""
 
@@ -185,7 +202,8 @@ class _Pickler(pickle.Pickler):
 
     def reducer_override(self, obj: object) -> object:
         if isinstance(obj, _mpf):
-            return _rebuild_mpf, (self.dps, obj._mpf_)
+            dps, rounding = _home(obj, self.dps)
+            return _rebuild_mpf, (dps, obj._mpf_, rounding)
         if isinstance(obj, Literal):
             return Literal, (obj.value, obj.loc)
         return NotImplemented
