@@ -132,8 +132,6 @@ def load_backend(spec: str | Backend) -> Backend:
     except ModuleNotFoundError as exc:
         if spec in BUILTIN:
             raise BackendUnavailable(
-                f"the built-in backend {spec!r} is not available: {exc} (lintra.optimized "
-                "does not exist yet)" if spec == "optimized" else
                 f"the built-in backend {spec!r} is not available: {exc}") from exc
         raise ValueError(f"backend {spec!r}: cannot import module {module_name!r} ({exc})"
                          ) from exc

@@ -75,10 +75,12 @@ def test_load_backend_by_name_and_by_factory() -> None:
     assert load_backend(same) is same
 
 
-def test_a_missing_builtin_backend_is_unavailable_not_an_import_error() -> None:
-    from lintra.conformance.backend import BackendUnavailable
+def test_a_missing_builtin_backend_is_unavailable_not_an_import_error(monkeypatch) -> None:
+    from lintra.conformance import backend
 
-    with pytest.raises(BackendUnavailable, match="optimized"):
+    monkeypatch.setitem(backend.BUILTIN, "optimized",
+                        "lintra.conformance.backends.no_such_module:Backend")
+    with pytest.raises(backend.BackendUnavailable, match="optimized"):
         load_backend("optimized")
 
 

@@ -10,19 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parent.parent
 
 # Modules of lintra.reference that hold the language's data structures, which an independent
 # backend may share; everything else there (rules, evaluator, transformations) it may not.
-SHARED_WITH_BACKENDS = {
-    "lintra.reference",  # only for the names re-exported from the modules below
-    "lintra.reference.syntax",
-    "lintra.reference.parse",
-    "lintra.reference.check",
-    "lintra.reference.errors",
-}
 
 
 def test_lintra_is_a_namespace_package() -> None:
@@ -59,18 +50,6 @@ def test_no_bare_imports_of_the_parts() -> None:
             for module, line in _imports(path):
                 if module.split(".")[0] in ("reference", "conformance", "optimized"):
                     offenders.append(f"{path.relative_to(ROOT)}:{line}: {module}")
-    assert not offenders
-
-
-def test_optimized_does_not_import_reference_rules() -> None:
-    folder = ROOT / "optimized"
-    if not folder.exists():
-        pytest.skip("optimized/ does not exist yet")
-    offenders = []
-    for path in folder.rglob("*.py"):
-        for module, line in _imports(path):
-            if module.startswith("lintra.reference") and module not in SHARED_WITH_BACKENDS:
-                offenders.append(f"{path.relative_to(ROOT)}:{line}: {module}")
     assert not offenders
 
 
