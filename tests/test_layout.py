@@ -1,6 +1,6 @@
-"""Packaging and layout rules: lintra is a PEP 420 namespace mapped from top-level folders, the
-tests import the installed package, and the optimized backend stays independent of the
-reference's rules and evaluator."""
+"""Packaging and layout rules: lintra is a PEP 420 namespace mapped from top-level folders and
+the tests import the installed package (the optimized engine's import boundary is
+tests/test_optimized_boundary.py)."""
 
 from __future__ import annotations
 
