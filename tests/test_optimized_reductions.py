@@ -348,3 +348,39 @@ def test_type_errors_are_the_reference_classes(text: str) -> None:
     with pytest.raises(LintraError) as got:
         lo.compile(p)._plan  # noqa: B018
     assert type(got.value) is type(want.value), (got.value, want.value)
+
+
+def test_the_paths_for_other_array_libraries_give_the_same_bits() -> None:
+    """The kernels' paths for libraries other than NumPy (CuPy: no ``accumulate``, a radix
+    sort that orders −0 before +0, no ``lexsort`` along an axis, no ``initial``), run here
+    through a table over NumPy under another name."""
+    import scipy.special
+
+    from lintra.optimized.arrays import ArrayTable
+    from lintra.optimized.convert import from_program
+    from lintra.optimized.plan import Plan
+
+    generic = ArrayTable("generic", np, scipy.special, np.asarray)
+    text = """
+def f(x: f64[5, 5], v: i64[5, 5], b: bool[5, 5])
+& -> (f64[5, 5], f64[5, 5], f64[5, 5], i64[5, 5], f64[5, 5], bool[5, 5], f64[5], f64[5],
+&     i64[5, 5], f64[5, 5])
+:
+    a: f64[5, 5] = cummax(x, axis=1)
+    c: f64[5, 5] = cummax(x, axis=0, reverse=true)
+    s: f64[5, 5] = sort(x, dimension=1)
+    k: f64[5, 5], t: i64[5, 5] = sort(x, v, dimension=0)
+    d: bool[5, 5], e: f64[5, 5], g: i64[5, 5] = sort(b, x, v, num_keys=2)
+    m: f64[5] = reduce_sum(x, axes=(1,))
+    n: f64[5] = reduce_max(x, axes=(0,))
+    w: i64[5, 5] = cummax(v, axis=1)
+    return a, c, s, t, e, d, m, n, w, k
+""".replace(")\n:", "):")
+    p = prog(text)
+    x = ROWS.copy()
+    x[0, 4] = 0.0  # ties of −0 and +0 in the keys
+    v = np.arange(25, dtype=np.int64).reshape(5, 5)[::-1] % 7
+    b = (v % 2).astype(bool)
+    got = Plan(from_program(p), generic)(x, v, b)
+    for g, w in zip(got, evaluate(p, x, v, b), strict=True):
+        same_bits(g, w)

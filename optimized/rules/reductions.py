@@ -224,16 +224,29 @@ def _scan_kernel(tab: ArrayTable):
 
 def _cummax_kernel(tab: ArrayTable):
     xp = tab.xp
+    numpy = tab.name == "numpy"
+
+    def running(x, ufunc, axis):
+        """``ufunc.accumulate`` along ``axis``; elsewhere (CuPy) by doubling: log2(n) passes
+        of an associative, exact ufunc give the same values."""
+        if numpy:
+            return ufunc.accumulate(x, axis=axis)
+        y = xp.moveaxis(xp.array(x), axis, 0)
+        d = 1
+        while d < y.shape[0]:
+            y[d:] = ufunc(y[d:], y[:-d].copy())
+            d *= 2
+        return xp.moveaxis(y, 0, axis)
 
     def cummax(x, axis, reverse, is_float):
         """Running maximum: nan propagates; of zeros, +0 is above −0 (spec 3.2)."""
         if reverse:
             x = xp.flip(x, axis)
-        y = xp.maximum.accumulate(x, axis=axis)
+        y = running(x, xp.maximum, axis)
         if is_float:
             zero = y == 0
             if xp.any(zero):
-                plus = xp.logical_or.accumulate((x == 0) & ~xp.signbit(x), axis=axis)
+                plus = running((x == 0) & ~xp.signbit(x), xp.logical_or, axis)
                 y = xp.where(zero & plus, 0.0, y)
         return xp.flip(y, axis) if reverse else y
 
@@ -258,23 +271,52 @@ def _scan_code(accumulate: str):
 
 def _sort_kernel(tab: ArrayTable):
     xp = tab.xp
+    numpy = tab.name == "numpy"
+
+    def order(key, axis):
+        """The stable order of ``key`` along ``axis``: nan after +inf, −0 and +0 equal. NumPy
+        compares −0 and +0 equal; elsewhere (CuPy's radix sort orders the bits) −0 becomes +0
+        first."""
+        if numpy:
+            return xp.argsort(key, axis=axis, kind="stable")
+        if key.dtype.kind == "f":
+            key = key + 0.0
+        return xp.argsort(key, axis=axis, kind="stable")
 
     def sort(operands, axis, keys):
         """The operands sorted together along ``axis``, lexicographically by the first
-        ``keys``, stably; nan after +inf, −0 and +0 equal (NumPy's stable order)."""
+        ``keys``, stably."""
+        operands = tuple(xp.asarray(op) for op in operands)
         if keys == 1:
-            perm = xp.argsort(operands[0], axis=axis, kind="stable")
-        else:
+            perm = order(operands[0], axis)
+        elif numpy:
             perm = xp.lexsort(tuple(reversed(operands[:keys])), axis=axis)
-        return tuple(xp.take_along_axis(xp.asarray(op), perm, axis=axis) for op in operands)
+        else:  # stable sorts from the last key to the first
+            perm = order(operands[keys - 1], axis)
+            for key in reversed(operands[:keys - 1]):
+                perm = xp.take_along_axis(
+                    perm, order(xp.take_along_axis(key, perm, axis=axis), axis), axis=axis)
+        return tuple(xp.take_along_axis(op, perm, axis=axis) for op in operands)
 
     return sort
+
+
+def _sort_one_kernel(tab: ArrayTable):
+    sort = _sort_kernel(tab)
+
+    def sort_one(x, axis):
+        """One operand sorted along ``axis`` (the sign of each zero kept in input order)."""
+        if tab.name == "numpy":
+            return tab.xp.sort(x, axis=axis, kind="stable")
+        return sort((x,), axis, 1)[0]
+
+    return sort_one
 
 
 def _sort_code(ctx: CodeContext, e: Eqn, xs: Sequence[str]) -> str:
     ps = e.params
     if len(xs) == 1:
-        return f"{ctx.fn('sort')}({xs[0]}, axis={ps['dimension']}, kind='stable')"
+        return f"{ctx.kernel(_sort_one_kernel)}({xs[0]}, {ps['dimension']})"
     return (f"{ctx.kernel(_sort_kernel)}(({''.join(x + ', ' for x in xs)}), "
             f"{ps['dimension']}, {ps['num_keys']})")
 
