@@ -127,6 +127,30 @@ def _maximum_with_zero(tab: ArrayTable):
     return max_with_zero
 
 
+def _c99_power(tab: ArrayTable):
+    """C99 pow. NumPy computes an exponent 0.5 given once (a scalar, or an array broadcast
+    with stride 0) as sqrt, which gives -0 at x = -0 and nan at x = -inf where C99 gives +0
+    and +inf: |x| in both, as at +0 and +inf."""
+    xp = tab.xp
+
+    def c99_pow(x, y):
+        r = xp.power(x, y)
+        edge = (x == 0) | (x == -xp.inf)
+        if edge.any():
+            r = xp.where(edge & (y == 0.5), xp.abs(x), r)
+        return r
+
+    return c99_pow
+
+
+def _pow_code(ctx: CodeContext, e: Eqn, xs: Sequence[str]) -> str:
+    x, y = e.ins
+    if (isinstance(y, Lit) and y.value != 0.5) or (
+            isinstance(x, Lit) and x.value != 0 and x.value != -math.inf):
+        return f"{ctx.fn('power')}({xs[0]}, {xs[1]})"
+    return f"{ctx.kernel(_c99_power)}({xs[0]}, {xs[1]})"
+
+
 def _is_positive_zero(a: Atom) -> bool:
     return isinstance(a, Lit) and a.value == 0 and math.copysign(1.0, a.value) > 0
 
@@ -391,7 +415,7 @@ RULES = (
          jvp=_div_jvp, transpose=_div_transpose, min_operands=2, max_operands=2),
     Rule("rem", "binary", _binary_infer(NUMERIC), _rem_code, jvp=_rem_jvp,
          min_operands=2, max_operands=2),
-    Rule("pow", "binary", _binary_infer(FLOAT), ufunc("power"), jvp=_pow_jvp,
+    Rule("pow", "binary", _binary_infer(FLOAT), _pow_code, jvp=_pow_jvp,
          min_operands=2, max_operands=2),
     Rule("atan2", "binary", _binary_infer(FLOAT), ufunc("arctan2"), jvp=_atan2_jvp,
          min_operands=2, max_operands=2),
