@@ -147,46 +147,84 @@ def test_an_index_into_a_size_0_axis_is_an_evaluation_error() -> None:
 
 
 SCATTER = """
-def f(x: {t}[{n}, 3], i: i64[{m}], u: {t}[{m}, 3], v: {t}[3, {m}])
-& -> ({t}[{n}, 3], {t}[3, {n}]):
-    a: {t}[{n}, 3] = scatter_add(x, i, u)
-    y: {t}[3, {n}] = transpose(x, permutation=(1, 0))
-    b: {t}[3, {n}] = scatter_add(y, i, v, axis=-1)
+def f(x: {t}[{n}, {w}], i: i64[{m}], u: {t}[{m}, {w}], v: {t}[{w}, {m}])
+& -> ({t}[{n}, {w}], {t}[{w}, {n}]):
+    a: {t}[{n}, {w}] = scatter_add(x, i, u)
+    y: {t}[{w}, {n}] = transpose(x, permutation=(1, 0))
+    b: {t}[{w}, {n}] = scatter_add(y, i, v, axis=-1)
     return a, b
 """
 
-
-@pytest.mark.parametrize("n, indices", [
-    (4, [3, 3, 0, 3, 1, 3]),     # repeats: the ordered, unbuffered path
-    (4, [2, 0, 3]),              # distinct, counted per position
-    (40, [39, 0, 17]),           # distinct and few against the axis: sorted
-    (40, [5, 17, 5]),            # a repeat among few
+SCATTERED = [
+    (4, [3, 3, 0, 3, 1, 3]),
+    (4, [2, 0, 3]),
+    (40, [39, 0, 17]),
+    (40, [5, 17, 5]),
     (1, [0, 0, 0, 0, 0]),
-])
-@pytest.mark.parametrize("t", ["f64", "f32"])
-def test_scatter_add_adds_in_row_major_order_bit_for_bit(n: int, indices: list[int],
-                                                         t: str) -> None:
-    """Magnitudes spread over 30 binades make every order of addition round differently,
-    so only the stated order reproduces the reference's bits."""
+    (4, [1] * 10 + [0, 3, 1]),  # more repeats than rounds are worth on NumPy
+]
+"""Axis sizes and indices: repeats and distinct indices, few and many against the axis."""
+
+
+def scatter_case(t: str, n: int, indices: list[int], w: int) -> tuple[str, tuple]:
+    """The SCATTER program and arguments whose magnitudes spread over 30 binades, so that
+    every order of addition rounds differently."""
     m = len(indices)
-    text = SCATTER.format(t=t, n=n, m=m)
-    rng = np.random.default_rng(n * 100 + m)
+    rng = np.random.default_rng(n * 100 + m * 10 + w)
     dtype = np.float64 if t == "f64" else np.float32
-    x = (rng.standard_normal((n, 3)) * 2.0 ** rng.integers(-15, 15, (n, 3))).astype(dtype)
-    u = (rng.standard_normal((m, 3)) * 2.0 ** rng.integers(-15, 15, (m, 3))).astype(dtype)
-    v = (rng.standard_normal((3, m)) * 2.0 ** rng.integers(-15, 15, (3, m))).astype(dtype)
-    args = (x, np.array(indices, np.int64), u, v)
+
+    def spread(shape: tuple[int, int]) -> np.ndarray:
+        return (rng.standard_normal(shape) * 2.0 ** rng.integers(-15, 15, shape)).astype(dtype)
+
+    return (SCATTER.format(t=t, n=n, m=m, w=w),
+            (spread((n, w)), np.array(indices, np.int64), spread((m, w)), spread((w, m))))
+
+
+@pytest.mark.parametrize("n, indices", SCATTERED)
+@pytest.mark.parametrize("w", [3, 9])  # slabs below and above ROWS_FROM: both NumPy paths
+@pytest.mark.parametrize("t", ["f64", "f32"])
+def test_scatter_add_adds_in_row_major_order_bit_for_bit(n: int, indices: list[int], w: int,
+                                                         t: str) -> None:
+    """Only the stated order reproduces the reference's bits."""
+    text, args = scatter_case(t, n, indices, w)
+    x, _, u, _ = args
     agree_with_reference(text, *args)
     # against the mathematical sum: γ_k·(|x| + Σ|u|), k the updates an element receives
     got = lo.compile(prog(text)).evaluate(*args)
     truth = evaluate(prog(text), *args, dps=40)
     k = max(indices.count(j) for j in set(indices))
-    eps = np.finfo(dtype).eps / 2
+    eps = float(np.finfo(x.dtype).eps) / 2
     gamma = k * eps / (1 - k * eps)
-    magnitude_a = np.abs(x.astype(np.float64)).copy()
-    np.add.at(magnitude_a, np.array(indices), np.abs(u.astype(np.float64)))
+    magnitude = np.abs(x.astype(np.float64))
+    np.add.at(magnitude, np.array(indices), np.abs(u.astype(np.float64)))
     exact = np.array([[float(e) for e in row] for row in truth[0]])
-    assert np.all(np.abs(np.asarray(got[0], np.float64) - exact) <= gamma * magnitude_a)
+    assert np.all(np.abs(np.asarray(got[0], np.float64) - exact) <= gamma * magnitude)
+
+
+@pytest.mark.parametrize("n, indices", SCATTERED)
+@pytest.mark.parametrize("w", [1, 3])
+def test_scatter_add_off_numpy_keeps_the_order_by_rounds(n: int, indices: list[int],
+                                                         w: int) -> None:
+    """On an array library other than NumPy (CuPy's add.at adds in no fixed order) every
+    repeated index goes through rounds of distinct indices: the same bits, shown here by a
+    plan bound to a table named otherwise that holds NumPy itself."""
+    import scipy.special
+
+    from lintra.optimized.arrays import ArrayTable
+    from lintra.optimized.convert import from_program
+    from lintra.optimized.plan import Plan
+
+    text, args = scatter_case("f64", n, indices, w)
+    p = prog(text)
+    emulated = ArrayTable("numpy-without-add-at", np, scipy.special, np.asarray)
+    got = Plan(from_program(p), emulated)(*args)
+    for g, want in zip(got, evaluate(p, *args)):
+        same_bits(g, want)
+    rank1 = parse_program(f"def g(x: f64[{n}], i: i64[{len(indices)}], u: f64[{len(indices)}])"
+                          f" -> f64[{n}]:\n    y: f64[{n}] = scatter_add(x, i, u)\n"
+                          "    return y\n")
+    args1 = (args[0][:, 0].copy(), args[1], args[2][:, 0].copy())
+    same_bits(Plan(from_program(rank1), emulated)(*args1)[0], evaluate(rank1, *args1)[0])
 
 
 def test_the_spec_example_of_a_repeated_index() -> None:

@@ -8,8 +8,10 @@ Index operands (the starts, ``indices``) are ``i32`` or ``i64`` and never linear
 and the valid range (one pass over the indices, read as unsigned so a negative index is a huge
 one). ``scatter_add`` adds the updates one at a time in increasing row-major position of
 ``indices``, which fixes the rounding where an index repeats: NumPy's unbuffered ``add.at``
-does exactly that, and where every index is distinct (one update per element, so no order
-to keep) a buffered fancy-index ``+=`` gives the same bits faster.
+does exactly that; where every index is distinct (one update per element, so no order to
+keep) a buffered fancy-index ``+=`` gives the same bits faster, and where indices repeat a
+few times, one such ``+=`` per round of distinct indices, the rounds in position order (the
+only way on CuPy, whose ``add.at`` adds atomically in no fixed order).
 
 ``dynamic_slice`` and ``gather`` along axis 0 may return views of ``x``; the updating
 primitives return fresh arrays (never writing into an operand) or, where nothing is updated,
@@ -18,7 +20,6 @@ an operand itself.
 
 from __future__ import annotations
 
-import importlib
 import operator
 from collections.abc import Sequence
 from numbers import Integral
@@ -298,38 +299,71 @@ def _scatter_add_infer(types: tuple[AType, ...], params: dict) -> tuple[AType, .
     return (x,)
 
 
+ROWS_FROM = 8
+"""Elements per index (the slab of ``x`` one index addresses) from which NumPy's buffered
+fancy-index ``+=`` beats ``add.at`` (measured: about even at 4 to 16, 3 to 5 times faster
+from 64 on)."""
+
+ROUNDS_BEFORE_ADD_AT = 8
+"""On NumPy, the most rounds of buffered ``+=`` (the largest number of times one index
+repeats) worth running before ``add.at`` (one unbuffered pass, slower per element) is cheaper."""
+
+
 def _scatterer(tab: ArrayTable):
     xp = tab.xp
     check = _index_checker(tab)
-    add_at = getattr(xp.add, "at", None)
-    if add_at is None:  # a CuPy without ufunc.at: its own scatter_add (same semantics)
-        add_at = importlib.import_module("cupyx").scatter_add
+    # NumPy's add.at adds one update at a time in index order; CuPy's adds with atomic
+    # operations in no fixed order, so there every repeated index goes through the rounds
+    unbuffered = tab.name == "numpy"
 
-    def distinct(flat, size):
-        """Whether no index repeats: a sort when the indices are few against the axis,
-        else a count per position."""
-        if flat.size * 8 < size:
-            ordered = xp.sort(flat)
-            return not bool((ordered[1:] == ordered[:-1]).any())
-        return int(xp.bincount(flat, minlength=size).max()) <= 1
+    def rounds(flat, keyed):
+        """The positions of ``flat`` ordered by (index, position), and each one's rank among
+        the positions of the same index (0 for the first): round r adds every rank-r update,
+        and the indices of one round are distinct. ``keyed``: index·m + position fits in
+        int64, so one sort of these distinct keys orders them without a stable sort."""
+        m = flat.size
+        positions = xp.arange(m)
+        if keyed:
+            order = xp.argsort(flat.astype(xp.int64) * m + positions)
+        else:
+            order = xp.argsort(flat, kind="stable")
+        ordered = flat[order]
+        rank = positions - xp.searchsorted(ordered, ordered, side="left")
+        return order, rank
 
-    def scatter_add(x, indices, u, size, limit, unsigned, axis, moved_from, moved_to, rows):
+    def scatter_add(x, indices, u, size, limit, unsigned, axis, moved_from, moved_to, rows,
+                    keyed):
         """A copy of ``x`` with the updates added in increasing position order.
 
-        ``rows``: whether each index addresses more than one element (the update's trailing
-        or leading dimensions); then, when no index repeats, one buffered ``+=`` adds each
-        update once (the same bits as the ordered sum: one addition per element) and is
-        much faster than ``add.at``; otherwise ``add.at``, unbuffered and in order."""
+        Where no index repeats, one buffered ``+=`` (one addition per element: the same bits
+        as the ordered sum). Where indices repeat: on NumPy, ``add.at`` for small slabs
+        (``rows`` false: fewer than ``ROWS_FROM`` elements per index) or many repeats; else one
+        buffered ``+=`` per round of distinct indices, rounds in position order, so each
+        element still receives its updates in increasing position."""
         check(indices, size, limit, unsigned, "scatter_add", axis)
         out = x.copy()
         target, updates = out, u
         if axis:
             target = xp.moveaxis(out, axis, 0)
             updates = xp.moveaxis(u, moved_from, moved_to)
-        if rows and (indices.size == 1 or distinct(indices.reshape(-1), size)):
+        if indices.size == 1:
             target[indices] += updates
+            return out
+        if unbuffered and not rows:
+            xp.add.at(target, indices, updates)
+            return out
+        flat = indices.reshape(-1)
+        order, rank = rounds(flat, keyed)
+        n_rounds = int(rank.max()) + 1
+        if n_rounds == 1:
+            target[indices] += updates
+        elif unbuffered and n_rounds > ROUNDS_BEFORE_ADD_AT:
+            xp.add.at(target, indices, updates)
         else:
-            add_at(target, indices, updates)
+            updates = updates.reshape((flat.size, *updates.shape[indices.ndim:]))
+            for r in range(n_rounds):
+                chosen = order[rank == r]
+                target[flat[chosen]] += updates[chosen]
         return out
 
     return scatter_add
@@ -343,10 +377,12 @@ def _scatter_add_code(ctx: CodeContext, e: Eqn, xs: Sequence[str]) -> str:
     k = indices.rank
     moved_from = tuple(range(axis, axis + k))
     moved_to = tuple(range(k))
-    rows = x.rank > 1
+    slab = x.size // x.shape[axis] if x.shape[axis] else 0
+    rows = slab >= ROWS_FROM
+    keyed = x.shape[axis] * indices.size < 2**62
     return (f"{ctx.kernel(_scatterer)}({xs[0]}, {xs[1]}, {xs[2]}, "
             f"{_range_args(ctx, x, indices, axis)}, {axis}, {ctx.const(moved_from)}, "
-            f"{ctx.const(moved_to)}, {rows})")
+            f"{ctx.const(moved_to)}, {rows}, {keyed})")
 
 
 def _scatter_add_jvp(b: Builder, e: Eqn, dxs: Sequence[Var | None]) -> list[Var | None]:
