@@ -214,7 +214,7 @@ def _erf_kernel(tab: ArrayTable) -> Callable[[Any], Any]:
     def erf_f64(x: Any) -> Any:
         """erf within 1 ulp in float64: the library's erf, and series of this module where
         the former falls short (:data:`ERF_PIECES`); erf is odd, so the series run on |x|
-        and take x's sign (erf(−0) = −0)."""
+        and the result takes x's sign (erf(−0) = −0; nan stays nan)."""
         x = xp.asarray(x, dtype=f64)
         flat = x.reshape(-1)
         y = xp.array(erf(flat), dtype=f64)
@@ -231,8 +231,8 @@ def _erf_kernel(tab: ArrayTable) -> Callable[[Any], Any]:
             else:
                 r = horner(coefficients, ai - centre)
                 xp.add(r, e, out=r)
-            y[inside] = xp.copysign(r, flat[inside], out=r)
-        return y.reshape(x.shape)
+            y[inside] = r
+        return xp.copysign(y, flat, out=y).reshape(x.shape)  # the library's erf is odd too
 
     return erf_f64
 
