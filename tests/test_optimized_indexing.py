@@ -139,6 +139,20 @@ def test_an_index_out_of_range_is_an_evaluation_error(dtype: str, bad: int) -> N
         lo.compile(only_scatter).evaluate(*args)
 
 
+@pytest.mark.parametrize("bad", [-1, 50])
+def test_a_long_index_array_is_checked_too(bad: int) -> None:
+    """More indices than the short-list check takes: the array library's reduction."""
+    p = parse_program("def f(x: f64[50], i: i32[40]) -> f64[40]:\n"
+                      "    g: f64[40] = gather(x, i)\n    return g\n")
+    indices = np.arange(40, dtype=np.int32)
+    agree_with_reference("def f(x: f64[50], i: i32[40]) -> f64[40]:\n"
+                         "    g: f64[40] = gather(x, i)\n    return g\n",
+                         np.arange(50.0), indices)
+    indices[37] = bad
+    with pytest.raises(EvaluationError, match=rf"gather: index {bad} "):
+        lo.compile(p).evaluate(np.arange(50.0), indices)
+
+
 def test_an_index_into_a_size_0_axis_is_an_evaluation_error() -> None:
     p = parse_program("def f(x: f64[0, 2], i: i64[]) -> f64[2]:\n"
                       "    g: f64[2] = gather(x, i)\n    return g\n")

@@ -99,6 +99,12 @@ def f(c: f64[2, 1], s: f64[], v: f64[2])
     r: f64[2, 2] = broadcast_in_dim(v, shape=(2, 2), broadcast_dimensions=(0,))
     return a, b, i, r
 """, (np.array([[-0.0], [NAN]]), np.float64(INF), np.array([1.5, -2.0]))),
+    "broadcast_large": ("""
+def f(v: f64[40], s: f32[]) -> (f64[30, 40], f32[2, 600]):
+    a: f64[30, 40] = broadcast_in_dim(v, shape=(30, 40), broadcast_dimensions=(1,))
+    b: f32[2, 600] = broadcast_in_dim(s, shape=(2, 600), broadcast_dimensions=())
+    return a, b
+""", (np.linspace(-1.0, 1.0, 40), np.float32(-0.0))),
     "reshape": ("""
 def f(x: f64[2, 3], o: f64[1, 1], s: f64[], z: f64[0, 3])
 & -> (f64[3, 2], f64[], f64[1, 1], f64[3, 0]):

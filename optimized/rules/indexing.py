@@ -35,6 +35,11 @@ _UNSIGNED = {"i64": ("uint64", 2**63), "i32": ("uint32", 2**31)}
 as unsigned is at least that, a valid one below it."""
 
 
+FEW_INDICES = 32
+"""Index arrays up to this size are range-checked by Python's ``max`` over a list (a NumPy
+reduction costs a few microseconds of fixed overhead)."""
+
+
 def _range_args(ctx: CodeContext, x: AType, indices: AType, axis: int) -> str:
     """The arguments ``size, limit, unsigned`` of ``check_indices`` for ``indices`` into
     ``x``'s ``axis``."""
@@ -90,11 +95,17 @@ def _block(starts: Sequence[object], highs: tuple[int, ...], sizes: tuple[int, .
 def _index_checker(tab: ArrayTable):
     xp = tab.xp
 
-    def check_indices(indices, size, limit, unsigned, prim, axis):
+    def check_indices(indices, size, limit, unsigned, prim, axis, few):
         """Raise EvaluationError unless every index is in ``[0, size)``: one maximum of the
         indices read as unsigned, where a negative index reads as at least half the modulus
-        (``limit`` is the smaller of ``size`` and that half)."""
-        if int(indices.view(unsigned).max()) < limit:
+        (``limit`` is the smaller of ``size`` and that half). ``few``: so few indices that
+        Python's ``max`` of a list beats the array library's reduction."""
+        read = indices.view(unsigned)
+        if read.ndim == 0:
+            top = int(read)
+        else:
+            top = max(read.reshape(-1).tolist()) if few else int(read.max())
+        if top < limit:
             return
         flat = xp.asarray(indices).reshape(-1)
         bad = int(flat[(flat < 0) | (flat >= size)][0])
@@ -255,10 +266,10 @@ def _gather_infer(types: tuple[AType, ...], params: dict) -> tuple[AType, ...]:
 def _gatherer(tab: ArrayTable):
     check = _index_checker(tab)
 
-    def gather(x, indices, size, limit, unsigned, axis, before):
+    def gather(x, indices, size, limit, unsigned, axis, before, few):
         """``take(x, indices, axis)`` after the range check, by fancy indexing (faster than
         ``take``, whose own bounds check is slower than ours)."""
-        check(indices, size, limit, unsigned, "gather", axis)
+        check(indices, size, limit, unsigned, "gather", axis, few)
         return x[(*before, indices)]
 
     return gather
@@ -271,7 +282,7 @@ def _gather_code(ctx: CodeContext, e: Eqn, xs: Sequence[str]) -> str:
     if indices.size == 0:  # always valid, even into a size-0 axis
         return f"{ctx.fn('zeros')}({ctx.const(out.shape)}, {ctx.dtype(out.dtype)})"
     return (f"{ctx.kernel(_gatherer)}({xs[0]}, {xs[1]}, {_range_args(ctx, x, indices, axis)}, "
-            f"{axis}, {ctx.const((slice(None),) * axis)})")
+            f"{axis}, {ctx.const((slice(None),) * axis)}, {indices.size <= FEW_INDICES})")
 
 
 def _gather_jvp(b: Builder, e: Eqn, dxs: Sequence[Var | None]) -> list[Var | None]:
@@ -332,7 +343,7 @@ def _scatterer(tab: ArrayTable):
         return order, rank
 
     def scatter_add(x, indices, u, size, limit, unsigned, axis, moved_from, moved_to, rows,
-                    keyed):
+                    keyed, few):
         """A copy of ``x`` with the updates added in increasing position order.
 
         Where no index repeats, one buffered ``+=`` (one addition per element: the same bits
@@ -340,7 +351,7 @@ def _scatterer(tab: ArrayTable):
         (``rows`` false: fewer than ``ROWS_FROM`` elements per index) or many repeats; else one
         buffered ``+=`` per round of distinct indices, rounds in position order, so each
         element still receives its updates in increasing position."""
-        check(indices, size, limit, unsigned, "scatter_add", axis)
+        check(indices, size, limit, unsigned, "scatter_add", axis, few)
         out = x.copy()
         target, updates = out, u
         if axis:
@@ -382,7 +393,7 @@ def _scatter_add_code(ctx: CodeContext, e: Eqn, xs: Sequence[str]) -> str:
     keyed = x.shape[axis] * indices.size < 2**62
     return (f"{ctx.kernel(_scatterer)}({xs[0]}, {xs[1]}, {xs[2]}, "
             f"{_range_args(ctx, x, indices, axis)}, {axis}, {ctx.const(moved_from)}, "
-            f"{ctx.const(moved_to)}, {rows}, {keyed})")
+            f"{ctx.const(moved_to)}, {rows}, {keyed}, {indices.size <= FEW_INDICES})")
 
 
 def _scatter_add_jvp(b: Builder, e: Eqn, dxs: Sequence[Var | None]) -> list[Var | None]:
