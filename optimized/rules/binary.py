@@ -65,8 +65,11 @@ def _integer_divider(tab: ArrayTable):
         q, m = xp.divmod(x, y)
         # floor and truncation differ where the division is inexact and the signs differ;
         # a non-zero floor remainder has the divisor's sign
-        q = q + ((m != 0) & ((m ^ x) < 0)).astype(q.dtype)
-        return q
+        late = (m != 0) & ((m ^ x) < 0)
+        if isinstance(q, xp.ndarray) and q.ndim:
+            q += late  # q is divmod's own new array
+            return q
+        return q + late.astype(q.dtype)
 
     return integer_div
 
@@ -83,31 +86,47 @@ def _integer_remainder(tab: ArrayTable):
     return integer_rem
 
 
-def _float_maximum(tab: ArrayTable):
-    """maximum with nan propagation and max(-0, +0) = +0."""
+def _zero_patterns(tab: ArrayTable) -> dict:
+    """For each float dtype of ``tab``: the integer dtype of the same width and the bit
+    patterns of -0 (the sign bit alone) and +0 (no bit)."""
     xp = tab.xp
+    return {xp.dtype(xp.float64): (xp.int64, -2 ** 63),
+            xp.dtype(xp.float32): (xp.int32, -2 ** 31)}
+
+
+def float_maximum(tab: ArrayTable):
+    """maximum with nan propagation and max(-0, +0) = +0. NumPy's ``maximum`` returns either
+    zero at a tie of zeros, so the one wrong result it can give is -0 where an operand is +0:
+    only a -0 result (one comparison of bit patterns) is looked at again."""
+    xp = tab.xp
+    patterns = _zero_patterns(tab)
 
     def float_max(x, y):
         r = xp.maximum(x, y)
-        zero = r == 0
-        if zero.any():
+        bits, negative_zero = patterns[r.dtype]
+        suspect = r.view(bits) == negative_zero
+        if suspect.any():
             # where both operands are zeros, x + y is +0 unless both are -0
-            r = xp.where(zero & (x == y), x + y, r)
+            r = xp.where(suspect & (x == y), x + y, r)
         return r
 
     return float_max
 
 
-def _float_minimum(tab: ArrayTable):
-    """minimum with nan propagation and min(-0, +0) = -0."""
+def float_minimum(tab: ArrayTable):
+    """minimum with nan propagation and min(-0, +0) = -0: the one wrong result NumPy's
+    ``minimum`` can give is +0 where an operand is -0, so only +0 results are looked at
+    again."""
     xp = tab.xp
+    patterns = _zero_patterns(tab)
 
     def float_min(x, y):
         r = xp.minimum(x, y)
-        zero = r == 0
-        if zero.any():
+        bits, _ = patterns[r.dtype]
+        suspect = r.view(bits) == 0
+        if suspect.any():
             # where both operands are zeros, -((-x) - y) is -0 unless both are +0
-            r = xp.where(zero & (x == y), -(-x - y), r)
+            r = xp.where(suspect & (x == y), -(-x - y), r)
         return r
 
     return float_min
@@ -155,7 +174,7 @@ def _is_positive_zero(a: Atom) -> bool:
     return isinstance(a, Lit) and a.value == 0 and math.copysign(1.0, a.value) > 0
 
 
-def _nonzero_literal(a: Atom) -> bool:
+def nonzero_literal(a: Atom) -> bool:
     """A literal that cannot tie with a signed zero (nan included)."""
     return isinstance(a, Lit) and not a.value == 0
 
@@ -174,11 +193,11 @@ def _rem_code(ctx: CodeContext, e: Eqn, xs: Sequence[str]) -> str:
 
 def _extremum_code(larger: bool):
     ufunc_name = "maximum" if larger else "minimum"
-    exact = _float_maximum if larger else _float_minimum
+    exact = float_maximum if larger else float_minimum
 
     def code(ctx: CodeContext, e: Eqn, xs: Sequence[str]) -> str:
         x, y = e.ins
-        if not _is_float(e) or _nonzero_literal(x) or _nonzero_literal(y):
+        if not _is_float(e) or nonzero_literal(x) or nonzero_literal(y):
             return f"{ctx.fn(ufunc_name)}({xs[0]}, {xs[1]})"
         if larger and _is_positive_zero(y):
             return f"{ctx.kernel(_maximum_with_zero)}({xs[0]}, {xs[1]})"

@@ -22,7 +22,13 @@ from lintra.optimized.rules.base import (
     ufunc,
     unbroadcast,
 )
-from lintra.optimized.rules.binary import extremum_weights, weighted_tangent
+from lintra.optimized.rules.binary import (
+    extremum_weights,
+    float_maximum,
+    float_minimum,
+    nonzero_literal,
+    weighted_tangent,
+)
 from lintra.reference.errors import EvaluationError, LintraTypeError, ShapeError
 
 BOOL = frozenset({"bool"})
@@ -135,29 +141,34 @@ def _clamp_infer(types: tuple[AType, ...], params: dict) -> tuple[AType, ...]:
 
 
 def _clamper(tab: ArrayTable):
-    """min(max(x, lo), hi), integer or float; floats with max's and min's zero order."""
+    """min(max(x, lo), hi) for integers, and for bounds that cannot tie with a zero."""
     xp = tab.xp
 
     def clamp(lo, x, hi):
         r = xp.maximum(x, lo)
         if isinstance(r, xp.ndarray) and r.ndim:
-            xp.minimum(r, hi, out=r)
-        else:
-            r = xp.minimum(r, hi)
-        if r.dtype.kind == "f":
-            zero = r == 0
-            if zero.any():  # redo the zeros with the conventions of max and min
-                m = xp.maximum(x, lo)
-                m = xp.where((m == 0) & (x == lo), x + lo, m)
-                r = xp.minimum(m, hi)
-                r = xp.where((r == 0) & (m == hi), -(-m - hi), r)
-        return r
+            return xp.minimum(r, hi, out=r)
+        return xp.minimum(r, hi)
 
     return clamp
 
 
+def _float_clamper(tab: ArrayTable):
+    """min(max(x, lo), hi) with the zero order of max and min (spec 3.2)."""
+    larger = float_maximum(tab)
+    smaller = float_minimum(tab)
+
+    def float_clamp(lo, x, hi):
+        return smaller(larger(x, lo), hi)
+
+    return float_clamp
+
+
 def _clamp_code(ctx: CodeContext, e: Eqn, xs: Sequence[str]) -> str:
-    return f"{ctx.kernel(_clamper)}({xs[0]}, {xs[1]}, {xs[2]})"
+    lo, _, hi = e.ins
+    exact = not e.outs[0].type.is_float or (nonzero_literal(lo) and nonzero_literal(hi))
+    kernel = _clamper if exact else _float_clamper
+    return f"{ctx.kernel(kernel)}({xs[0]}, {xs[1]}, {xs[2]})"
 
 
 def _clamp_jvp(b: Builder, e: Eqn, dxs: Sequence[Var | None]) -> list[Var | None]:
