@@ -132,17 +132,25 @@ class Compiled:
     def value_and_grad(self, *args: Any, argnums: int | Sequence[int] = 0
                        ) -> tuple[Any, Any]:
         """The scalar result and its gradient with respect to parameter(s) ``argnums``."""
-        nums = self._argnums(argnums)
-        plan = self._value_and_grad_plans.get(nums)
-        if plan is None:
-            plan = self._value_and_grad_plans[nums] = self._value_and_grad_plan(nums)
+        key = argnums if type(argnums) is int or (type(argnums) is tuple and all(
+            type(k) is int for k in argnums)) else None  # True == 1: never a key
+        plan = self._value_and_grad_plans.get(key) if key is not None else None
+        if plan is None:  # argnums checked once per distinct value
+            nums = self._argnums(argnums)
+            plan = self._value_and_grad_plan(nums)
+            if key is not None:
+                self._value_and_grad_plans[key] = plan
         outs = plan(*self._arguments(args, self.graph.inputs, "argument"))
         return outs[0], outs[1] if isinstance(argnums, int) and not isinstance(
             argnums, bool) else outs[1:]
 
     @functools.cached_property
-    def _value_and_grad_plans(self) -> dict[tuple[int, ...], Plan]:
+    def _value_and_grad_plans(self) -> dict[object, Plan]:
         return {}
+
+    @functools.cached_property
+    def _input_dtypes(self) -> tuple[tuple[Any, tuple[int, ...]], ...]:
+        return tuple((self.table.dtype(v.type.dtype), v.type.shape) for v in self.graph.inputs)
 
     def _value_and_grad_plan(self, nums: tuple[int, ...]) -> Plan:
         """One plan computing the value and the wanted gradients: the primal and transposed
@@ -186,6 +194,12 @@ class Compiled:
             raise LintraTypeError(
                 f"{self.name} takes {len(params)} {what}{'s' if len(params) != 1 else ''}, "
                 f"got {len(args)}", program=self.name)
+        if params is self.graph.inputs:  # fast path: arrays already of the parameter types
+            array = self.table.xp.ndarray
+            expected = self._input_dtypes
+            if all(type(a) is array and a.dtype == d and a.shape == s
+                   for a, (d, s) in zip(args, expected)):
+                return list(args)
         return [_argument(a, v.type, f"{what} {k + 1}", self.name, self.table)
                 for k, (a, v) in enumerate(zip(args, params))]
 
