@@ -45,10 +45,10 @@ import mpmath
 import numpy as np
 
 from lintra.conformance.truth_cache import cached
-from lintra.reference.check import ProgramTyping, check
+from lintra.reference.check import ProgramTyping
 from lintra.reference.derived import vjp_program
 from lintra.reference.domains import MpDomain
-from lintra.reference.emit import NameSupply, program_names
+from lintra.reference.emit import NameSupply, checked, program_names
 from lintra.reference.errors import UnsupportedPrimitiveError
 from lintra.reference.evaluate import bind_arguments, evaluate
 from lintra.reference.jvp import forget_linearity, jvp_program
@@ -250,8 +250,8 @@ def coefficient_origins(program: Program, jp: Program) -> Coefficients:
     appends the equations its rule emits (rule J-Eqn); the non-linear ones among them
     compute coefficients from the equation's operands. Variables that a linear equation
     reads are the coefficients the claims bound (spec 7.3). One loop over ``jp``."""
-    typing = check(program)
-    jtyping = check(jp)
+    typing = checked(program)
+    jtyping = checked(jp)
     linear = frozenset(n for n, vt in jtyping.variables.items() if vt.linear)
     readers: set[str] = set()
     for e in jp.equations:
@@ -370,7 +370,7 @@ def _run(program: Program, args: Sequence[object], dps: int,
     """Walk ``program`` equation by equation at ``dps`` digits; ``carried`` gives the first
     parameters' bounds and marks (they are exact otherwise)."""
     program = forget_linearity(program)
-    typing = check(program)
+    typing = checked(program)
     d = MpDomain(dps)
     values = bind_arguments(program, args, d)
     errors = {name: _zeros(v) for name, v in values.items()}
@@ -934,7 +934,7 @@ def magnitude_program(lp: Program) -> Program:
     ``copy`` and ``sub`` ``add``; non-linear equations (masks, recomputed coefficients) run
     as they are. Evaluated on the residuals and on magnitudes of the linear arguments, it
     gives ``|L| |t|``, an upper bound of ``|L t|`` with every cancellation removed."""
-    typing = check(lp)
+    typing = checked(lp)
     names = NameSupply(program_names(lp))
     renamed = {"neg": "copy", "sub": "add"}
     equations: list[Equation] = []

@@ -30,6 +30,7 @@ All state lives in one draw: there is no module-level mutable state.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections.abc import Callable, Collection, Sequence
@@ -88,8 +89,18 @@ def array_types(
 ) -> st.SearchStrategy[ArrayType]:
     """Array types of the given dtypes, rank ``0..max_rank``, sides ``min_side..max_side``.
 
-    Shrinks toward rank 0 and the first dtype.
+    Shrinks toward rank 0 and the first dtype. One strategy object per distinct argument
+    list (:func:`_array_types`).
     """
+    return _array_types(tuple(dtypes), max_rank, max_side, min_side)
+
+
+@functools.lru_cache(maxsize=256)
+def _array_types(dtypes: tuple[DType, ...], max_rank: int, max_side: int, min_side: int
+                 ) -> st.SearchStrategy[ArrayType]:
+    """:func:`array_types`, made once per argument list: Hypothesis validates every new
+    strategy object on its first draw, and the generator asks for the same few types in
+    every step (the draws are those of a new object)."""
     return st.builds(
         ArrayType,
         st.sampled_from(tuple(dtypes)),
@@ -129,8 +140,13 @@ def identifiers() -> st.SearchStrategy[str]:
 def shaped_types(dtypes: Sequence[DType], max_side: int = 3) -> st.SearchStrategy[ArrayType]:
     """Float array types of rank 3 or 2 (rank 3 first: the simplest draw is ``f64[2, 2, 2]``)
     with sides ``2..max(2, max_side)``: the operands of a focus call that rearranges
-    elements."""
-    floats = tuple(d for d in dtypes if d.is_float) or (DType.f64,)
+    elements. One strategy object per distinct argument list, as :func:`array_types`."""
+    return _shaped_types(tuple(d for d in dtypes if d.is_float) or (DType.f64,), max_side)
+
+
+@functools.lru_cache(maxsize=64)
+def _shaped_types(floats: tuple[DType, ...], max_side: int) -> st.SearchStrategy[ArrayType]:
+    """:func:`shaped_types`, made once per argument list."""
     side = st.integers(2, max(2, max_side))
     shapes = st.sampled_from((3, 2)).flatmap(
         lambda r: st.lists(side, min_size=r, max_size=r).map(tuple))
@@ -142,9 +158,11 @@ def is_shaped(prim: Primitive) -> bool:
     return prim.family in SHAPED_FAMILIES or prim.name in SHAPED_PRIMITIVES
 
 
+@functools.cache
 def literal_values(dtype: DType) -> st.SearchStrategy[LiteralValue]:
     """Values a literal operand taking ``dtype`` may hold (spec 2.2): floats (including nan,
-    ±inf and -0.0) for float dtypes, small integers for every numeric dtype, bools."""
+    ±inf and -0.0) for float dtypes, small integers for every numeric dtype, bools (one
+    strategy object per dtype, as :func:`array_types`)."""
     if dtype is DType.bool:
         return st.booleans()
     ints = st.integers(-3, 5)
