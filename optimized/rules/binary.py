@@ -368,10 +368,12 @@ def _rem_jvp(b: Builder, e: Eqn, dxs: Sequence[Var | None]) -> list[Var | None]:
 
 
 def _is_normal(b: Builder, v: Var, dtype: str) -> Var:
-    """|v| is a normal number of ``dtype`` (false for zero, subnormals, ±inf and nan)."""
+    """|v| is a normal number of ``dtype``: clamping it to [smallest normal, largest finite]
+    leaves it unchanged (not for zero, subnormals, ±inf and nan)."""
     magnitude = b.op("abs", v)
-    return b.op("and", b.op("ge", magnitude, Lit(SMALLEST_NORMAL[dtype], dtype)),
-                b.op("le", magnitude, Lit(LARGEST_FINITE[dtype], dtype)))
+    bounded = b.op("clamp", Lit(SMALLEST_NORMAL[dtype], dtype), magnitude,
+                   Lit(LARGEST_FINITE[dtype], dtype))
+    return b.op("eq", bounded, magnitude)
 
 
 def _pow_jvp(b: Builder, e: Eqn, dxs: Sequence[Var | None]) -> list[Var | None]:
@@ -383,17 +385,16 @@ def _pow_jvp(b: Builder, e: Eqn, dxs: Sequence[Var | None]) -> list[Var | None]:
     dtype = _dtype_of(e)
     out = e.outs[0].type
     pairs: list[tuple[Atom | None, Var | None]] = []
+    zeros = _filled(b, 0.0, out)
     if dx is not None:
         z_over_x = b.op("div", z, x)
         from_result = b.op("select_n", _is_normal(b, z_over_x, dtype),
                            b.op("div", b.op("mul", y, z), x), b.op("mul", y, z_over_x))
         from_power = b.op("mul", y, b.op("pow", x, b.op("sub", y, Lit(1, dtype))))
         slope = b.op("select_n", _is_normal(b, z, dtype), from_power, from_result)
-        zeros = _filled(b, 0.0, out)
         pairs.append((b.op("select_n", b.op("eq", y, Lit(0, dtype)), slope, zeros), dx))
     if dy is not None:
         slope_y = b.op("mul", b.op("log", x), z)
-        zeros = _filled(b, 0.0, out)
         pairs.append((b.op("select_n", b.op("eq", x, Lit(0, dtype)), slope_y, zeros), dy))
     return [weighted_tangent(b, pairs)]
 
