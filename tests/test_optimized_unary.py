@@ -78,8 +78,10 @@ def places(prim: str, dtype: str) -> np.ndarray:
     region where the erf kernel switches between its two sources."""
     with np.errstate(over="ignore"):  # the grid's geometric line overflows f32 on its way
         points = [p[0] for p in stress.hard_places(prim, dtype) + stress.grid(prim, dtype)]
-    if prim == "erf":
-        points += list(np.linspace(-1.3, 1.3, 521))
+    if prim == "erf":  # a line through the kernel's series pieces, and their boundaries
+        edges = np.array([0.5, 0.84375, 1.125, 1.5])
+        near = [np.nextafter(edges, edges + d) for d in (-1.0, 1.0)]
+        points += [*np.linspace(-1.6, 1.6, 81), *edges, *near[0], *near[1], *-near[0]]
     return np.array(points, dtype=DTYPES[dtype])
 
 

@@ -190,10 +190,19 @@ def _erf_series(lo: float, hi: float, centre: float | None) -> tuple[float, tupl
             coefficients.append(term)
             n += 1
         return 0.0, tuple(float(c) for c in coefficients)
+    # erf⁽ⁿ⁾(c) = (2/√π)(−1)ⁿ⁻¹ Hₙ₋₁(c) e^(−c²), Hermite: H₀ = 1, H₁ = 2c,
+    # Hₖ₊₁ = 2c Hₖ − 2k Hₖ₋₁
+    c = mp.mpf(centre)
+    scale = 2 / mp.sqrt(mp.pi) * mp.exp(-c * c)
+    series = [mp.erf(c)]
+    previous, hermite = mp.mpf(0), mp.mpf(1)
     radius = max(hi - centre, centre - lo)
-    series = mp.taylor(mp.erf, centre, 40)
-    n = next(k for k in range(1, 41)
-             if abs(series[k]) * radius**k < ERF_TAIL * mp.erf(lo))
+    for k in range(1, 60):
+        series.append(scale * (-1) ** (k - 1) * hermite / mp.factorial(k))
+        if abs(series[-1]) * radius**k < ERF_TAIL * mp.erf(lo):
+            break
+        previous, hermite = hermite, 2 * c * hermite - 2 * (k - 1) * previous
+    n = len(series) - 1
     e = float(series[0])
     return e, (float(series[0] - e), *(float(c) for c in series[1:n]))
 
