@@ -217,6 +217,32 @@ def f(h: i64[3], k: i64[3]) -> (i64[3], i64[3], i64[3], i64[3], i64[3]):
 
 
 @pytest.mark.parametrize("dtype", ["i32", "i64"])
+def test_integer_division_against_python_integers(dtype: str) -> None:
+    """Random operands of every magnitude: C's quotient and remainder from Python's exact
+    integers (|x| // |y| with the sign of x·y; x - q·y), wrapped to the dtype."""
+    info = np.iinfo(NP[dtype])
+    rng = np.random.default_rng(3)
+    bits = rng.integers(0, info.bits - 1, 2000)
+    x = (rng.integers(info.min, info.max, 2000, dtype=NP[dtype]) >> bits).astype(NP[dtype])
+    y = (rng.integers(info.min, info.max, 2000, dtype=NP[dtype])
+         >> rng.integers(0, info.bits - 1, 2000)).astype(NP[dtype])
+    y[y == 0] = -1
+    x[:3], y[:3] = info.min, [-1, 1, info.min]
+    p = parse_program(INT_PROGRAM.format(t=f"{dtype}[2000]"))
+    got = lo.compile(p).evaluate(x, y)
+    q = [abs(a) // abs(b) * (1 if (a < 0) == (b < 0) else -1) for a, b in zip(x.tolist(),
+                                                                            y.tolist())]
+    r = [a - qa * b for a, b, qa in zip(x.tolist(), y.tolist(), q)]
+
+    def wrapped(values: list[int]) -> np.ndarray:
+        span = 2 ** info.bits
+        return np.array([(v - info.min) % span + info.min for v in values], dtype=NP[dtype])
+
+    same_bits(got[3], wrapped(q))
+    same_bits(got[4], wrapped(r))
+
+
+@pytest.mark.parametrize("dtype", ["i32", "i64"])
 @pytest.mark.parametrize("prim", ["div", "rem"])
 def test_integer_division_by_zero_is_an_evaluation_error(prim: str, dtype: str) -> None:
     for x, y, n in ((np.array([4, 5]), np.array([1, 0]), 2), (np.array(4), np.array(0), None)):

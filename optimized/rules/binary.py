@@ -55,19 +55,19 @@ def _is_float(e: Eqn) -> bool:
 
 
 def _integer_divider(tab: ArrayTable):
-    """C integer division: the quotient truncated toward zero; min / -1 wraps (NumPy's floor
-    division gives min there); a zero divisor is an EvaluationError."""
+    """C integer division: the quotient truncated toward zero; min / -1 wraps; a zero divisor
+    is an EvaluationError."""
     xp = tab.xp
 
     def integer_div(x, y):
         if (y == 0).any():
             raise EvaluationError("div: integer division by zero")
-        q, m = xp.divmod(x, y)
-        # floor and truncation differ where the division is inexact and the signs differ;
-        # a non-zero floor remainder has the divisor's sign
-        late = (m != 0) & ((m ^ x) < 0)
+        q = xp.floor_divide(x, y)  # min // -1 gives min: the wrap-around C has
+        # floor and truncation differ where the division is inexact (q·y ≠ x: exact in
+        # wrap-around arithmetic, as |x - q·y| < |y|) and the operands' signs differ
+        late = (q * y != x) & ((x ^ y) < 0)
         if isinstance(q, xp.ndarray) and q.ndim:
-            q += late  # q is divmod's own new array
+            q += late  # q is floor_divide's own new array
             return q
         return q + late.astype(q.dtype)
 
