@@ -327,10 +327,9 @@ def _grad_graph(primal: Graph, transposed: Graph, original: Graph, out_type: ATy
     env: dict[Var, Any] = {}
     inputs = [Var(v.type) for v in primal.inputs]
     env.update(zip(primal.inputs, inputs))
-    for g in (primal,):
-        for e in g.eqns:
-            outs = b.copy_of(e, [a if isinstance(a, Lit) else env[a] for a in e.ins])
-            env.update(zip(e.outs, outs))
+    for e in primal.eqns:
+        outs = b.copy_of(e, [a if isinstance(a, Lit) else env[a] for a in e.ins])
+        env.update(zip(e.outs, outs))
     n_out = len(original.outputs)
     residuals = [env[v] for v in primal.outputs[n_out:]]
     seed = b.op("copy", Lit(1.0, out_type.dtype))
@@ -343,7 +342,7 @@ def _grad_graph(primal: Graph, transposed: Graph, original: Graph, out_type: ATy
             env2[e.outs[0]] = b.op("broadcast_in_dim", Lit(0.0, t.dtype), shape=t.shape,
                                    broadcast_dimensions=())
             continue
-        outs = b.emit(e.prim, ins, e.params)
+        outs = b.copy_of(e, ins, linear=False)  # the types are known: no inference
         env2.update(zip(e.outs, outs))
     grads = [env2[v] for v in transposed.outputs]
     if wanted is not None:

@@ -210,9 +210,12 @@ class Builder:
         (out,) = self.emit("zero", (), {}, types=(t,))
         return out
 
-    def copy_of(self, e: Eqn, ins: Sequence[Atom]) -> tuple[Var, ...]:
-        """Append ``e`` again on new operands of the same types: no inference needed."""
-        outs = tuple(Var(v.type, v.linear) for v in e.outs)
+    def copy_of(self, e: Eqn, ins: Sequence[Atom], linear: bool | None = None
+                ) -> tuple[Var, ...]:
+        """Append ``e`` again on new operands of the same types: no inference needed.
+        ``linear=False`` makes the results ordinary variables (J-Forget of spec 4.3, for an
+        equation whose primitive accepts non-linear operands in its linear positions)."""
+        outs = tuple(Var(v.type, v.linear if linear is None else linear) for v in e.outs)
         self.eqns.append(Eqn(e.prim, tuple(ins), outs, e.params, e.origin))
         return outs
 

@@ -60,6 +60,8 @@ class Linearity:
             return tuple(range(n))
         if self.start is not None:
             return tuple(range(self.start, n))
+        if not self.positions or self.positions[-1] < n:
+            return self.positions
         return tuple(k for k in self.positions if k < n)
 
     def result_linear(self, ins: Sequence[Atom], prim: str) -> bool:
