@@ -3,8 +3,10 @@
 The generated function calls array-library functions bound as globals of its own module
 (``xp_sin``, kernels, typed constants), on local variables only: no dictionary lookups, no
 dispatch on the primitive at run time. Registers (local names) are recycled from a free list
-as soon as a value's last use has passed, so assigning a new value releases the old buffer
-without ``del`` statements, and the plan holds no more live arrays than the program needs.
+as soon as a value's last use has passed: a result takes the register of an operand that
+died in the same equation (the assignment releases the old buffer), and a register that
+died and is not overwritten is deleted on the spot, so the plan holds no more live arrays
+than the program needs.
 ``Plan.source`` is the generated text, printable for debugging.
 
 Python's compiler costs about 10 microseconds per generated line, which dominates for very
@@ -145,12 +147,16 @@ class _Line:
     """One equation after register allocation: its code with ``{0}``-style holes for the
     operand registers, which registers it reads and which it writes (None: unused)."""
 
-    __slots__ = ("expr", "reads", "writes")
+    __slots__ = ("expr", "reads", "releases", "writes")
 
-    def __init__(self, expr: str, reads: list[int], writes: list[int | None]) -> None:
+    def __init__(self, expr: str, reads: list[int], writes: list[int | None],
+                 releases: list[int]) -> None:
         self.expr = expr
         self.reads = reads
         self.writes = writes
+        self.releases = releases
+        """Registers whose value died here and that this line does not overwrite: cleared
+        at once, or a dead buffer would stay alive until its register is used again."""
 
 
 class _Header:
@@ -204,9 +210,11 @@ def _allocate(graph: Graph, ctx: _Context) -> tuple[tuple[_Header, list[_Line]],
         expr = lookup(e.prim).code(ctx, e, operands)
         # operands whose last use is this equation give their registers back first, so that
         # a result can take one (and the old buffer is released on assignment)
+        died = []
         for a in e.ins:
             if isinstance(a, Var) and last.get(a) == k and a not in returned and a in register:
-                free.append(register.pop(a))
+                died.append(register.pop(a))
+        free.extend(died)
         writes: list[int | None] = []
         for v in e.outs:
             if v not in last and v not in returned:
@@ -214,7 +222,7 @@ def _allocate(graph: Graph, ctx: _Context) -> tuple[tuple[_Header, list[_Line]],
             else:
                 register[v] = fresh()
                 writes.append(register[v])
-        lines.append(_Line(expr, reads, writes))
+        lines.append(_Line(expr, reads, writes, [r for r in died if r not in writes]))
     header = _Header(params, [register[v] for v in graph.outputs])
     return (header, lines), count
 
@@ -229,7 +237,10 @@ def _straight_line(allocated: tuple[_Header, list[_Line]]) -> str:
     for line in lines:
         expr = _fill(line.expr, line.reads) if line.reads else line.expr
         targets = ", ".join("_" if w is None else f"r{w}" for w in line.writes)
-        out.append(f"    {targets} = {expr}" if line.writes else f"    {expr}")
+        text = f"    {targets} = {expr}" if line.writes else f"    {expr}"
+        if line.releases:
+            text += f"; del {', '.join(f'r{r}' for r in line.releases)}"
+        out.append(text)
     results = "".join(f"r{r}, " for r in header.results)
     out.append(f"    return ({results})")
     return "\n".join(out) + "\n"
@@ -257,15 +268,18 @@ def _stepper(allocated: tuple[_Header, list[_Line]], n_registers: int,
                          "exec"), scope)
             fn = compiled[key] = scope[name]
         single = line.writes[0] if len(line.writes) == 1 else -1
-        steps.append((fn, tuple(line.reads), single, tuple(line.writes)))
+        steps.append((fn, tuple(line.reads), single, tuple(line.writes),
+                      tuple(line.releases)))
     params, results = tuple(header.params), tuple(header.results)
 
     def plan(*args: Any) -> tuple[Any, ...]:
         regs: list[Any] = [None] * n_registers
         for r, a in zip(params, args):
             regs[r] = a
-        for fn, reads, single, writes in steps:
+        for fn, reads, single, writes, releases in steps:
             value = fn(*[regs[r] for r in reads])
+            for r in releases:
+                regs[r] = None
             if single is None:
                 continue
             if single >= 0:
