@@ -97,6 +97,31 @@ class Compiled:
         """The JVP program (spec 4.1) as the engine built it."""
         return to_program(self.jvp_graph)
 
+    def unzipped_programs(self) -> tuple[Program, Program]:
+        """``(primal, linear)``: partial evaluation of the JVP program (spec 5.1). The primal
+        program returns the results, then the residuals; the linear program takes the
+        residuals, then one tangent per float parameter."""
+        primal, linear = self._unzipped
+        return to_program(primal), to_program(linear)
+
+    def transposed_program(self) -> Program:
+        """The transpose of the linear program (spec 5.2): residuals and one cotangent per
+        float result in, one cotangent per float parameter out."""
+        return to_program(self._linear.transposed.graph)
+
+    def value_and_grad_program(self, argnums: int | Sequence[int] = 0) -> Program:
+        """The program :meth:`value_and_grad` runs: the value, then the gradients."""
+        nums = self._argnums(argnums)
+        self._scalar_result("value_and_grad")
+        primal, _ = self._unzipped
+        wanted = tuple(self._float_inputs.index(k) for k in nums)
+        return to_program(_grad_graph(primal, self._linear.transposed.graph, self.graph,
+                                      self.graph.outputs[0].type, wanted, with_value=True))
+
+    def hvp_program(self) -> Program:
+        """The program :meth:`hvp` runs: the JVP of the gradient program."""
+        return self._hvp_compiled.jvp_program()
+
     # ----------------------------------------------------------------------------------------
     # running
 

@@ -83,6 +83,26 @@ def test_every_emitted_program_passes_the_reference_check(smooth) -> None:
     np.testing.assert_allclose(np.asarray(lin(*t)[0]), ref[0], rtol=1e-15)
 
 
+def test_every_derivative_is_a_program_the_reference_runs(smooth) -> None:
+    c = lo.compile(smooth)
+    t = [np.array([1.0, 0.25, -2.0]), 0.5]
+    primal, linear = c.unzipped_programs()
+    for p in (primal, linear, c.transposed_program(), c.value_and_grad_program((0, 1)),
+              c.hvp_program()):
+        check(p)
+    outs = evaluate(primal, X, W)
+    (dy,) = evaluate(linear, *outs[1:], *t)
+    np.testing.assert_allclose(dy, c.jvp([X, W], t)[1][0], rtol=1e-15)
+    value, gx, gw = evaluate(c.value_and_grad_program((0, 1)), X, W)
+    want_value, (want_gx, want_gw) = c.value_and_grad(X, W, argnums=(0, 1))
+    assert value == want_value
+    np.testing.assert_array_equal(gx, want_gx)
+    assert gw == want_gw
+    hv = evaluate(c.hvp_program(), X, W, *t)
+    for got, want in zip(hv[2:], c.hvp([X, W], t)):
+        np.testing.assert_allclose(got, want, rtol=1e-14)
+
+
 def test_linearize_saves_only_what_the_linear_program_reads(smooth) -> None:
     _, lin = lo.compile(smooth).linearize(X, W)
     info = lin.residual_info()
