@@ -30,6 +30,18 @@ def test_the_reference_passes_every_property(profile: str, seed: int) -> None:
         assert c["pass"] > 0, f"{name} never passed: {dict(c)}"  # no vacuous check
 
 
+@pytest.mark.slow
+def test_the_optimized_engine_passes_every_property_and_the_corpus() -> None:
+    """lintra.optimized, an independent implementation of the spec, on the quick profile and
+    the whole corpus (the README's main job runs it on the ci profile)."""
+    report = run("optimized", "quick", seed=0, corpus=True)
+    assert report.ok, "\n\n".join(f"{r.check}: {r.reason}\n{r.program}\n{r.inputs}"
+                                  for r in report.failures)
+    counts = report.counts()
+    for name in CHECK_NAMES:
+        assert counts[name]["pass"] > 0, f"{name} never passed: {dict(counts[name])}"
+
+
 def test_a_failure_is_shrunk_and_reproducible() -> None:
     """A backend whose sin is off by a relative 1e-12 fails evaluate_vs_truth; the reported
     case is small and its program uses sin."""
