@@ -75,8 +75,6 @@ def test_integers_and_booleans_round_to_nearest_even(src: str, dst: str) -> None
         assert float(y[-1]) == 2.0 ** 60 + 2.0 ** 37
 
 
-@pytest.mark.xfail(strict=True, reason="the engine's argument check compares float(max) with "
-                   "2**63 - 1 and refuses the largest i64 (api.py), before any rule runs")
 def test_the_largest_i64_converts_to_floats() -> None:
     x = np.array([2 ** 63 - 1, -(2 ** 63)], np.int64)
     both(convert("i64", "f64", 2), x)
