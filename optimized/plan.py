@@ -18,6 +18,7 @@ same register allocation and the same rule code.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable
 from typing import Any
@@ -137,20 +138,40 @@ class Plan:
 
     def __call__(self, *args: Any) -> tuple[Any, ...]:
         # floating-point exceptions never raise or warn (spec 3.1): the values say it all
-        if self._errstate is None:
-            return self._fn(*args)
-        with self._errstate(all="ignore"):
-            return self._fn(*args)
+        try:
+            if self._errstate is None:
+                return self._fn(*args)
+            with self._errstate(all="ignore"):
+                return self._fn(*args)
+        except LintraError as err:  # an EvaluationError of a kernel: name the equation
+            raise err.at(program=self._graph.name, equation=self._where(err)) from None
+
+    def _where(self, err: BaseException) -> str | None:
+        """The source equation of the line that raised ``err``, if it is known."""
+        index = getattr(err, "_lintra_step", None)
+        if index is None:
+            tb = err.__traceback__
+            while tb is not None:
+                if tb.tb_frame.f_code.co_filename.startswith("<lintra plan"):
+                    index = tb.tb_lineno - 2  # line 1 is the def
+                tb = tb.tb_next
+        if index is None:
+            return None
+        lines = _allocate(self._graph, _Context(self.table))[0][1]
+        origin = lines[index].origin if 0 <= index < len(lines) else None
+        return None if origin is None else str(origin)
 
 
 class _Line:
     """One equation after register allocation: its code with ``{0}``-style holes for the
     operand registers, which registers it reads and which it writes (None: unused)."""
 
-    __slots__ = ("expr", "reads", "releases", "writes")
+    __slots__ = ("expr", "origin", "reads", "releases", "writes")
 
     def __init__(self, expr: str, reads: list[int], writes: list[int | None],
-                 releases: list[int]) -> None:
+                 releases: list[int], origin: object = None) -> None:
+        self.origin = origin
+        """The source equation, named by an error raised while this line runs."""
         self.expr = expr
         self.reads = reads
         self.writes = writes
@@ -195,6 +216,7 @@ def _allocate(graph: Graph, ctx: _Context) -> tuple[tuple[_Header, list[_Line]],
         params.append(register[v])
     lines: list[_Line] = []
     holes = [f"_{k}" for k in range(8)]
+    folded: dict[Var, str] = {}
     for k, e in enumerate(graph.eqns):
         n = len(e.ins)
         if n > len(holes):
@@ -204,10 +226,17 @@ def _allocate(graph: Graph, ctx: _Context) -> tuple[tuple[_Header, list[_Line]],
         for a in e.ins:
             if isinstance(a, Lit):
                 operands.append(ctx.literal(a))
+            elif a in folded:
+                operands.append(folded[a])
             else:
                 operands.append(holes[len(reads)])
                 reads.append(register[a])
         expr = lookup(e.prim).code(ctx, e, operands)
+        if not reads and not any(v in returned for v in e.outs):
+            names = _fold(ctx, expr, len(e.outs))
+            if names is not None:  # computed now, once: later equations read a constant
+                folded.update(zip(e.outs, names))
+                continue
         # operands whose last use is this equation give their registers back first, so that
         # a result can take one (and the old buffer is released on assignment)
         died = []
@@ -222,9 +251,29 @@ def _allocate(graph: Graph, ctx: _Context) -> tuple[tuple[_Header, list[_Line]],
             else:
                 register[v] = fresh()
                 writes.append(register[v])
-        lines.append(_Line(expr, reads, writes, [r for r in died if r not in writes]))
+        lines.append(_Line(expr, reads, writes, [r for r in died if r not in writes],
+                           e.origin))
     header = _Header(params, [register[v] for v in graph.outputs])
     return (header, lines), count
+
+
+def _fold(ctx: _Context, expr: str, n_results: int) -> list[str] | None:
+    """Evaluate an equation that reads no register (literals and constants only) while the
+    plan is built, binding its results as constants; None (the equation runs with the plan)
+    if evaluating it raises, so that a run-time error stays a run-time error. Results that
+    the plan returns are never folded: a caller may write into what it is given."""
+    try:
+        with _quiet(ctx.table):
+            value = eval(expr, ctx.globals)  # the rule's own code, on constants
+    except Exception:  # e.g. an integer division by a zero literal: left to run time
+        return None
+    values = [value] if n_results == 1 else list(value)
+    return [ctx.const(v) for v in values]
+
+
+def _quiet(tab: ArrayTable) -> Any:
+    errstate = getattr(tab.xp, "errstate", None)
+    return errstate(all="ignore") if errstate is not None else contextlib.nullcontext()
 
 
 _HOLE = re.compile(r"\b_(\d+)\b")
@@ -276,8 +325,12 @@ def _stepper(allocated: tuple[_Header, list[_Line]], n_registers: int,
         regs: list[Any] = [None] * n_registers
         for r, a in zip(params, args):
             regs[r] = a
-        for fn, reads, single, writes, releases in steps:
-            value = fn(*[regs[r] for r in reads])
+        for index, (fn, reads, single, writes, releases) in enumerate(steps):
+            try:
+                value = fn(*[regs[r] for r in reads])
+            except LintraError as err:
+                err._lintra_step = index  # type: ignore[attr-defined]
+                raise
             for r in releases:
                 regs[r] = None
             if single is None:

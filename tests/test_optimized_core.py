@@ -283,3 +283,30 @@ def test_a_program_of_ten_thousand_equations_differentiates_without_recursion() 
     for k in range(1, n):
         d = d * 1.0001 if k % 2 else d + ds
     np.testing.assert_allclose(grad, d, rtol=1e-12)
+
+
+def test_run_time_errors_name_the_equation_and_constants_are_folded(monkeypatch) -> None:
+    p = parse_program("""
+def f(x: f64[3], n: i64[]) -> (f64[3], i64[]):
+    a: f64[] = exp(2.0)
+    c: f64[3] = mul(x, a)
+    z: i64[] = sub(n, n)
+    d: i64[] = div(7, z)
+    q: i64[] = div(7, 0)
+    r: i64[] = add(d, q)
+    return c, r
+""")
+    from lintra.optimized.api import Compiled
+    from lintra.optimized.arrays import table
+    from lintra.reference.errors import EvaluationError
+
+    for limit in (plan_module.STRAIGHT_LINE_LIMIT, 0):
+        monkeypatch.setattr(plan_module, "STRAIGHT_LINE_LIMIT", limit)
+        c = Compiled(from_program(p), table())
+        with pytest.raises(EvaluationError) as caught:
+            c.evaluate(np.ones(3), 1)
+        assert "equation 4: d: i64[] = div(7, z)" in str(caught.value)
+        assert caught.value.program == "f"
+    source = c._plan.source
+    assert "exp" not in source  # exp(2.0) was computed once, when the plan was built
+    assert "(lit_5, lit_7)" in source  # div(7, 0) is left to run time, where it raises
