@@ -204,6 +204,76 @@ class Compiled:
         graph = _grad_graph(primal, self._linear.transposed.graph, self.graph, out_type)
         return Compiled(graph, self.table)
 
+    def jacfwd(self, *args: Any, argnums: int | Sequence[int] = 0) -> Any:
+        """The Jacobian by forward mode: the linearization applied to each basis tangent of
+        the chosen parameters. Per result and chosen parameter an array of shape
+        ``result.shape + parameter.shape``, nested as JAX does (a tuple per result when there
+        are several, then a tuple per parameter when ``argnums`` is a tuple)."""
+        nums = self._argnums(argnums)
+        self._all_float_results("jacfwd")
+        _, lin = self.linearize(*args)
+        ins = [self.graph.inputs[k].type for k in self._float_inputs]
+        outs = [v.type for v in self.graph.outputs]
+        xp = self.table.xp
+        blocks: list[list[Any]] = [[] for _ in outs]
+        for k in nums:
+            j = self._float_inputs.index(k)
+            zeros = [xp.zeros(t.shape, dtype=self.table.dtype(t.dtype)) for t in ins]
+            columns = []
+            for i in range(ins[j].size):
+                basis = xp.zeros(ins[j].size, dtype=self.table.dtype(ins[j].dtype))
+                basis[i] = 1
+                tangents = list(zeros)
+                tangents[j] = basis.reshape(ins[j].shape)
+                columns.append(lin(*tangents))
+            for r, out in enumerate(outs):
+                stacked = xp.stack([xp.asarray(c[r]).reshape(-1) for c in columns], axis=-1) \
+                    if columns else xp.zeros((out.size, 0), dtype=self.table.dtype(out.dtype))
+                blocks[r].append(stacked.reshape(out.shape + ins[j].shape))
+        return _nested(blocks, argnums)
+
+    def jacrev(self, *args: Any, argnums: int | Sequence[int] = 0) -> Any:
+        """The Jacobian by reverse mode: the pullback of each basis cotangent of the results
+        (layout as :meth:`jacfwd`)."""
+        nums = self._argnums(argnums)
+        self._all_float_results("jacrev")
+        _, pullback = self.vjp(*args)
+        ins = [self.graph.inputs[k].type for k in self._float_inputs]
+        outs = [v.type for v in self.graph.outputs]
+        xp = self.table.xp
+        blocks: list[list[Any]] = [[] for _ in outs]
+        zeros = [xp.zeros(t.shape, dtype=self.table.dtype(t.dtype)) for t in outs]
+        for r, out in enumerate(outs):
+            rows = []
+            for i in range(out.size):
+                basis = xp.zeros(out.size, dtype=self.table.dtype(out.dtype))
+                basis[i] = 1
+                cts = list(zeros)
+                cts[r] = basis.reshape(out.shape)
+                rows.append(pullback(*cts))
+            for k in nums:
+                j = self._float_inputs.index(k)
+                stacked = xp.stack([xp.asarray(row[j]).reshape(-1) for row in rows], axis=0) \
+                    if rows else xp.zeros((0, ins[j].size), dtype=self.table.dtype(ins[j].dtype))
+                blocks[r].append(stacked.reshape(out.shape + ins[j].shape))
+        return _nested(blocks, argnums)
+
+    def hessian(self, *args: Any, argnums: int | Sequence[int] = 0) -> Any:
+        """The Hessian of a scalar result: forward mode over the gradient program."""
+        nums = self._argnums(argnums)
+        self._scalar_result("hessian")
+        primal, _ = self._unzipped
+        wanted = tuple(self._float_inputs.index(k) for k in nums)
+        graph = _grad_graph(primal, self._linear.transposed.graph, self.graph,
+                            self.graph.outputs[0].type, wanted)
+        return Compiled(graph, self.table).jacfwd(*args, argnums=argnums)
+
+    def _all_float_results(self, what: str) -> None:
+        if not all(v.type.is_float for v in self.graph.outputs):
+            shown = ", ".join(str(v.type) for v in self.graph.outputs)
+            raise LintraTypeError(f"{what} needs float results only, but {self.name} returns "
+                                  f"({shown})", program=self.name)
+
     def transpose(self) -> Compiled:
         """For a program with linear parameters: its transpose (spec 5.2), compiled."""
         if not any(v.linear for v in self.graph.inputs):
@@ -325,6 +395,14 @@ class LinearMap:
 
     def __str__(self) -> str:
         return str(self.program)
+
+
+def _nested(blocks: list[list[Any]], argnums: int | Sequence[int]) -> Any:
+    """JAX's nesting of Jacobian blocks: per result (when there are several), per parameter
+    (when ``argnums`` is a sequence)."""
+    single = isinstance(argnums, int) and not isinstance(argnums, bool)
+    per_result = [row[0] if single else tuple(row) for row in blocks]
+    return per_result[0] if len(per_result) == 1 else tuple(per_result)
 
 
 def linear_map(compiled: Compiled, residuals: Sequence[Any]) -> LinearMap:

@@ -308,3 +308,31 @@ def f(x: f64[3], n: i64[]) -> (f64[3], i64[]):
                 c.evaluate(np.ones(3), n)
             assert where in str(caught.value) and caught.value.program == "f"
     assert "exp" not in c._plan.source  # exp(2.0) was computed once, when it was built
+
+
+def test_jacobians_and_hessian_agree_with_the_reference(smooth) -> None:
+    from lintra.reference.derived import hessian, jacfwd, jacrev
+
+    def same(got: object, want: object) -> None:
+        if isinstance(want, tuple):
+            assert isinstance(got, tuple) and len(got) == len(want)
+            for g, w in zip(got, want):
+                same(g, w)
+        else:
+            np.testing.assert_allclose(np.asarray(got), want, rtol=1e-13, atol=1e-15)
+
+    c = lo.compile(smooth)
+    for mine, theirs in ((c.jacfwd, jacfwd), (c.jacrev, jacrev), (c.hessian, hessian)):
+        for argnums in (0, 1, (0, 1)):
+            same(mine(X, W, argnums=argnums), theirs(smooth, X, W, argnums=argnums))
+    vector = lo.compile(parse_program("""
+def g(x: f64[3], w: f64[]) -> (f64[3], f64[2]):
+    y: f64[3] = mul(x, w)
+    z: f64[2] = slice(y, start=(1,), limit=(3,))
+    return y, z
+"""))
+    jf, jr = vector.jacfwd(X, W, argnums=(0, 1)), vector.jacrev(X, W, argnums=(0, 1))
+    assert [b.shape for row in jf for b in row] == [(3, 3), (3,), (2, 3), (2,)]
+    for row_f, row_r in zip(jf, jr):
+        for f, r in zip(row_f, row_r):
+            np.testing.assert_array_equal(f, r)
