@@ -384,3 +384,29 @@ def f(x: f64[5, 5], v: i64[5, 5], b: bool[5, 5])
     got = Plan(from_program(p), generic)(x, v, b)
     for g, w in zip(got, evaluate(p, x, v, b), strict=True):
         same_bits(g, w)
+
+
+def test_size_0_operands_along_kept_axes() -> None:
+    text = """
+def f(x: f64[0, 3], n: i32[0, 3])
+& -> (f64[0], i64[0], f64[0, 3], f64[0, 3], f64[0], i32[0, 3], f64[0, 3], f64[0, 3])
+:
+    a: f64[0] = reduce_max(x, axes=(1,))
+    b: i64[0] = argmax(x, axis=1)
+    c: f64[0, 3] = cummax(x, axis=1)
+    d: f64[0, 3] = cumsum(x, axis=1, reverse=true)
+    e: f64[0] = reduce_sum(x, axes=(1,))
+    g: i32[0, 3] = cumprod(n, axis=1)
+    h: f64[0, 3] = sort(x, dimension=1)
+    k: f64[0, 3] = cumprod(x, axis=1, reverse=true)
+    return a, b, c, d, e, g, h, k
+""".replace(")\n:", "):")
+    x, n = np.zeros((0, 3)), np.zeros((0, 3), np.int32)
+    both(text, x, n)
+    c = lo.compile(prog(text))
+    _, tangents = c.jvp([x, n], [x])
+    assert [np.shape(t) for t in tangents] == [(0,), (0, 3), (0, 3), (0,), (0, 3), (0, 3)]
+    cts = [np.zeros((0,)), np.zeros((0, 3)), np.zeros((0, 3)), np.zeros((0,)),
+           np.zeros((0, 3)), np.zeros((0, 3))]
+    (ct_x,) = c.vjp(x, n)[1](*cts)
+    same_bits(ct_x, np.zeros((0, 3)))
