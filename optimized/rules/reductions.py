@@ -377,12 +377,14 @@ def _pair_layout(t: AType, axis: int) -> tuple[tuple[int, ...], tuple[int, ...],
     return shape, along_i, along_j
 
 
-def _reached(b: Builder, shape: tuple[int, ...], axis: int, reverse: bool) -> Var:
-    """The mask of the pair layout where element j takes part in result i (j ≤ i in the
-    scan's direction)."""
-    i = b.op("iota", dtype="i64", shape=shape, dimension=axis + 1)
-    j = b.op("iota", dtype="i64", shape=shape, dimension=axis)
-    return b.op("le" if reverse else "ge", i, j)
+def _pair_mask(b: Builder, compare: str, shape: tuple[int, ...], axis: int) -> Var:
+    """``compare(i, j)`` over the pair layout ``shape``: computed on an n × n square and
+    broadcast (a view), so no index array of the layout's size is made."""
+    n = shape[axis]
+    i = b.op("iota", dtype="i64", shape=(n, n), dimension=1)
+    j = b.op("iota", dtype="i64", shape=(n, n), dimension=0)
+    return b.op("broadcast_in_dim", b.op(compare, i, j), shape=shape,
+                broadcast_dimensions=(axis, axis + 1))
 
 
 def _cumprod_jvp(b: Builder, e: Eqn, dxs: Sequence[Var | None]) -> list[Var | None]:
@@ -393,11 +395,9 @@ def _cumprod_jvp(b: Builder, e: Eqn, dxs: Sequence[Var | None]) -> list[Var | No
     axis, reverse = e.params["axis"], e.params["reverse"]
     shape, along_i, along_j = _pair_layout(x.type, axis)
     xi = b.op("broadcast_in_dim", x, shape=shape, broadcast_dimensions=along_i)
-    i = b.op("iota", dtype="i64", shape=shape, dimension=axis + 1)
-    j = b.op("iota", dtype="i64", shape=shape, dimension=axis)
-    factors = b.op("select_n", b.op("eq", i, j), xi, Lit(1.0, x.type.dtype))
+    factors = b.op("select_n", _pair_mask(b, "eq", shape, axis), xi, Lit(1.0, x.type.dtype))
     products = b.op("cumprod", factors, axis=axis + 1, reverse=reverse)
-    reached = b.op("le" if reverse else "ge", i, j)
+    reached = _pair_mask(b, "le" if reverse else "ge", shape, axis)
     coefficients = b.op("select_n", reached, Lit(0.0, x.type.dtype), products)
     spread = b.op("broadcast_in_dim", dxs[0], shape=shape, broadcast_dimensions=along_j)
     return [b.op("reduce_sum", b.op("mul", coefficients, spread), axes=(axis,))]
@@ -410,7 +410,8 @@ def _cummax_jvp(b: Builder, e: Eqn, dxs: Sequence[Var | None]) -> list[Var | Non
     shape, along_i, along_j = _pair_layout(x.type, axis)
     yi = b.op("broadcast_in_dim", y, shape=shape, broadcast_dimensions=along_i)
     xj = b.op("broadcast_in_dim", x, shape=shape, broadcast_dimensions=along_j)
-    mask = b.op("and", _reached(b, shape, axis, reverse), b.op("eq", xj, yi))
+    reached = _pair_mask(b, "le" if reverse else "ge", shape, axis)
+    mask = b.op("and", reached, b.op("eq", xj, yi))
     spread = b.op("broadcast_in_dim", dxs[0], shape=shape, broadcast_dimensions=along_j)
     return [_mean_where(b, mask, spread, (axis,))]
 
