@@ -217,6 +217,7 @@ def _allocate(graph: Graph, ctx: _Context) -> tuple[tuple[_Header, list[_Line]],
     lines: list[_Line] = []
     holes = [f"_{k}" for k in range(8)]
     folded: dict[Var, str] = {}
+    owned: set[Var] = set()  # values in arrays this plan allocated (no view, no argument)
     for k, e in enumerate(graph.eqns):
         n = len(e.ins)
         if n > len(holes):
@@ -231,7 +232,10 @@ def _allocate(graph: Graph, ctx: _Context) -> tuple[tuple[_Header, list[_Line]],
             else:
                 operands.append(holes[len(reads)])
                 reads.append(register[a])
-        expr = lookup(e.prim).code(ctx, e, operands)
+        code = lookup(e.prim).code
+        expr = code(ctx, e, operands)
+        if getattr(code, "writes_fresh_arrays", False):
+            owned.update(e.outs)
         if not reads and not any(v in returned for v in e.outs):
             names = _fold(ctx, expr, len(e.outs))
             if names is not None:  # computed now, once: later equations read a constant
@@ -240,14 +244,24 @@ def _allocate(graph: Graph, ctx: _Context) -> tuple[tuple[_Header, list[_Line]],
         # operands whose last use is this equation give their registers back first, so that
         # a result can take one (and the old buffer is released on assignment)
         died = []
-        for a in e.ins:
+        reuse: int | None = None
+        for j, a in enumerate(e.ins):
             if isinstance(a, Var) and last.get(a) == k and a not in returned and a in register:
+                if reuse is None and a in owned and len(e.outs) == 1 and _overwritable(
+                        a, e.outs[0]) and getattr(code, "writes_fresh_arrays", False):
+                    # the ufunc writes its result over this dead operand's buffer
+                    reuse = register[a]
+                    expr = expr[:-1] + f", out={operands[j]})"
                 died.append(register.pop(a))
         free.extend(died)
         writes: list[int | None] = []
         for v in e.outs:
             if v not in last and v not in returned:
                 writes.append(None)
+            elif reuse is not None:
+                free.remove(reuse)
+                register[v] = reuse
+                writes.append(reuse)
             else:
                 register[v] = fresh()
                 writes.append(register[v])
@@ -255,6 +269,12 @@ def _allocate(graph: Graph, ctx: _Context) -> tuple[tuple[_Header, list[_Line]],
                            e.origin))
     header = _Header(params, [register[v] for v in graph.outputs])
     return (header, lines), count
+
+
+def _overwritable(a: Var, result: Var) -> bool:
+    """Whether ``result`` can be written into ``a``'s buffer: the same dtype and shape, and
+    not a scalar (NumPy returns scalars, not arrays, from rank-0 operations)."""
+    return a.type == result.type and a.type.rank > 0 and a.type.size > 0
 
 
 def _fold(ctx: _Context, expr: str, n_results: int) -> list[str] | None:
