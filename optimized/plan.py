@@ -197,6 +197,12 @@ def _allocate(graph: Graph, ctx: _Context) -> tuple[tuple[_Header, list[_Line]],
             if isinstance(a, Var):
                 last[a] = k
     returned = set(graph.outputs)
+    # operands of anything but a ufunc may live on in a view (reshape, slice, copy, ...):
+    # their buffers are never written over
+    viewed: set[Var] = set()
+    for e in graph.eqns:
+        if not getattr(lookup(e.prim).code, "writes_fresh_arrays", False):
+            viewed.update(a for a in e.ins if isinstance(a, Var))
     register: dict[Var, int] = {}
     free: list[int] = []
     count = 0
@@ -247,8 +253,9 @@ def _allocate(graph: Graph, ctx: _Context) -> tuple[tuple[_Header, list[_Line]],
         reuse: int | None = None
         for j, a in enumerate(e.ins):
             if isinstance(a, Var) and last.get(a) == k and a not in returned and a in register:
-                if reuse is None and a in owned and len(e.outs) == 1 and _overwritable(
-                        a, e.outs[0]) and getattr(code, "writes_fresh_arrays", False):
+                if reuse is None and a in owned and a not in viewed and len(e.outs) == 1 and (
+                        _overwritable(
+                        a, e.outs[0])) and getattr(code, "writes_fresh_arrays", False):
                     # the ufunc writes its result over this dead operand's buffer
                     reuse = register[a]
                     expr = expr[:-1] + f", out={operands[j]})"

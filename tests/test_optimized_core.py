@@ -336,3 +336,19 @@ def g(x: f64[3], w: f64[]) -> (f64[3], f64[2]):
     for row_f, row_r in zip(jf, jr):
         for f, r in zip(row_f, row_r):
             np.testing.assert_array_equal(f, r)
+
+
+def test_a_buffer_another_value_may_view_is_never_written_over() -> None:
+    p = parse_program("""
+def f(x: f64[2, 3]) -> (f64[6], f64[2, 3]):
+    y: f64[2, 3] = exp(x)
+    z: f64[6] = reshape(y, new_sizes=(6,))
+    w: f64[2, 3] = sin(y)
+    v: f64[2, 3] = cos(w)
+    return z, v
+""")
+    x = np.arange(6.0).reshape(2, 3) / 10
+    z, v = lo.compile(p).evaluate(x)
+    np.testing.assert_array_equal(z, np.exp(x).reshape(6))
+    np.testing.assert_array_equal(v, np.cos(np.sin(np.exp(x))))
+    assert "out=" in lo.compile(p)._plan.source  # cos may write over sin's result
