@@ -543,13 +543,13 @@ def _check_around(backend: Backend, name: str, prof: Profile, focus: str, seed: 
     try:
         replay = _cached_cases(entry)
         if replay is None:
-            handed: list[Case] = []
+            handed: list[Case] | None = [] if entry is not None else None
             try:
                 probe([Phase.generate], record=True, handed=handed)
             except Unsatisfiable:
                 _store_cases(entry, UNSATISFIABLE)
                 raise
-            _store_cases(entry, handed)
+            _store_cases(entry, handed or [])
         elif replay is UNSATISFIABLE:
             raise Unsatisfiable(f"no case around {focus} could be generated (case cache)")
         else:
