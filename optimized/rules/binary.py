@@ -235,15 +235,21 @@ def _filled(b: Builder, value: float, t: AType) -> Atom:
     return b.op("broadcast_in_dim", lit, shape=t.shape, broadcast_dimensions=())
 
 
-def extremum_weights(b: Builder, x: Atom, y: Atom, larger: bool, out: AType,
-                     want: tuple[bool, bool]) -> tuple[Atom | None, Atom | None]:
+def weight_constants(b: Builder, out: AType) -> tuple[Atom, Atom, Atom]:
+    """The weights 0, ½ and 1 as constants of ``out``'s dtype and shape."""
+    return _filled(b, 0.0, out), _filled(b, 0.5, out), _filled(b, 1.0, out)
+
+
+def extremum_weights(b: Builder, x: Atom, y: Atom, larger: bool,
+                     constants: tuple[Atom, Atom, Atom], want: tuple[bool, bool]
+                     ) -> tuple[Atom | None, Atom | None]:
     """The weights of max(x, y) (``larger``) or min(x, y) in its operands (chapter 6):
     ``[x > y] + ½[x = y]`` for x (``<`` for min), symmetric for y: 1 to the chosen operand,
-    ½ to each at a tie, 0 to both where an operand is nan. Only the ``want``ed ones are
-    built."""
+    ½ to each at a tie, 0 to both where an operand is nan. ``constants`` are those of
+    :func:`weight_constants`; only the ``want``ed weights are built."""
     wins = "gt" if larger else "lt"
-    tie = b.op("select_n", b.op("eq", x, y), _filled(b, 0.0, out), _filled(b, 0.5, out))
-    one = _filled(b, 1.0, out)
+    zero, half, one = constants
+    tie = b.op("select_n", b.op("eq", x, y), zero, half)
     wx = b.op("select_n", b.op(wins, x, y), tie, one) if want[0] else None
     wy = b.op("select_n", b.op(wins, y, x), tie, one) if want[1] else None
     return wx, wy
@@ -259,7 +265,7 @@ def _extremum_jvp(larger: bool):
     def jvp(b: Builder, e: Eqn, dxs: Sequence[Var | None]) -> list[Var | None]:
         x, y = e.ins
         dx, dy = dxs
-        wx, wy = extremum_weights(b, x, y, larger, e.outs[0].type,
+        wx, wy = extremum_weights(b, x, y, larger, weight_constants(b, e.outs[0].type),
                                   (dx is not None, dy is not None))
         return [weighted_tangent(b, [(wx, dx), (wy, dy)])]
 

@@ -27,6 +27,7 @@ from lintra.optimized.rules.binary import (
     float_maximum,
     float_minimum,
     nonzero_literal,
+    weight_constants,
     weighted_tangent,
 )
 from lintra.reference.errors import EvaluationError, LintraTypeError, ShapeError
@@ -179,10 +180,12 @@ def _clamp_jvp(b: Builder, e: Eqn, dxs: Sequence[Var | None]) -> list[Var | None
     out = e.outs[0].type
     inner = dx is not None or dlo is not None
     m = b.op("max", x, lo)
-    wm, whi = extremum_weights(b, m, hi, False, out, (inner, dhi is not None))
+    constants = weight_constants(b, out)
+    wm, whi = extremum_weights(b, m, hi, False, constants, (inner, dhi is not None))
     pairs: list[tuple[Atom | None, Var | None]] = [(whi, dhi)]
     if inner:
-        wx, wlo = extremum_weights(b, x, lo, True, out, (dx is not None, dlo is not None))
+        wx, wlo = extremum_weights(b, x, lo, True, constants,
+                                   (dx is not None, dlo is not None))
         if dx is not None:
             pairs.append((b.op("mul", wm, wx), dx))
         if dlo is not None:
