@@ -18,7 +18,7 @@ import numpy as np
 
 from lintra.optimized.arrays import ArrayTable, table
 from lintra.optimized.convert import from_program, to_program
-from lintra.optimized.ir import AType, Graph, Var
+from lintra.optimized.ir import AType, Graph, Var, collector_paused_during
 from lintra.optimized.jvp import forget_linearity, jvp_graph
 from lintra.optimized.plan import Plan
 from lintra.optimized.simplify import prune
@@ -418,6 +418,7 @@ def linear_map(compiled: Compiled, residuals: Sequence[Any]) -> LinearMap:
     return LinearMap(lg, values)
 
 
+@collector_paused_during
 def _grad_graph(primal: Graph, transposed: Graph, original: Graph, out_type: AType,
                 wanted: tuple[int, ...] | None = None, with_value: bool = False) -> Graph:
     """``x -> gradient``: the primal graph then the transposed graph seeded with 1, as one

@@ -21,6 +21,7 @@ from lintra.optimized.ir import (
     Lit,
     Origin,
     Var,
+    collector_paused_during,
     lookup,
 )
 from lintra.reference.errors import LinearityError, LintraError, LintraTypeError
@@ -50,6 +51,7 @@ def array_type(t: AType) -> ArrayType:
 # Program -> Graph
 
 
+@collector_paused_during
 def from_program(p: Program) -> Graph:
     """The graph of ``p``, typed by the engine's rules. Raises the lintra error classes,
     naming the program, the line and column and the equation."""

@@ -10,7 +10,7 @@ cost nothing (J-Skip); a zero is made concrete (``zero``) only where a result ne
 
 from __future__ import annotations
 
-from lintra.optimized.ir import Atom, Builder, Graph, Lit, Var, lookup
+from lintra.optimized.ir import Atom, Builder, Graph, Lit, Var, collector_paused_during, lookup
 from lintra.reference.errors import LintraError
 
 
@@ -44,6 +44,7 @@ def forget_linearity(g: Graph) -> Graph:
     return Graph(g.name, inputs, b.eqns, [env[v] for v in g.outputs])
 
 
+@collector_paused_during
 def jvp_graph(g: Graph) -> Graph:
     """``def f_jvp(xs, dxs) -> (ys, dys)``: one tangent parameter per float parameter and one
     tangent result per float result (spec 4.1), each a linear variable."""

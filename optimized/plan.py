@@ -24,7 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 from lintra.optimized.arrays import ArrayTable
-from lintra.optimized.ir import Graph, Lit, Var, lookup
+from lintra.optimized.ir import Graph, Lit, Var, collector_paused_during, lookup
 from lintra.reference.errors import LintraError
 
 
@@ -113,6 +113,7 @@ class Plan:
 
     __slots__ = ("_errstate", "_fn", "_graph", "_source", "globals", "table")
 
+    @collector_paused_during
     def __init__(self, graph: Graph, tab: ArrayTable) -> None:
         ctx = _Context(tab)
         lines, n_registers = _allocate(graph, ctx)
@@ -253,12 +254,14 @@ def _allocate(graph: Graph, ctx: _Context) -> tuple[tuple[_Header, list[_Line]],
         reuse: int | None = None
         for j, a in enumerate(e.ins):
             if isinstance(a, Var) and last.get(a) == k and a not in returned and a in register:
-                if reuse is None and a in owned and a not in viewed and len(e.outs) == 1 and (
-                        _overwritable(
-                        a, e.outs[0])) and getattr(code, "writes_fresh_arrays", False):
+                if (reuse is None and a in owned and a not in viewed and len(e.outs) == 1
+                        and (e.outs[0] in last or e.outs[0] in returned)
+                        and _overwritable(a, e.outs[0])
+                        and getattr(code, "writes_fresh_arrays", False)):
                     # the ufunc writes its result over this dead operand's buffer
-                    reuse = register[a]
+                    reuse = register.pop(a)
                     expr = expr[:-1] + f", out={operands[j]})"
+                    continue
                 died.append(register.pop(a))
         free.extend(died)
         writes: list[int | None] = []
@@ -266,7 +269,6 @@ def _allocate(graph: Graph, ctx: _Context) -> tuple[tuple[_Header, list[_Line]],
             if v not in last and v not in returned:
                 writes.append(None)
             elif reuse is not None:
-                free.remove(reuse)
                 register[v] = reuse
                 writes.append(reuse)
             else:

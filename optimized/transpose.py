@@ -10,11 +10,12 @@ One pass each way; never recursive.
 
 from __future__ import annotations
 
-from lintra.optimized.ir import Atom, Builder, Eqn, Graph, Lit, Var, lookup
+from lintra.optimized.ir import Atom, Builder, Eqn, Graph, Lit, Var, collector_paused_during, lookup
 from lintra.optimized.simplify import prune
 from lintra.reference.errors import LinearityError, LintraError
 
 
+@collector_paused_during
 def transpose_graph(lg: Graph) -> Graph:
     """For ``lg(nonlinear..., linear...) -> (results)`` (parameters in any order): the graph
     ``(nonlinear..., cotangents of the linear results...) -> (cotangents of the linear

@@ -10,10 +10,11 @@ of equations nothing needs.
 
 from __future__ import annotations
 
-from lintra.optimized.ir import Graph, Var
+from lintra.optimized.ir import Graph, Var, collector_paused_during
 from lintra.optimized.simplify import prune
 
 
+@collector_paused_during
 def unzip_graph(jg: Graph, n_primal_inputs: int, n_primal_outputs: int
                 ) -> tuple[Graph, Graph]:
     """``(primal, linear)`` for the JVP graph ``jg`` whose first ``n_primal_inputs``
