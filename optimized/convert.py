@@ -23,6 +23,7 @@ from lintra.optimized.ir import (
     Var,
     collector_paused_during,
     lookup,
+    require_float_results,
 )
 from lintra.reference.errors import LinearityError, LintraError, LintraTypeError
 from lintra.reference.syntax import (
@@ -151,6 +152,8 @@ def _read_equation(k: int, e: Equation, env: dict[str, Atom], eqns: list[Eqn],
     else:
         types = rule.infer(tuple(a.type for a in ins), params)
     linear = rule.linearity.result_linear(ins, e.primitive)
+    if linear:
+        require_float_results(e.primitive, types)
     if len(types) != len(e.outputs):
         raise LintraTypeError(f"{e.primitive} gives {len(types)} result"
                               f"{'s' if len(types) != 1 else ''}, {len(e.outputs)} bound")

@@ -196,6 +196,8 @@ class Builder:
             out_types = tuple(types) if types is not None else rule.infer(
                 tuple(a.type for a in ins), ps)
             linear = rule.linearity.result_linear(ins, prim)
+            if linear:
+                require_float_results(prim, out_types)
         except LintraError as err:
             raise err.at(equation=str(self.origin)) if self.origin else err from None
         outs = tuple(Var(t, linear) for t in out_types)
@@ -250,6 +252,18 @@ def collector_paused_during(fn: F) -> F:
             return fn(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
+
+
+def require_float_results(prim: str, types: Sequence[AType]) -> None:
+    """T-Type (spec 2.1): a linear value has a float dtype, so a primitive whose results are
+    linear must give float results (``convert_element_type`` of a tangent to i32 is not
+    linear)."""
+    from lintra.reference.errors import LinearityError
+
+    for t in types:
+        if not t.is_float:
+            raise LinearityError(f"{prim} of a linear operand gives a linear {t}, but only "
+                                 "float values can be linear")
 
 
 def require(condition: bool, message: str, error: type[LintraError] = LintraTypeError) -> None:

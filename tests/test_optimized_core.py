@@ -352,3 +352,16 @@ def f(x: f64[2, 3]) -> (f64[6], f64[2, 3]):
     np.testing.assert_array_equal(z, np.exp(x).reshape(6))
     np.testing.assert_array_equal(v, np.cos(np.sin(np.exp(x))))
     assert "out=" in lo.compile(p)._plan.source  # cos may write over sin's result
+
+
+def test_a_linear_value_converted_to_an_integer_is_refused_as_the_reference_refuses_it(
+) -> None:
+    p = parse_program("""
+def f(t: lin f64[3]) -> i32[3]:
+    n: i32[3] = convert_element_type(t, new_dtype="i32")
+    return n
+""")
+    with pytest.raises(LinearityError):
+        check(p)
+    with pytest.raises(LinearityError, match="only float values can be linear"):
+        lo.compile(p)
