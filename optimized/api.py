@@ -484,9 +484,11 @@ def _argument(value: Any, t: AType, what: str, program: str, tab: ArrayTable) ->
             raise LintraTypeError(f"{what} must have type {t}, got an array of dtype "
                                   f"{arr.dtype}", program=program)
         lo, hi = _INT_RANGE[t.dtype]
-        if arr.size and (float(arr.min()) < lo or float(arr.max()) > hi or (
-                kind == "f" and (arr.min() < lo or arr.max() >= 2.0 ** (
-                    63 if t.dtype == "i64" else 31)))):
+        if kind == "f":  # compared as floats: hi + 1 is a power of two, exact in float64
+            outside = bool(arr.size) and (float(arr.min()) < lo or float(arr.max()) >= hi + 1)
+        else:  # compared as Python integers: float(2**63 - 1) would round up to 2**63
+            outside = bool(arr.size) and (int(arr.min()) < lo or int(arr.max()) > hi)
+        if outside:
             raise LintraTypeError(f"{what} is outside the range of {t.dtype}", program=program)
     return xp.asarray(arr, dtype=tab.dtype(t.dtype))
 

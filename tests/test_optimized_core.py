@@ -206,6 +206,17 @@ def f(n: i32[], x: f64[]) -> f64[]:
     with pytest.raises(LintraTypeError, match="only float"):
         c.grad(1, 1.0, argnums=0)
     assert np.asarray(c.grad(1, 3.0, argnums=1)) == 6.0
+    wide = lo.compile(parse_program("""
+def g(n: i64[2]) -> i64[2]:
+    m: i64[2] = add(n, 0)
+    return m
+"""))
+    edges = [-(2**63), 2**63 - 1]
+    np.testing.assert_array_equal(wide.evaluate(edges)[0], edges)  # a Python list: converted
+    with pytest.raises(LintraTypeError, match="range"):
+        wide.evaluate([0, 2**63])
+    with pytest.raises(LintraTypeError, match="range"):
+        wide.evaluate(np.array([0.0, 2.0**63]))
 
 
 def test_derivative_requests_are_checked(smooth) -> None:

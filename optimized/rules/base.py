@@ -186,7 +186,8 @@ class Rule:
             want = (str(self.min_operands) if self.max_operands == self.min_operands else
                     f"{self.min_operands} to {self.max_operands}"
                     if self.max_operands is not None else f"at least {self.min_operands}")
-            raise LintraTypeError(f"{self.name} takes {want} operands, got {n}")
+            noun = "operand" if want == "1" else "operands"
+            raise LintraTypeError(f"{self.name} takes {want} {noun}, got {n}")
         if not self.params and not given:
             return given
         for name in given:
