@@ -124,7 +124,7 @@ def _read_equation(k: int, e: Equation, env: dict[str, Atom], eqns: list[Eqn],
             operands.append(got)
         else:
             operands.append(None)
-    ins = _with_literals(e, operands, rule.shared_dtype)
+    ins = _with_literals(e, operands, rule.shared_positions(len(operands)))
     for b in e.outputs:
         if b.name in env:
             raise LintraTypeError(f"{b.name} is bound twice", location=b.loc, variable=b.name)
@@ -179,11 +179,9 @@ def _check_annotation(b: Binder, t: AType, linear: bool) -> None:
 
 
 def _with_literals(e: Equation, operands: list[Atom | None],
-                   shared: tuple[int, ...] | None) -> tuple[Atom, ...]:
+                   positions: tuple[int, ...]) -> tuple[Atom, ...]:
     """Operands with each literal typed as spec 2.2 says: in a shared position, the dtype of
     the first variable among the shared positions; elsewhere its default."""
-    positions = range(len(operands)) if shared is None else [
-        k for k in shared if k < len(operands)]
     context = next((operands[k].type.dtype for k in positions  # type: ignore[union-attr]
                     if operands[k] is not None), None)
     shared_set = set(positions)
@@ -310,12 +308,13 @@ def to_program(g: Graph, name: str | None = None,
     for e in g.eqns:
         rule = lookup(e.prim)
         args = []
-        context = _context_dtype(e, rule.shared_dtype)
+        positions = rule.shared_positions(len(e.ins))
+        context = _context_dtype(e, positions)
         for k, a in enumerate(e.ins):
             if isinstance(a, Var):
                 args.append(use(a))
                 continue
-            shared = rule.shared_dtype is None or k in rule.shared_dtype
+            shared = k in positions
             natural = context if shared and context is not None else _natural(a)
             if natural == a.dtype:
                 args.append(Literal(a.value))
@@ -346,10 +345,9 @@ def _natural(a: Lit) -> str:
     return "i64" if isinstance(a.value, int) else "f64"
 
 
-def _context_dtype(e: Eqn, shared: tuple[int, ...] | None) -> str | None:
-    positions = range(len(e.ins)) if shared is None else shared
+def _context_dtype(e: Eqn, positions: tuple[int, ...]) -> str | None:
     for k in positions:
-        if k < len(e.ins) and isinstance(e.ins[k], Var):
+        if isinstance(e.ins[k], Var):
             return e.ins[k].type.dtype
     return None
 

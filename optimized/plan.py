@@ -111,24 +111,25 @@ class Plan:
     """A graph compiled for one array library: call it with one array per parameter; it
     returns a tuple with one array per result."""
 
-    __slots__ = ("_errstate", "_fn", "_graph", "_source", "globals", "table")
+    __slots__ = ("_errstate", "_fn", "_graph", "_shared", "_source", "globals", "table")
 
     @collector_paused_during
     def __init__(self, graph: Graph, tab: ArrayTable) -> None:
         ctx = _Context(tab)
-        lines, n_registers = _allocate(graph, ctx)
+        allocated, n_registers = _allocate(graph, ctx)
+        self._shared = allocated[0].shared
         self.table = tab
         self.globals = ctx.globals
         self._graph = graph
         self._errstate = getattr(tab.xp, "errstate", None)
         if len(graph.eqns) <= STRAIGHT_LINE_LIMIT:
-            self._source: str | None = _straight_line(lines)
+            self._source: str | None = _straight_line(allocated)
             namespace = dict(ctx.globals)
             exec(compile(self._source, f"<lintra plan {graph.name}>", "exec"), namespace)
             self._fn = namespace["plan"]
         else:
             self._source = None
-            self._fn = _stepper(lines, n_registers, ctx.globals)
+            self._fn = _stepper(allocated, n_registers, ctx.globals)
 
     @property
     def source(self) -> str:
@@ -141,11 +142,23 @@ class Plan:
         # floating-point exceptions never raise or warn (spec 3.1): the values say it all
         try:
             if self._errstate is None:
-                return self._fn(*args)
-            with self._errstate(all="ignore"):
-                return self._fn(*args)
+                outs = self._fn(*args)
+            else:
+                with self._errstate(all="ignore"):
+                    outs = self._fn(*args)
         except LintraError as err:  # an EvaluationError of a kernel: name the equation
             raise err.at(program=self._graph.name, equation=self._where(err)) from None
+        return self._fresh(outs, args) if self._shared else outs
+
+    def _fresh(self, outs: tuple[Any, ...], args: tuple[Any, ...]) -> tuple[Any, ...]:
+        """Results are fresh arrays (spec 3.4): one that is an argument or a view (of an
+        argument, say) is copied, so that writing into it changes nothing else."""
+        fixed = list(outs)
+        for k in self._shared:
+            o = fixed[k]
+            if getattr(o, "base", None) is not None or any(o is a for a in args):
+                fixed[k] = o.copy()
+        return tuple(fixed)
 
     def _where(self, err: BaseException) -> str | None:
         """The source equation of the line that raised ``err``, if it is known."""
@@ -182,11 +195,14 @@ class _Line:
 
 
 class _Header:
-    __slots__ = ("params", "results")
+    __slots__ = ("params", "results", "shared")
 
-    def __init__(self, params: list[int], results: list[int]) -> None:
+    def __init__(self, params: list[int], results: list[int], shared: tuple[int, ...]
+                 ) -> None:
         self.params = params
         self.results = results
+        self.shared = shared
+        """Results that may share memory with an argument (an argument itself, a view)."""
 
 
 def _allocate(graph: Graph, ctx: _Context) -> tuple[tuple[_Header, list[_Line]], int]:
@@ -276,7 +292,8 @@ def _allocate(graph: Graph, ctx: _Context) -> tuple[tuple[_Header, list[_Line]],
                 writes.append(register[v])
         lines.append(_Line(expr, reads, writes, [r for r in died if r not in writes],
                            e.origin))
-    header = _Header(params, [register[v] for v in graph.outputs])
+    shared = tuple(k for k, v in enumerate(graph.outputs) if v not in owned)
+    header = _Header(params, [register[v] for v in graph.outputs], shared)
     return (header, lines), count
 
 

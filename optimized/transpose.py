@@ -56,7 +56,10 @@ def transpose_graph(lg: Graph) -> Graph:
         if len(contributions) != len(e.ins):
             raise LintraError(f"the transpose rule of {e.prim} returned "
                               f"{len(contributions)} cotangents for {len(e.ins)} operands")
-        for a, c in zip(e.ins, contributions):
+        # the last operand's contribution first: a variable read by several operands of
+        # one equation sums its cotangents in the order the reference's transposition
+        # does, so the two agree bit for bit
+        for a, c in reversed(list(zip(e.ins, contributions))):
             if c is not None and isinstance(a, Var) and a.linear:
                 _accumulate(b, ct, a, c)
         b.origin = None

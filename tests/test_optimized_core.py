@@ -376,3 +376,24 @@ def f(t: lin f64[3]) -> i32[3]:
         check(p)
     with pytest.raises(LinearityError, match="only float values can be linear"):
         lo.compile(p)
+
+
+def test_results_never_share_memory_with_the_arguments() -> None:
+    p = parse_program("""
+def f(x: f64[2, 3]) -> (f64[6], f64[2, 3], f64[3, 2]):
+    y: f64[6] = reshape(x, new_sizes=(6,))
+    z: f64[2, 3] = copy(x)
+    w: f64[3, 2] = transpose(x, permutation=(1, 0))
+    return y, z, w
+""")
+    x = np.arange(6.0).reshape(2, 3)
+    for out in lo.compile(p).evaluate(x):
+        assert not np.shares_memory(out, x)
+    _, pullback = lo.compile(parse_program("""
+def g(x: f64[3]) -> f64[3]:
+    y: f64[3] = copy(x)
+    return y
+""")).vjp(np.ones(3))
+    ct = np.array([1.0, 2.0, 3.0])
+    (got,) = pullback(ct)
+    assert not np.shares_memory(got, ct)

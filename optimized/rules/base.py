@@ -173,10 +173,20 @@ class Rule:
     normalize: NormalizeRule | None = None
     shared_dtype: tuple[int, ...] | None = None
     """Positions whose literals take the first variable's dtype; None: all positions."""
+    shared_from: int | None = None
+    """Instead of listing them: every position from this one on (``select_n``'s cases)."""
     jvp: JvpRule | None = None
     transpose: TransposeRule | None = None
     min_operands: int = 0
     max_operands: int | None = None
+
+    def shared_positions(self, n: int) -> tuple[int, ...]:
+        """The positions among ``n`` operands whose literals share a dtype (spec 2.2)."""
+        if self.shared_from is not None:
+            return tuple(range(self.shared_from, n))
+        if self.shared_dtype is None:
+            return tuple(range(n))
+        return tuple(k for k in self.shared_dtype if k < n)
 
     def normalized(self, given: dict, ins: Sequence[Atom]) -> dict:
         """The canonical parameters: unknown names refused, defaults filled, then the rule's

@@ -34,8 +34,6 @@ from lintra.reference.errors import EvaluationError, LintraTypeError, ShapeError
 
 BOOL = frozenset({"bool"})
 PREDICATE_DTYPES = frozenset({"bool", "i32", "i64"})
-CASE_POSITIONS = tuple(range(1, 257))
-"""select_n's positions sharing one literal dtype (spec 2.2: the cases)."""
 
 
 def _predicate_infer(dtypes: frozenset[str]):
@@ -210,7 +208,7 @@ RULES = (
     Rule("not", "logic", _predicate_infer(BOOL), ufunc("logical_not"), jvp=_no_tangent,
          min_operands=1, max_operands=1),
     Rule("select_n", "logic", _select_n_infer, _select_n_code, together(start=1),
-         shared_dtype=CASE_POSITIONS, jvp=_select_n_jvp, transpose=_select_n_transpose,
+         shared_from=1, jvp=_select_n_jvp, transpose=_select_n_transpose,
          min_operands=2),
     Rule("clamp", "logic", _clamp_infer, _clamp_code, jvp=_clamp_jvp,
          min_operands=3, max_operands=3),
