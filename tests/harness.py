@@ -189,3 +189,32 @@ def runner_cases(profile: object, focus: str, seed: int, label: str = "generated
     except Unsatisfiable:
         pass
     return tuple(found)
+
+
+def same_bits(got: object, want: object) -> None:
+    """Equal dtype, shape and values, nan where nan, and the sign of every zero."""
+    got, want = np.asarray(got), np.asarray(want)
+    assert got.dtype == want.dtype, (got.dtype, want.dtype)
+    assert got.shape == want.shape, (got.shape, want.shape)
+    if got.dtype.kind == "f":
+        nan = np.isnan(want)
+        assert np.array_equal(np.isnan(got), nan), (got, want)
+        assert np.array_equal(got[~nan], want[~nan]), (got, want)
+        assert np.array_equal(np.signbit(got[~nan]), np.signbit(want[~nan])), (got, want)
+    else:
+        assert np.array_equal(got, want), (got, want)
+
+
+def refused_as_the_reference_refuses(p: object, attempt: object) -> None:
+    """The reference's ``check`` refuses ``p``, and ``attempt()`` (another implementation
+    compiling or running it) raises a lintra error of exactly the same class."""
+    import pytest
+
+    from lintra.reference import check
+    from lintra.reference.errors import LintraError
+
+    with pytest.raises(LintraError) as want:
+        check(p)
+    with pytest.raises(LintraError) as got:
+        attempt()  # type: ignore[operator]
+    assert type(got.value) is type(want.value), (got.value, want.value)

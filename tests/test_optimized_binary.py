@@ -23,6 +23,7 @@ from lintra.reference.errors import (
     ShapeError,
 )
 from lintra.reference.parse import parse_program
+from tests.harness import same_bits
 
 NAN, INF = float("nan"), float("inf")
 SPECIAL = (0.0, -0.0, 1.0, -1.0, 0.5, -2.5, 3.0, 9.0, 0.1, -7.0, 1e-310, -5e-324, 1e308,
@@ -47,20 +48,6 @@ def one_equation(prim: str, dtype: str, n: int | None) -> object:
     t = f"{dtype}[{'' if n is None else n}]"
     return parse_program(f"def f(x: {t}, y: {t}) -> {t}:\n    z: {t} = {prim}(x, y)\n"
                          "    return z\n")
-
-
-def same_bits(got: object, want: object) -> None:
-    """Equal dtype, shape and values, nan where nan, and the sign of every zero."""
-    got, want = np.asarray(got), np.asarray(want)
-    assert got.dtype == want.dtype, (got.dtype, want.dtype)
-    assert got.shape == want.shape, (got.shape, want.shape)
-    if got.dtype.kind == "f":
-        nan = np.isnan(want)
-        assert np.array_equal(np.isnan(got), nan), (got, want)
-        assert np.array_equal(got[~nan], want[~nan]), (got, want)
-        assert np.array_equal(np.signbit(got[~nan]), np.signbit(want[~nan])), (got, want)
-    else:
-        assert np.array_equal(got, want), (got, want)
 
 
 def ulps(got: np.ndarray, truth: np.ndarray, dtype: type) -> np.ndarray:

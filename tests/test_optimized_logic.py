@@ -23,25 +23,12 @@ from lintra.reference.errors import (
     ShapeError,
 )
 from lintra.reference.parse import parse_program
+from tests.harness import same_bits
 
 NAN, INF = float("nan"), float("inf")
 NP = {"f64": np.float64, "f32": np.float32, "i64": np.int64, "i32": np.int32, "bool": np.bool_}
 FLOATS = (0.0, -0.0, 1.0, -1.0, 2.5, 1e-310, INF, -INF, NAN, 1e308)
 INTS = (0, 1, -1, 7, -2 ** 31, 2 ** 31 - 1)
-
-
-def same_bits(got: object, want: object) -> None:
-    """Equal dtype, shape and values, nan where nan, and the sign of every zero."""
-    got, want = np.asarray(got), np.asarray(want)
-    assert got.dtype == want.dtype, (got.dtype, want.dtype)
-    assert got.shape == want.shape, (got.shape, want.shape)
-    if got.dtype.kind == "f":
-        nan = np.isnan(want)
-        assert np.array_equal(np.isnan(got), nan), (got, want)
-        assert np.array_equal(got[~nan], want[~nan]), (got, want)
-        assert np.array_equal(np.signbit(got[~nan]), np.signbit(want[~nan])), (got, want)
-    else:
-        assert np.array_equal(got, want), (got, want)
 
 
 COMPARE = """

@@ -13,6 +13,7 @@ from lintra.reference import check, evaluate
 from lintra.reference.derived import jvp, vjp
 from lintra.reference.errors import LintraError, LintraTypeError, ShapeError
 from lintra.reference.parse import parse_program
+from tests.harness import same_bits
 
 NAN, INF = float("nan"), float("inf")
 
@@ -20,20 +21,6 @@ NAN, INF = float("nan"), float("inf")
 def prog(text: str) -> object:
     """Parse a program whose long lines continue on lines starting with ``& ``."""
     return parse_program(text.replace("\n& ", " "))
-
-
-def same_bits(got: object, want: object) -> None:
-    """Equal dtype, shape and values, nan where nan, and the sign of every zero."""
-    got, want = np.asarray(got), np.asarray(want)
-    assert got.dtype == want.dtype, (got.dtype, want.dtype)
-    assert got.shape == want.shape, (got.shape, want.shape)
-    if got.dtype.kind == "f":
-        nan = np.isnan(want)
-        assert np.array_equal(np.isnan(got), nan), (got, want)
-        assert np.array_equal(got[~nan], want[~nan]), (got, want)
-        assert np.array_equal(np.signbit(got[~nan]), np.signbit(want[~nan])), (got, want)
-    else:
-        assert np.array_equal(got, want), (got, want)
 
 
 def sum_tolerance(cotangents: list[np.ndarray], dtype: np.dtype) -> float:
