@@ -47,7 +47,7 @@ from lintra.conformance.known_failures import (
 from lintra.conformance.profiles import Profile, profile_named
 from lintra.conformance.properties import CHECKS, Case, run_property
 from lintra.conformance.results import CheckResult, RunReport, Status, judged
-from lintra.conformance.strategies import programs
+from lintra.conformance.strategies import programs, seed_determined
 from lintra.conformance.truth_cache import case_entry
 from lintra.reference.errors import EvaluationError, LintraError
 from lintra.reference.evaluate import evaluate
@@ -535,7 +535,8 @@ def _check_around(backend: Backend, name: str, prof: Profile, focus: str, seed: 
                 handed.append(_bare(case))
             attempt(case, record)
 
-        test()
+        with seed_determined():
+            test()
 
     entry = case_entry({"check": name, "primitive": focus, "profile": repr(prof),
                         "seed": seed, "item_seed": item_seed(seed, name, focus),

@@ -26,14 +26,18 @@ Hypothesis draws, the simplest, is such a call; later ones vary it.
 
 Programs shrink toward few equations, early variables, no literals and no annotations.
 All state lives in one draw: there is no module-level mutable state.
+
+Draws are determined by the seed alone: :func:`seed_determined` holds Hypothesis' pool of
+constants collected from the process's own imported modules empty while cases are drawn.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
 import re
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -93,6 +97,39 @@ def array_types(
     list (:func:`_array_types`).
     """
     return _array_types(tuple(dtypes), max_rank, max_side, min_side)
+
+
+@contextlib.contextmanager
+def seed_determined() -> Iterator[None]:
+    """Cases drawn inside depend on the seed alone, not on what the process imported.
+
+    Hypothesis (since 6.13x) mixes into its draws, now and then, constants it collects from
+    the source of every *local* module the process has imported (not site-packages, not
+    test files). The same seed then draws other cases in a process that imported other
+    modules: the optimized engine, a backend's own package, or whatever earlier tests of
+    the same worker loaded. For the duration of the block that pool is held empty (and
+    Hypothesis' cache of permitted constants cleared on the way in and out); with a
+    Hypothesis without the pool this does nothing.
+    """
+    try:
+        from hypothesis.internal.conjecture import providers
+    except ImportError:  # pragma: no cover - another Hypothesis layout
+        yield
+        return
+    collect = getattr(providers, "_get_local_constants", None)
+    cache = getattr(getattr(providers, "CONSTANTS_CACHE", None), "cache", None)
+    constants = getattr(providers, "Constants", None)
+    if collect is None or cache is None or constants is None:  # pragma: no cover
+        yield
+        return
+    empty = constants()
+    providers._get_local_constants = lambda: empty
+    cache.clear()
+    try:
+        yield
+    finally:
+        providers._get_local_constants = collect
+        cache.clear()
 
 
 @functools.lru_cache(maxsize=256)

@@ -184,8 +184,11 @@ def runner_cases(profile: object, focus: str, seed: int, label: str = "generated
     def collect(case: object) -> None:
         found.append(case)
 
+    from lintra.conformance.strategies import seed_determined
+
     try:
-        collect()
+        with seed_determined():
+            collect()
     except Unsatisfiable:
         pass
     return tuple(found)
