@@ -221,3 +221,33 @@ def refused_as_the_reference_refuses(p: object, attempt: object) -> None:
     with pytest.raises(LintraError) as got:
         attempt()  # type: ignore[operator]
     assert type(got.value) is type(want.value), (got.value, want.value)
+
+
+def evaluated_as_the_reference_evaluates(text: str, *args: object) -> tuple:
+    """The optimized engine's results for the program ``text`` (lines continued with
+    ``& ``), after checking that they equal the reference's bit for bit."""
+    import lintra.optimized as lo
+    from lintra.reference import evaluate
+    from lintra.reference.parse import parse_program
+
+    p = parse_program(text.replace("\n& ", " "))
+    got = lo.compile(p).evaluate(*args)
+    for g, w in zip(got, evaluate(p, *args), strict=True):
+        same_bits(g, w)
+    return got
+
+
+def ill_typed_refused_alike(text: str, error: type) -> None:
+    """The one-equation body ``text`` (result ``z``) is refused with ``error`` by the
+    reference's ``check`` and by the optimized engine's ``compile``."""
+    import pytest
+
+    import lintra.optimized as lo
+    from lintra.reference import check
+    from lintra.reference.parse import parse_program
+
+    p = parse_program(text + "    return z\n")
+    with pytest.raises(error):
+        check(p)
+    with pytest.raises(error):
+        lo.compile(p)

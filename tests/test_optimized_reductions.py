@@ -12,6 +12,7 @@ import pytest
 
 import lintra.optimized as lo
 from lintra.reference import check, evaluate, jvp, vjp
+from tests.harness import evaluated_as_the_reference_evaluates as both
 from tests.harness import refused_as_the_reference_refuses
 from tests.test_optimized_structure import prog, same_bits
 
@@ -50,16 +51,6 @@ def f(x: f64[5, 5], n: i32[2, 3], k: i64[4])
     z: i64[] = reduce_sum(k, axes=(0,))
     return a, b, c, d, e, g, h, m, s, t, p, o, u, v, w, q, r, z
 """.replace(")\n:", "):")
-
-
-def both(text: str, *args: object) -> tuple:
-    """The engine's results, after checking that they equal the reference's bit for bit."""
-    p = prog(text)
-    got = lo.compile(p).evaluate(*args)
-    want = evaluate(p, *args)
-    for g, w in zip(got, want, strict=True):
-        same_bits(g, w)
-    return got
 
 
 def test_extremes_scans_sort_and_integers_equal_the_reference_bit_for_bit() -> None:

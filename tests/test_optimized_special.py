@@ -12,6 +12,7 @@ import pytest
 import lintra.optimized as lo
 from lintra.reference import check, evaluate, jvp, vjp
 from lintra.reference.errors import EvaluationError
+from tests.harness import evaluated_as_the_reference_evaluates as both
 from tests.harness import refused_as_the_reference_refuses
 from tests.test_optimized_structure import prog, same_bits
 
@@ -26,16 +27,6 @@ def f(x: {src}[{n}]) -> {dst}[{n}]:
     y: {dst}[{n}] = convert_element_type(x, new_dtype="{dst}")
     return y
 """
-
-
-def both(text: str, *args: object) -> tuple:
-    """The engine's results, after checking that they equal the reference's bit for bit."""
-    p = prog(text)
-    got = lo.compile(p).evaluate(*args)
-    want = evaluate(p, *args)
-    for g, w in zip(got, want, strict=True):
-        same_bits(g, w)
-    return got
 
 
 FLOAT_EDGES = np.array([
