@@ -480,7 +480,11 @@ def _claim(state: _State, e: Equation, et: object, coefficients: Coefficients) -
 
 def _origin_taint(state: _State, origin: Origin, shape: tuple[int, ...]) -> np.ndarray:
     """The marks a coefficient inherits: those of its primal equation's operands (element by
-    element for an elementwise primitive, every element otherwise)."""
+    element for an elementwise primitive, every element otherwise), and the equation's own
+    poles within its operands' non-zero bounds (:func:`_pole_within_bounds`): the
+    coefficient of an element whose operand may lie across a pole is unbounded there,
+    wherever the corners fall (``tan``'s ``1 + y²``, ``rem``'s quotient, nan at a zero
+    divisor). At an exact zero the coefficient is chapter 6's, computed exactly."""
     out = np.zeros(shape, dtype=bool)
     elementwise = taint_kind(origin.primitive) == "elementwise"
     for a in origin.equation.inputs:
@@ -491,6 +495,11 @@ def _origin_taint(state: _State, origin: Origin, shape: tuple[int, ...]) -> np.n
             out |= np.broadcast_to(bad, shape)
         elif bad.any():
             out |= True
+    operands = [_operand(state, a, vt) for a, vt in zip(origin.equation.inputs,
+                                                         origin.typing.inputs)]
+    pole = _pole_within_bounds(origin.equation, origin.typing, operands, exact_zeros=False)
+    if pole is not None and pole.any():
+        out |= pole if pole.shape == shape else True
     return out
 
 
@@ -1030,20 +1039,26 @@ def _larger(a: np.ndarray | None, b: np.ndarray) -> np.ndarray:
     return out
 
 
-def _contains_zero(x: object, err: object) -> bool:
+def _holds_zero(x: object, err: object) -> bool:
     """Whether ``[x - err, x + err]`` holds 0 (an exact 0 too: its float sign is unknown)."""
     return bool(mpmath.isfinite(x) and abs(x) <= err)
 
 
 def _pole_within_bounds(e: Equation, et: object,
-                        operands: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray | None:
-    """Per element, a pole or branch cut at 0 within an operand's bound, where the float
+                        operands: list[tuple[np.ndarray, np.ndarray]],
+                        exact_zeros: bool = True) -> np.ndarray | None:
+    """Per element, a pole or branch cut within an operand's bound, where the float
     result's sign, class or branch depends on the sign of a zero or of a tiny value the
-    mpmath truth cannot know: a divisor (``div``), the base of a negative power
-    (``integer_pow``, ``pow``, ``rsqrt``), or the ``y`` of ``atan2`` at ``x <= 0`` (its cut
-    along the negative x axis; ``atan2(±0, ±0)`` too). ``None`` for other primitives."""
+    mpmath truth cannot know: a divisor at 0 (``div``; ``rem``, nan at 0), the base of a
+    negative power (``integer_pow``, ``pow``, ``rsqrt``), the ``y`` of ``atan2`` at
+    ``x <= 0`` (its cut along the negative x axis; ``atan2(±0, ±0)`` too), or a pole
+    π/2 + kπ of ``tan``. The corners of the bounds cannot see these: both may lie on the
+    same side of nothing, the pole inside (``rem(x, y)`` with ``y``'s bound reaching
+    across 0; ``tan`` of an operand whose bound spans several periods). With
+    ``exact_zeros`` false, an exact operand at 0 is no pole (a coefficient there is
+    chapter 6's, computed exactly). ``None`` for other primitives."""
     prim = e.primitive
-    if prim not in ("div", "integer_pow", "pow", "rsqrt", "atan2"):
+    if prim not in ("div", "rem", "integer_pow", "pow", "rsqrt", "atan2", "tan"):
         return None
     if prim == "integer_pow" and int(et.params["y"]) >= 0:
         return None
@@ -1053,18 +1068,45 @@ def _pole_within_bounds(e: Equation, et: object,
     arrays = [np.broadcast_to(np.asarray(x, dtype=object), shape) for x, _ in operands]
     bounds = [np.broadcast_to(np.asarray(err, dtype=object), shape) for _, err in operands]
     out = np.zeros(shape, dtype=bool)
+
+    def zero_within(x: object, err: object) -> bool:
+        return _holds_zero(x, err) and (exact_zeros or err > 0)
+
     for i in np.ndindex(shape):
         if prim == "div":
-            out[i] = _contains_zero(arrays[1][i], bounds[1][i])
+            out[i] = zero_within(arrays[1][i], bounds[1][i])
+        elif prim == "rem":  # nan at ±0 alike: an exact zero is judged as nan
+            out[i] = _holds_zero(arrays[1][i], bounds[1][i]) and bounds[1][i] > 0
+        elif prim == "tan":
+            out[i] = _contains_tan_pole(arrays[0][i], bounds[0][i])
         elif prim in ("integer_pow", "rsqrt"):
-            out[i] = _contains_zero(arrays[0][i], bounds[0][i])
+            out[i] = zero_within(arrays[0][i], bounds[0][i])
         elif prim == "pow":
-            out[i] = _contains_zero(arrays[0][i], bounds[0][i]) and not (
+            out[i] = zero_within(arrays[0][i], bounds[0][i]) and not (
                 arrays[1][i] - bounds[1][i] > 0)
         else:  # atan2
-            out[i] = _contains_zero(arrays[0][i], bounds[0][i]) and bool(
+            out[i] = zero_within(arrays[0][i], bounds[0][i]) and bool(
                 arrays[1][i] <= bounds[1][i])
     return out
+
+
+_POLES = mpmath.MPContext()
+"""The context of :func:`_contains_tan_pole`, its precision set per call."""
+
+
+def _contains_tan_pole(x: object, err: object) -> bool:
+    """Whether ``[x - err, x + err]`` holds a pole π/2 + kπ of ``tan`` (never for an exact
+    operand: no float is a pole). The nearest pole is found at enough bits to resolve
+    ``x`` modulo π."""
+    if err == 0 or not mpmath.isfinite(x):
+        return False
+    if err >= _CONSTANTS.pi / 2:  # an interval of width π holds a pole
+        return True
+    ctx = _POLES
+    ctx.prec = (max(int(ctx.mag(x)), 0) if x != 0 else 0) + 192
+    x = ctx.mpf(x)
+    k = ctx.nint((x - ctx.pi / 2) / ctx.pi)
+    return bool(abs(x - (ctx.pi / 2 + k * ctx.pi)) <= ctx.mpf(err))
 
 
 _STEPWISE = frozenset({"floor", "ceil", "round", "sign"})

@@ -303,6 +303,41 @@ def test_a_pole_taints_its_element_only_through_elementwise_operations() -> None
     assert reliable_of(text, [1.0, 0.5, 2.0]) == [[True, True, True], [True, True, True]]
 
 
+def test_a_pole_of_tan_inside_the_operand_bound_is_unreliable_and_so_is_its_coefficient(
+) -> None:
+    """tan(tan(x)) at the float nearest π/2: the inner tan, 1.6e16, may err by 4 ulp, about
+    14, an interval holding nine poles of the outer tan, whose float value (3.37) and exact
+    value (1.70) are unrelated; the corners of that interval are both finite, so only the
+    pole test sees it. Its JVP coefficient 1 + y² is unbounded there too. At x = 0.7 the
+    inner value is 0.84 with a bound of 1e-15, far from every pole: judged."""
+    text = ("def f(x: f64[]) -> f64[]:\n    a: f64[] = tan(x)\n    b: f64[] = tan(a)\n"
+            "    return b\n")
+    near_pole = float.fromhex("0x1.921fb54442d18p+0")
+    assert reliable_of(text, near_pole) == [False]
+    jb = jvp_bounds(program(text), [np.array(near_pole)], [np.array(1.1)])
+    assert not bool(jb.reliable[0])
+    assert reliable_of(text, 0.7) == [True]
+    assert bool(jvp_bounds(program(text), [np.array(0.7)], [np.array(1.1)]).reliable[0])
+
+
+def test_a_rem_divisor_whose_bound_reaches_zero_is_a_pole_in_both_modes() -> None:
+    """rem(x, x·0.5) at x = 2^-1074: the divisor underflows to 0 in float64 (the exact one is
+    2^-1075), so the float rem is nan and its quotient coefficient too, while the exact
+    value is 0 and the exact quotient 2. The divisor's bound, half the smallest subnormal,
+    reaches across 0 and the corners both stay finite: the pole test marks the element and
+    the coefficient, so the pullback's nan·0 there (cotangent on the other element) is not
+    compared with 0. The element at -1.3 (divisor -0.65) is judged."""
+    p = program("def f(x: f64[2]) -> f64[2]:\n    a: f64[2] = mul(x, 0.5)\n"
+                "    r: f64[2] = rem(x, a)\n    return r\n")
+    x = np.array([5e-324, -1.3])
+    v = vjp_bounds(p, [x], [np.array([0.0, 1.0])])
+    assert v.reliable[0].tolist() == [False, True]
+    j = jvp_bounds(p, [x], [np.array([1.0, 0.0])])
+    assert j.reliable[0].tolist() == [False, True]
+    x = np.array([0.7, -1.3])  # no divisor near 0: both judged
+    assert vjp_bounds(p, [x], [np.array([0.0, 1.0])]).reliable[0].tolist() == [True, True]
+
+
 def test_a_tainted_scalar_taints_every_element_it_broadcasts_to() -> None:
     text = ("def f(x: f64[3], s: f64[]) -> f64[3]:\n    r: f64[] = div(1.0, s)\n"
             "    y: f64[3] = mul(x, r)\n    return y\n")
