@@ -16,6 +16,7 @@ ends its own item; every other item still runs), with progress per primitive and
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import sys
 import time
@@ -148,6 +149,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--case-time-limit", type=float, default=None, metavar="SECONDS",
         help="seconds one case may take before it is skipped with that reason (default: "
              "60; 0: no limit)")
+    parser.add_argument(
+        "--jobs", "-j", type=int, default=1, metavar="N",
+        help="run items (a property around a primitive, a corpus case) in N worker "
+             "processes, each loading the backend by the name given to --backend; 0: one "
+             "per CPU (default: %(default)s). The results are the same as with one.")
     parser.add_argument("--no-corpus", action="store_true",
                         help="skip the corpus (spec 7.7): generated cases only")
     parser.add_argument("--report", metavar="FILE", help="write a self-contained HTML report")
@@ -183,6 +189,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     for option, path in (("--report", args.report), ("--json", args.json)):
         if path and not Path(path).resolve().parent.is_dir():
             parser.error(f"{option} {path}: no such directory {str(Path(path).parent)!r}")
+    if args.jobs < 0:
+        parser.error(f"--jobs {args.jobs}: expected 0 (one per CPU) or a number of workers")
+    if args.jobs == 0:
+        args.jobs = os.cpu_count() or 1
     if args.case_time_limit is not None and not args.case_time_limit >= 0:
         parser.error(f"--case-time-limit {args.case_time_limit:g}: expected 0 (no limit) or "
                      "a positive number of seconds")
@@ -257,24 +267,22 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _execute(runner: ModuleType, backend: Backend, args: argparse.Namespace,
              checks: Sequence[str], primitives: Sequence[str], cases: Sequence[object],
              report: RunReport, progress: ProgressBar) -> None:
-    """Run the selected properties, primitive by primitive, then the corpus cases, appending
-    results to ``report`` as they come (an interrupted run keeps what it has)."""
-    total = len(checks) * len(primitives) + len(cases)
-    done = 0
-    for name in checks:
-        for primitive in primitives:
-            progress(done, total, f"{name}: {primitive}")
-            results: list[CheckResult] = runner.run_check(
-                backend, name, args.profile, seed=args.seed, primitives=[primitive],
-                conventions=args.conventions, case_time_limit=args.case_time_limit)
-            report.results.extend(results)
-            done += 1
-    for case in cases:
-        progress(done, total, f"corpus: {case.name}")  # type: ignore[attr-defined]
-        report.results.extend(runner.run_corpus(backend, case, args.conventions,
-                                                args.case_time_limit))
-        done += 1
-    progress(done, total, "done")
+    """Run the selected properties, primitive by primitive, then the corpus cases (in
+    ``args.jobs`` worker processes, :func:`~lintra.conformance.runner.run_items`), and put
+    their results into ``report`` in that order, also when interrupted (what has finished
+    is kept)."""
+    items = [runner.Item(name, primitive) for name in checks for primitive in primitives]
+    items += [runner.Item(corpus_case=c.name) for c in cases]  # type: ignore[attr-defined]
+    found: dict[int, list[CheckResult]] = {}
+    try:
+        for index, results in runner.run_items(
+                args.backend if args.jobs > 1 else backend, items, args.profile,
+                seed=args.seed, conventions=args.conventions,
+                case_time_limit=args.case_time_limit, jobs=args.jobs, progress=progress,
+                corpus_cases=cases):
+            found[index] = results
+    finally:
+        report.results.extend(r for k in sorted(found) for r in found[k])
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 import mpmath
 import numpy as np
 
+from lintra.conformance import truth_cache
 from lintra.conformance.analysis import overflow_threshold, value_class
 from lintra.conformance.backend import Backend
 from lintra.conformance.results import CheckResult, Status
@@ -359,11 +360,13 @@ def _agree(a: object, b: object) -> bool:
 
 
 @functools.cache
+@truth_cache.cached
 def true_partials(primitive: str, point: tuple[float, ...],
                   params: tuple[tuple[str, ParamValue], ...]) -> Truth:
     """The exact partials at ``point`` (float64 values: the f32 places are among them), from
     the reference's JVP program evaluated in the mpmath domain at two precisions; raised up
-    to 320 digits until they agree. Cached in-process: a pure function of its arguments."""
+    to 320 digits until they agree. A pure function of its arguments: remembered in the
+    process and stored in the truth cache (spec 7.8)."""
     arity = 1 if primitive in AXIS_PRIMITIVES else len(point)
     p = single_equation(primitive, arity, len(point), DType.f64, params)
     operands = operand_arrays(primitive, point, DType.f64)

@@ -84,25 +84,31 @@ def directory() -> Path | None:
     return root / "lintra" / "truth"
 
 
+TRUTH_SOURCES = ("analysis.py", "oracle.py", "truth.py", "stress.py", "truth_cache.py")
+"""The conformance modules that compute truths (with every module of ``lintra.reference``):
+part of the truth cache's key."""
+
+
 @functools.lru_cache(maxsize=1)
 def fingerprint() -> str:
     """The lintra version, the mpmath version and a hash of the source that computes
-    truths (every module of ``lintra.reference``; the analysis, oracle, truth and cache
-    modules), computed once per process."""
+    truths (every module of ``lintra.reference`` and :data:`TRUTH_SOURCES`), computed once
+    per process."""
     digest = hashlib.sha256()
     digest.update(f"lintra {_version()} mpmath {mpmath.__version__}\n".encode())
     reference = Path(inspect.getfile(context)).parent
     here = Path(__file__).parent
     sources = sorted(reference.rglob("*.py")) + [
-        here / name for name in ("analysis.py", "oracle.py", "truth.py", "truth_cache.py")]
+        here / name for name in TRUTH_SOURCES]
     for path in sources:
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 
 
-GENERATION_SOURCES = ("strategies.py", "runner.py", "stress.py", "properties.py", "profiles.py")
-"""The conformance modules that draw generated cases (the strategies, the runner's case
-strategy, the hard places, the case record, the profiles): part of the case cache's key."""
+GENERATION_SOURCES = (
+    "strategies.py", "generation.py", "stress.py", "properties.py", "profiles.py")
+"""The conformance modules that draw generated cases (the strategies, the case strategy, the
+hard places, the case record, the profiles): part of the case cache's key."""
 
 CASES = "cases"
 """The folder of the case cache inside the cache directory."""

@@ -174,7 +174,8 @@ def runner_cases(profile: object, focus: str, seed: int, label: str = "generated
     from hypothesis import seed as hypothesis_seed
     from hypothesis.errors import Unsatisfiable
 
-    from lintra.conformance.runner import _settings, cases, item_seed
+    from lintra.conformance.generation import cases
+    from lintra.conformance.runner import _settings, item_seed
 
     found: list[object] = []
 

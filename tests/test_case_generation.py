@@ -19,15 +19,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lintra.conformance.profiles import profile_named
-from lintra.conformance.properties import Case
-from lintra.conformance.runner import (
+from lintra.conformance.generation import (
     COTANGENT_POINTS,
     TANGENT_POINTS,
     TINY,
     UNREMARKABLE,
     _axis_of,
 )
+from lintra.conformance.profiles import profile_named
+from lintra.conformance.properties import Case
 from lintra.conformance.strategies import is_shaped, permutations_by_order
 from lintra.conformance.stress import AXIS_PRIMITIVES, HARD
 from lintra.reference import PRIMITIVES, check, evaluate

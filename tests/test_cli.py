@@ -297,6 +297,7 @@ def test_case_runs_only_the_named_corpus_cases(fakes: Fakes) -> None:
     ("--backend", "no_such_module_xyz:make"),
     ("--backend", "reference", "--frobnicate"),
     ("--backend", "reference", "--report", "no/such/dir/r.html"),
+    ("--backend", "reference", "--jobs", "-1"),
 ])
 def test_usage_errors_exit_2(fakes: Fakes, argv: tuple[str, ...],
                              capsys: pytest.CaptureFixture[str]) -> None:
@@ -508,10 +509,11 @@ def run_cli(*argv: str, env: dict[str, str] | None = None) -> subprocess.Complet
 
 def test_end_to_end_on_the_reference_gives_the_runners_results(tmp_path: Path) -> None:
     """One cheap property on the quick profile: exit 0, and the results, run primitive by
-    primitive, are those of one ``run_check`` call over every primitive (in a process with
-    the same hash seed)."""
+    primitive in two worker processes, are those of one ``run_check`` call over every
+    primitive (in a process with the same hash seed)."""
     out = run_cli("--backend", "reference", "--profile", "quick", "--check",
-                  "evaluate_vs_truth", "--no-corpus", "--json", str(tmp_path / "r.json"))
+                  "evaluate_vs_truth", "--no-corpus", "--json", str(tmp_path / "r.json"),
+                  "--jobs", "2")
     assert out.returncode == 0, out.stdout + out.stderr
     assert re.search(r"^evaluate_vs_truth\s+[1-9]\d*\s+0\s", out.stdout, re.M), out.stdout
     got = json.loads((tmp_path / "r.json").read_text())["results"]

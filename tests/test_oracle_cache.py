@@ -146,3 +146,21 @@ def test_unkeyable_arguments_are_computed_not_cached(cache_dir: Path) -> None:
     marker = object()
     assert ident(marker) is marker
     assert not entries(cache_dir)
+
+
+def test_true_partials_round_trip_and_judge_alike(cache_dir: Path) -> None:
+    """The exact partials of the derivative-accuracy property (spec 7.4) come back from the
+    cache as computed: the same numbers at the precision they were computed at (so the same
+    ulps), and an unconfirmed truth keeps its reason."""
+    from lintra.conformance.stress import true_partials
+
+    point, params = (0.75, -2.5), ()
+    first = true_partials.__wrapped__("atan2", point, params)
+    assert entries(cache_dir)
+    second = true_partials.__wrapped__("atan2", point, params)
+    assert second == first and second.unreliable == first.unreliable
+    flat = [(a, b) for ta, tb in zip(first.partials, second.partials)
+            for ra, rb in zip(ta, tb) for a, b in zip(ra, rb)]
+    assert all(a.context is b.context and a == b for a, b in flat)
+    x, y = point  # d atan2(x, y)/dx = y/(x² + y²)
+    assert abs(float(flat[0][1]) - y / (x * x + y * y)) < 1e-15

@@ -17,6 +17,7 @@ import mpmath
 import numpy as np
 import pytest
 
+from lintra.conformance import generation
 from lintra.conformance import runner as conformance_runner
 from lintra.conformance.backends.reference import ReferenceBackend
 from lintra.conformance.known_failures import parse_entries
@@ -174,6 +175,30 @@ def test_known_failures_are_listed_and_do_not_fail_the_run() -> None:
     assert all("sin" in r.program for r in report.failures)  # unlisted items still fail
 
 
+def test_worker_processes_give_the_results_of_one_process() -> None:
+    """``jobs=2`` runs the items in two spawned processes, each loading the backend by name:
+    the same results, failure and shrunk reproducer included, in the same order."""
+    corpus = conformance_runner._load_corpus()[:2]
+    items = [conformance_runner.Item("evaluate_vs_truth", p) for p in ("sin", "exp", "add")]
+    items += [conformance_runner.Item(corpus_case=c.name) for c in corpus]
+    runs = {}
+    for jobs in (1, 2):
+        found = dict(conformance_runner.run_items(
+            "tests.test_runner:SloppySin", items, "quick", jobs=jobs, corpus_cases=corpus))
+        runs[jobs] = [r.to_json() for k in sorted(found) for r in found[k]]
+    assert runs[2] == runs[1]
+    assert any(r["status"] == "fail" and r["reproducer"] for r in runs[2])
+    assert {r["item"] for r in runs[2]} >= {f"corpus::{c.name}" for c in corpus}
+
+
+def test_worker_processes_need_a_backend_named_by_a_string() -> None:
+    with pytest.raises(ValueError, match="jobs > 1 needs the backend named by a string"):
+        list(conformance_runner.run_items(SloppySin(), [conformance_runner.Item(
+            "evaluate_vs_truth", "sin")] * 2, "quick", jobs=2))
+    with pytest.raises(ValueError, match="at least 1"):
+        list(conformance_runner.run_items("reference", [], "quick", jobs=0))
+
+
 def test_a_slow_case_is_skipped_with_the_reason() -> None:
     """A backend that takes 5 s per evaluation runs past a 0.3 s limit: each case is a skip
     naming the limit, quickly, and the previous SIGALRM handler is back afterwards."""
@@ -276,14 +301,14 @@ def test_without_copies_the_scribbler_would_corrupt_the_checks() -> None:
 def test_a_case_whose_truth_does_not_finish_is_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
     """The mpmath evaluation that admits a generated case runs under the limit too: made to
     take 5 s, every case around sin is a skip saying so, and the check itself never runs."""
-    real = conformance_runner.evaluate
+    real = generation.evaluate
 
     def slow_truth(program: Program, *args: object, **kw: object) -> object:
         if kw.get("dps") is not None:
             time.sleep(5)
         return real(program, *args, **kw)
 
-    monkeypatch.setattr(conformance_runner, "evaluate", slow_truth)
+    monkeypatch.setattr(generation, "evaluate", slow_truth)
     start = time.monotonic()
     results = conformance_runner.run_check(ReferenceBackend(), "evaluate_vs_truth", "ci",
                                            primitives=["sin"], case_time_limit=0.2)
