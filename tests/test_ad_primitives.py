@@ -13,7 +13,7 @@ import pytest
 
 from lintra.conformance.oracle import directional_derivative
 from lintra.reference import PRIMITIVES, check, evaluate, parse_program
-from lintra.reference.derived import jvp
+from lintra.reference.derived import hvp, jvp, vjp
 from lintra.reference.emit import Emitter, NameSupply
 from lintra.reference.transpose import transpose_program
 
@@ -108,6 +108,42 @@ def test_jvp_matches_oracle(name: str) -> None:
                            est.bounds[0].reshape(-1)):
         # The oracle's bound, plus 1e-40 relative for the 50-digit evaluation of the JVP.
         assert abs(v - e) <= bound + mpmath.mpf("1e-40") * max(1, abs(e)), (name, v, e)
+
+
+POW_XY = parse_program("def f(x: f64[], y: f64[]) -> f64[]:\n    z: f64[] = pow(x, y)\n"
+                       "    return z\n")
+
+
+@pytest.mark.parametrize("x", [0.7, 2.1, -2.0, 1e-310])
+def test_pow_hessian_keeps_the_mixed_partial_at_a_zero_exponent(x: float) -> None:
+    """At y = 0 the ∂x coefficient is 0·(1/x), whose derivative in y is the mixed partial
+    1/x (spec 3.2: the guard replaces only the nan at x = ±0 or nan); a guard on all of
+    y = 0 made it 0, so the Hessian was not symmetric. The Hessian of x^y at y = 0 is
+    [[0, 1/x], [1/x, log²x]]: forward over reverse along (tx, ty) gives (ty/x, tx/x +
+    log²(x)·ty). At x < 0, x^y is real at integer y only and has no derivative in y (∂y is
+    nan, chapter 6), so both rows are nan there. A subnormal x makes 1/x overflow: inf, as
+    the true partial 1/x overflows."""
+    tx, ty = 1.1, -0.6
+    hx, hy = hvp(POW_XY, [np.float64(x), np.float64(0.0)], [np.float64(tx), np.float64(ty)])
+    if x < 0:
+        assert np.isnan(hx) and np.isnan(hy)
+        return
+    want_x = ty * mpmath.mpf(1) / x
+    if mpmath.isinf(np.float64(want_x)) or abs(want_x) > 1.8e308:
+        assert float(hx) == -np.inf
+    else:
+        assert abs(float(hx) - want_x) <= 4 * 2.0 ** -53 * abs(want_x), (hx, want_x)
+    if abs(x) > 1e-300:
+        want_y = tx / mpmath.mpf(x) + mpmath.log(x) ** 2 * ty
+        assert abs(float(hy) - want_y) <= 8 * 2.0 ** -53 * (abs(tx / x) + mpmath.log(x) ** 2)
+
+
+def test_pow_gradient_at_a_zero_exponent_is_chapter_6s_at_zero_and_nan_bases() -> None:
+    """The narrowed guard still gives ∂x = 0 at y = 0 where the formula is 0·inf or 0·nan
+    (x = ±0, nan), and the formula's own zero elsewhere."""
+    for x in (0.0, -0.0, np.nan, 0.7, -2.0, np.inf, 1e-310):
+        _, pullback = vjp(POW_XY, np.float64(x), np.float64(0.0))
+        assert float(pullback(np.float64(1.0))[0]) == 0.0, x
 
 
 def test_stop_gradient_has_zero_derivative() -> None:

@@ -15,7 +15,7 @@ import lintra.optimized as lo
 from lintra.conformance import stress
 from lintra.conformance.backends.optimized import OptimizedBackend
 from lintra.reference import check, evaluate
-from lintra.reference.derived import jvp, vjp
+from lintra.reference.derived import hvp, jvp, vjp
 from lintra.reference.errors import (
     EvaluationError,
     LinearityError,
@@ -281,9 +281,10 @@ def test_max_and_min_split_a_tie_and_give_nothing_at_nan() -> None:
 
 
 def test_pow_kinks_follow_chapter_6() -> None:
-    # y = 0: ∂x = 0 wherever x is (0 included, where y·x^(y-1) would be 0·inf)
+    # y = 0: ∂x = 0 wherever x is: the guard's 0 where y·x^(y-1) would be 0·inf or 0·nan
+    # (x = ±0, nan), the formula's own 0·(1/x) elsewhere (-0 for a negative x)
     dx, _ = partials("pow", [0.0, -0.0, 2.0, -3.0, INF, NAN], [0.0] * 6)
-    same_bits(dx, np.zeros(6))
+    same_bits(dx, np.array([0.0, 0.0, 0.0, -0.0, 0.0, 0.0]))
     # x = 0: ∂y = 0 for every y (log(x)·x^y would be -inf·0 or -inf·inf)
     _, dy = partials("pow", [0.0, 0.0, -0.0, 0.0], [2.0, -1.0, 0.5, -2.0])
     same_bits(dy, np.zeros(4))
@@ -291,6 +292,24 @@ def test_pow_kinks_follow_chapter_6() -> None:
     dx, dy = partials("pow", [-2.0, 0.0], [3.0, 0.5])
     assert np.isnan(dy[0]) and dx[0] == 12.0
     same_bits(dx[1:], np.array([INF]))
+
+
+def test_pow_hessian_keeps_the_mixed_partial_at_a_zero_exponent() -> None:
+    """At y = 0 the ∂x coefficient keeps its derivative in y (spec 3.2: the guard replaces
+    only the nan of 0·inf): forward over reverse along (tx, ty) at (x, 0) is (ty/x, tx/x +
+    log²(x)·ty), the Hessian [[0, 1/x], [1/x, log²x]], and the reference's bit for bit."""
+    p = parse_program("def f(x: f64[], y: f64[]) -> f64[]:\n    z: f64[] = pow(x, y)\n"
+                      "    return z\n")
+    for x in (0.7, 2.1, 1e-310):
+        primals, tangents = [np.float64(x), np.float64(0.0)], [np.float64(1.1), np.float64(-0.6)]
+        hx, hy = lo.compile(p).hvp(primals, tangents)
+        want = hvp(p, primals, tangents)
+        same_bits(np.asarray(hx), np.asarray(want[0]))
+        same_bits(np.asarray(hy), np.asarray(want[1]))
+        if x > 1e-300:
+            assert abs(float(hx) - (-0.6 / x)) <= 1e-15 * abs(0.6 / x)
+        else:  # 1/x overflows, as the true partial does
+            assert float(hx) == -INF
 
 
 def test_atan2_has_nan_coefficients_at_the_origin() -> None:

@@ -384,7 +384,8 @@ def _is_normal(b: Builder, v: Var, dtype: str) -> Var:
 
 def _pow_jvp(b: Builder, e: Eqn, dxs: Sequence[Var | None]) -> list[Var | None]:
     """∂x = y·z/x where z = x^y is normal (y·(z/x), or (y·z)/x where z/x is not normal),
-    y·x^(y-1) elsewhere, 0 at y = 0; ∂y = log(x)·z, 0 at x = 0 (spec 3.2, chapter 6)."""
+    y·x^(y-1) elsewhere, 0 where y = 0 and that is nan; ∂y = log(x)·z, 0 at x = 0 (spec 3.2,
+    chapter 6)."""
     x, y = e.ins
     (z,) = e.outs
     dx, dy = dxs
@@ -398,7 +399,10 @@ def _pow_jvp(b: Builder, e: Eqn, dxs: Sequence[Var | None]) -> list[Var | None]:
                            b.op("div", b.op("mul", y, z), x), b.op("mul", y, z_over_x))
         from_power = b.op("mul", y, b.op("pow", x, b.op("sub", y, Lit(1, dtype))))
         slope = b.op("select_n", _is_normal(b, z, dtype), from_power, from_result)
-        pairs.append((b.op("select_n", b.op("eq", y, Lit(0, dtype)), slope, zeros), dx))
+        # 0 where y = 0 makes the slope nan (x = ±0 or nan) and only there: elsewhere at
+        # y = 0 the slope is y·(1/x) itself, whose derivative in y is the mixed partial 1/x
+        undefined = b.op("and", b.op("eq", y, Lit(0, dtype)), b.op("ne", slope, slope))
+        pairs.append((b.op("select_n", undefined, slope, zeros), dx))
     if dy is not None:
         slope_y = b.op("mul", b.op("log", x), z)
         pairs.append((b.op("select_n", b.op("eq", x, Lit(0, dtype)), slope_y, zeros), dy))

@@ -370,7 +370,8 @@ def normal_magnitude(em: Emitter, a: Atom, low: float, high: float) -> Var:
 
 
 def pow_jvp(em: Emitter, xs: Atoms, ts: Tangents, ys: tuple[Var, ...], ps: Params) -> Tangents:
-    """dz = [y ≠ 0] y x^(y-1) dx + [x ≠ 0] log(x) z dy (chapter 6).
+    """dz = y x^(y-1) dx + [x ≠ 0] log(x) z dy, the first coefficient 0 where y = 0 and it
+    is nan (x = ±0 or nan; chapter 6).
 
     y x^(y-1) is y z / x from the result z where z is a normal number (pow(x, y - 1) would
     err by |log x| times the rounding of y - 1, inexact for |y| < ½): y (z / x) where z / x
@@ -390,8 +391,11 @@ def pow_jvp(em: Emitter, xs: Atoms, ts: Tangents, ys: tuple[Var, ...], ps: Param
         by_power = em.emit1("mul", y, power, hint="c")
         raw = em.emit1("select_n", normal_magnitude(em, z, low, high), by_power, by_result,
                        hint="c")
-        cx = em.emit1("select_n", em.emit1("eq", y, Literal(0.0), hint="c"), raw, Literal(0.0),
-                      hint="c")
+        # At y = 0 the formula is 0·(1/x), nan only at x = ±0 or nan: the guard replaces that
+        # nan alone, so that the coefficient keeps its derivative in y (the mixed partial 1/x)
+        undefined = em.emit1("and", em.emit1("eq", y, Literal(0.0), hint="c"),
+                             em.emit1("ne", raw, raw, hint="c"), hint="c")
+        cx = em.emit1("select_n", undefined, raw, Literal(0.0), hint="c")
         pairs.append((cx, ts[0]))
     if ts[1] is not None:
         raw = em.emit1("mul", em.emit1("log", x, hint="c"), z, hint="c")
