@@ -466,3 +466,22 @@ BAD = [
 @pytest.mark.parametrize("text,error", BAD)
 def test_ill_typed_equations_raise_the_reference_class(text: str, error: type) -> None:
     ill_typed_refused_alike(text, error)
+
+
+def test_a_square_costs_one_product_fewer_each_way_with_the_same_bits() -> None:
+    """mul(v, v): the tangent is (2·dv)·v (two linear products, not three equations) and the
+    cotangent 2·(ct·v), bit for bit dv·v + v·dv and ct·v + v·ct on normal values."""
+    p = parse_program("def f(x: f64[64]) -> f64[64]:\n    s: f64[64] = mul(x, x)\n"
+                      "    return s\n")
+    rng = np.random.default_rng(5)
+    x, dx, ct = (rng.uniform(-3, 3, 64) * 10.0 ** rng.integers(-100, 100, 64)
+                 for _ in range(3))
+    compiled = lo.compile(p)
+    linear = [e for e in compiled.jvp_program().equations
+              if any(v.type.linear for v in e.outputs)]
+    assert [e.primitive for e in linear] == ["mul", "mul"]
+    (tangent,) = compiled.jvp([x], [dx])[1]
+    same_bits(tangent, dx * x + x * dx)
+    _, pullback = compiled.vjp(x)
+    (cotangent,) = pullback(ct)
+    same_bits(cotangent, ct * x + x * ct)

@@ -306,8 +306,13 @@ def _sub_transpose(b: Builder, e: Eqn, cts: Sequence[Var | None]) -> list[Var | 
 
 
 def _mul_jvp(b: Builder, e: Eqn, dxs: Sequence[Var | None]) -> list[Var | None]:
+    """dz = dx·y + x·dy; a square ``mul(v, v)`` as (2·dv)·v, one product fewer each way:
+    the same bits as dv·v + v·dv where no result is subnormal (doubling is exact), and its
+    transpose is 2·(ct·v), the same bits as ct·v + v·ct."""
     x, y = e.ins
     dx, dy = dxs
+    if x is y and dx is not None and dx is dy:
+        return [b.op("mul", b.op("mul", dx, Lit(2.0, dx.type.dtype)), x)]
     terms = []
     if dx is not None:
         terms.append(b.op("mul", dx, y))
