@@ -484,7 +484,9 @@ def _origin_taint(state: _State, origin: Origin, shape: tuple[int, ...]) -> np.n
     poles within its operands' non-zero bounds (:func:`_pole_within_bounds`): the
     coefficient of an element whose operand may lie across a pole is unbounded there,
     wherever the corners fall (``tan``'s ``1 + y²``, ``rem``'s quotient, nan at a zero
-    divisor). At an exact zero the coefficient is chapter 6's, computed exactly."""
+    divisor). At an exact zero the coefficient is chapter 6's, computed exactly. Every
+    element, where a partial result of a sum or product equation may leave the range
+    (:func:`_partials_out_of_range`): its derivative claim does not hold there either."""
     out = np.zeros(shape, dtype=bool)
     elementwise = taint_kind(origin.primitive) == "elementwise"
     for a in origin.equation.inputs:
@@ -500,6 +502,13 @@ def _origin_taint(state: _State, origin: Origin, shape: tuple[int, ...]) -> np.n
     pole = _pole_within_bounds(origin.equation, origin.typing, operands, exact_zeros=False)
     if pole is not None and pole.any():
         out |= pole if pole.shape == shape else True
+    if ERROR_MODELS.get(origin.equation.primitive, EXACT).kind in ("sum", "product"):
+        xs = tuple(x for x, _ in operands)
+        for b, vt in zip(origin.equation.outputs, origin.typing.outputs):
+            if vt.array.dtype.is_float and b.name in state.values and _partials_out_of_range(
+                    state, origin.equation, origin.typing, xs, state.values[b.name],
+                    state.errors[b.name], vt.array).any():
+                out |= True  # cumprod's partials are products of the same prefixes
     return out
 
 
@@ -687,10 +696,59 @@ def _step(state: _State, e: Equation, et: object) -> None:
             near, beyond = _near_overflow(y, err, t.dtype), _beyond_overflow(y, t.dtype)
             if kind == "whole":  # an intermediate of the computation may overflow too
                 near, beyond = _whole(near), _whole(beyond)
-            taint = taint | near
+            taint = taint | near | _partials_out_of_range(state, e, et, xs, y, err, t)
             over = beyond & ~taint
         state.tainted[b.name] = taint
         state.overflowed[b.name] = over
+
+
+def _partials_out_of_range(state: _State, e: Equation, et: object, xs: tuple, y: np.ndarray,
+                           err: np.ndarray, t: ArrayType) -> np.ndarray:
+    """Per element of a float result of a sum or product (spec 3.5-3.7), whether one of its
+    partial results may leave the range, where the primitive's accuracy bound does not hold.
+
+    A sum (``reduce_sum``, ``cumsum``, ``dot_general``, ``scatter_add``): the sum of the
+    finite terms' magnitudes plus the element's bound reaches the overflow threshold, so a
+    partial sum, in whatever order, may overflow (``(a + b) + (c + d)`` is inf - inf = nan
+    where the exact sum is 0). ``cumprod``, sequential by definition: an earlier element of
+    its line in the scan's direction is within its bound of the overflow threshold or
+    beyond it, or is not 0 and within its bound of the subnormal range (its loss of
+    relative accuracy is then multiplied by the later factors)."""
+    model = ERROR_MODELS.get(e.primitive, EXACT)
+    mask = np.zeros(t.shape, dtype=bool)
+    if model.kind == "sum":
+        magnitudes = tuple(_map(_finite_magnitude, x) if state.domain.is_float_array(x) else x
+                           for x in xs)
+        sizes = np.asarray(lookup(e.primitive).evaluate(state.domain, magnitudes, et.params,
+                                                        (t,))[0], dtype=object)
+        limit = overflow_threshold(t.dtype)
+        for i in np.ndindex(t.shape):
+            mask[i] = bool(mpmath.isfinite(err[i]) and sizes[i] + err[i] >= limit)
+    elif model.kind == "product" and t.rank:
+        axis = int(et.params["axis"]) % t.rank
+        values = np.moveaxis(np.asarray(y, dtype=object), axis, -1)
+        bounds = np.moveaxis(np.asarray(err, dtype=object), axis, -1)
+        marks = np.moveaxis(mask, axis, -1)  # a view: marks written through
+        order = range(t.shape[axis])
+        if et.params.get("reverse", False):
+            order = order[::-1]
+        limit, normal = overflow_threshold(t.dtype), smallest_normal(t.dtype)
+        for line in np.ndindex(values.shape[:-1]):
+            passed = False
+            for k in order:
+                at = (*line, k)
+                marks[at] = passed
+                v, b = values[at], bounds[at]
+                if mpmath.isfinite(v) and mpmath.isfinite(b):
+                    passed = passed or bool(abs(v) + b >= limit
+                                            or (v != 0 and abs(v) - b < normal))
+    return mask
+
+
+def _finite_magnitude(v: object) -> object:
+    """``|v|`` for a finite ``v``, else 0: the terms whose partial sums may overflow (an
+    infinite term decides the class of the sum by itself)."""
+    return abs(v) if mpmath.isfinite(v) else _CONSTANTS.mpf(0)
 
 
 def _whole(mask: np.ndarray) -> np.ndarray:

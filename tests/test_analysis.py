@@ -338,6 +338,45 @@ def test_a_rem_divisor_whose_bound_reaches_zero_is_a_pole_in_both_modes() -> Non
     assert vjp_bounds(p, [x], [np.array([0.0, 1.0])]).reliable[0].tolist() == [True, True]
 
 
+def test_a_cumprod_after_a_partial_product_out_of_range_is_unreliable() -> None:
+    """cumprod multiplies sequentially (spec 3.7), and its γ bound holds while no partial
+    product overflows or is subnormal. (1e200, 1e200, 1e-200, 2): the second element,
+    1e400, is judged as +inf; the third, exactly 1e200, is inf in float64 after it, and so
+    is the fourth: unreliable. The reverse scan (2, 2e-200, 2, 2e200) stays in range. Below:
+    the subnormal 1e-320 rounds to 9.99989e-321, and the later 1e-120 keeps that error."""
+    text = ("def f(x: f64[2, 4]) -> (f64[2, 4], f64[2, 4]):\n"
+            "    a: f64[2, 4] = cumprod(x, axis=1)\n"
+            "    r: f64[2, 4] = cumprod(x, axis=1, reverse=true)\n    return a, r\n")
+    x = [[1e200, 1e200, 1e-200, 2.0], [1e-160, 1e-160, 1e200, 1.0]]
+    assert reliable_of(text, x) == [[[True, True, False, False], [True, True, False, False]],
+                                    [[True, True, True, True], [True, True, True, True]]]
+    x = [[0.7, -1.3, 2.1, 1.5], [1e300, 1e-300, 1e300, 1e-300]]  # every prefix in range
+    assert reliable_of(text, x) == [[[True] * 4] * 2, [[True] * 4] * 2]
+
+
+def test_the_derivative_of_a_cumprod_through_a_subnormal_prefix_is_unreliable() -> None:
+    """∂y4/∂x4 of cumprod(1e-160, 1e-160, 1e200, 1) is 1e-120, but the rule's product
+    passes through the subnormal 1e-320 and gives 9.99989e-121, 1e4 times the claim's
+    bound: the coefficients of such a cumprod are marked. In range, judged."""
+    p = program("def f(x: f64[4]) -> f64[4]:\n    a: f64[4] = cumprod(x, axis=0)\n"
+                "    return a\n")
+    t = np.array([0.0, 0.0, 0.0, 1.0])
+    b = jvp_bounds(p, [np.array([1e-160, 1e-160, 1e200, 1.0])], [t])
+    assert not b.reliable[0][3]
+    assert jvp_bounds(p, [np.array([0.7, -1.3, 2.1, 1.5])], [t]).reliable[0].all()
+
+
+def test_a_sum_whose_partial_sums_may_overflow_is_unreliable() -> None:
+    """(1e308, 1e308, -1e308, -1e308) sums to 0 exactly, but (a + b) + (c + d) is inf - inf
+    = nan: the sum of magnitudes, 4e308, is beyond the overflow threshold. cumsum's element
+    2 (2e308) and later are unreliable, its first is not; a sum of moderate terms is judged."""
+    text = ("def f(x: f64[2, 4]) -> (f64[2], f64[2, 4]):\n"
+            "    s: f64[2] = reduce_sum(x, axes=(1,))\n"
+            "    c: f64[2, 4] = cumsum(x, axis=1)\n    return s, c\n")
+    x = [[1e308, 1e308, -1e308, -1e308], [0.7, -1.3, 2.1, 1.5]]
+    assert reliable_of(text, x) == [[False, True], [[True, False, False, False], [True] * 4]]
+
+
 def test_a_tainted_scalar_taints_every_element_it_broadcasts_to() -> None:
     text = ("def f(x: f64[3], s: f64[]) -> f64[3]:\n    r: f64[] = div(1.0, s)\n"
             "    y: f64[3] = mul(x, r)\n    return y\n")
