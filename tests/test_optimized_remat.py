@@ -1,0 +1,167 @@
+"""Rematerialization (optimized/remat.py): cheap residuals recomputed in the backward sweep,
+with the same bits and never a larger live set."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import lintra.optimized as lo
+from lintra.conformance.strategies import programs
+from lintra.optimized.ir import Graph, Var
+from lintra.optimized.plan import Plan
+from lintra.optimized.remat import rematerialize
+from lintra.reference.parse import parse_program
+from lintra.reference.syntax import DType, Program
+from tests.harness import same_bits
+
+
+def reaction_diffusion(steps: int, n: int = 8) -> str:
+    """A small version of the benchmark's reaction-diffusion loop (benchmarks/workloads.py)."""
+    lines = [f"def pde(u0: f64[{n}], r: f64[]) -> f64[]:", "    u_0 = copy(u0)",
+             "    rdt = mul(r, 0.01)"]
+    for t in range(steps):
+        u = f"u_{t}"
+        lines += [f"    a{t} = slice({u}, start=({n - 1},), limit=({n},))",
+                  f"    b{t} = slice({u}, start=(0,), limit=({n - 1},))",
+                  f"    left{t} = concatenate(a{t}, b{t}, dimension=0)",
+                  f"    twice{t} = mul({u}, 2.0)",
+                  f"    lap{t} = sub(left{t}, twice{t})",
+                  f"    one{t} = sub(1.0, {u})",
+                  f"    grow{t} = mul({u}, one{t})",
+                  f"    react{t} = mul(grow{t}, rdt)",
+                  f"    inc{t} = add(lap{t}, react{t})",
+                  f"    u_{t + 1} = add({u}, inc{t})"]
+    lines += [f"    sq = mul(u_{steps}, u_{steps})", "    loss = reduce_sum(sq, axes=(0,))",
+              "    return loss"]
+    return "\n".join(lines) + "\n"
+
+
+def gradient_graph(p: Program) -> tuple[Graph, int]:
+    """The engine's value-and-gradient graph of ``p`` (one scalar float result) and the
+    index where its backward part starts."""
+    compiled = lo.compile(p)
+    nums = tuple(k for k, b in enumerate(p.inputs) if b.type.array.dtype.is_float)
+    graph = compiled._value_and_grad_plan(nums)._graph
+    primal, _ = compiled._unzipped
+    return graph, backward_start(graph, len(primal.eqns))
+
+
+def backward_start(graph: Graph, n_primal: int) -> int:
+    """The index of the seed (``copy(1.0)``) that starts the backward part."""
+    for k, e in enumerate(graph.eqns):
+        if e.prim == "copy" and not isinstance(e.ins[0], Var) and k <= n_primal:
+            return k
+    return len(graph.eqns)
+
+
+def live_across(graph: Graph, start: int) -> int:
+    """Bytes of the values computed before ``start`` and read at or after it."""
+    defined = {v for e in graph.eqns[:start] for v in e.outs}
+    read = {a for e in graph.eqns[start:] for a in e.ins if isinstance(a, Var)}
+    read |= set(graph.outputs)
+    return sum(v.type.size * (4 if v.type.dtype in ("f32", "i32") else 8)
+               for v in defined & read)
+
+
+def peak_live(graph: Graph) -> int:
+    """The largest number of bytes of values alive at once (a value lives from its equation
+    to its last read; parameters are the caller's and not counted)."""
+    last: dict[Var, int] = {}
+    for k, e in enumerate(graph.eqns):
+        for a in e.ins:
+            if isinstance(a, Var):
+                last[a] = k
+    for v in graph.outputs:
+        last[v] = len(graph.eqns)
+    alive, peak = 0, 0
+    ends: dict[int, int] = {}
+    for k, e in enumerate(graph.eqns):
+        for v in e.outs:
+            if v in last:
+                size = v.type.size * 8
+                alive += size
+                ends[last[v]] = ends.get(last[v], 0) + size
+        peak = max(peak, alive)
+        alive -= ends.pop(k, 0)
+    return peak
+
+
+def test_cheap_chains_are_recomputed_and_only_the_states_are_kept() -> None:
+    steps, n = 6, 8
+    program = parse_program(reaction_diffusion(steps, n))
+    graph, start = gradient_graph(program)
+    after = rematerialize(graph, start)
+    # before: each step keeps u, 1 - u and u·(1 - u); after: u only (and the scalars)
+    assert live_across(graph, start) >= 3 * steps * n * 8
+    assert live_across(after, start) <= (steps + 1) * n * 8 + 8 * 8
+    assert peak_live(after) < peak_live(graph)
+    rng = np.random.default_rng(3)
+    args = (rng.uniform(0.2, 0.8, n), np.float64(0.5))
+    table = lo.compile(program).table
+    for got, want in zip(Plan(after, table)(*args), Plan(graph, table)(*args), strict=True):
+        same_bits(got, want)
+
+
+def test_a_graph_without_cheap_residuals_is_returned_as_it_is() -> None:
+    p = parse_program("def f(x: f64[3]) -> f64[]:\n    y = sin(x)\n"
+                      "    r = reduce_sum(y, axes=(0,))\n    return r\n")
+    graph, start = gradient_graph(p)
+    assert rematerialize(graph, start) is graph
+
+
+def scalar_loss(p: Program) -> Program | None:
+    """``p`` with its float results replaced by the sum of their squares (None if it has no
+    float result)."""
+    floats = [(v.name, t.array) for v, t in zip(p.outputs, p.result_types)
+              if t.array.dtype.is_float]
+    if not floats:
+        return None
+    text = str(p)
+    head, _, rest = text.partition(":\n")
+    body = [line for line in rest.splitlines() if not line.strip().startswith("return")]
+    dtype = floats[0][1].dtype.value
+    terms = []
+    for k, (name, t) in enumerate(floats):
+        body.append(f"    q{k} = mul({name}, {name})")
+        axes = ", ".join(str(a) for a in range(len(t.shape)))
+        body.append(f"    s{k} = reduce_sum(q{k}, axes=({axes}{',' if t.shape else ''}))"
+                    if t.shape else f"    s{k} = copy(q{k})")
+        if t.dtype.value != dtype:
+            body.append(f"    s{k}c = convert_element_type(s{k}, new_dtype=\"{dtype}\")")
+            terms.append(f"s{k}c")
+        else:
+            terms.append(f"s{k}")
+    total = terms[0]
+    for k, term in enumerate(terms[1:]):
+        body.append(f"    total{k} = add({total}, {term})")
+        total = f"total{k}"
+    signature = head.rsplit(" -> ", 1)[0]
+    return parse_program(f"{signature} -> {dtype}[]:\n" + "\n".join(body)
+                         + f"\n    return {total}\n")
+
+
+@settings(max_examples=40, deadline=None, database=None,
+          suppress_health_check=list(HealthCheck))
+@given(programs(max_equations=8, float_input=True, dtypes=(DType.f64, DType.f32, DType.i64)),
+       st.integers(0, 2 ** 32 - 1))
+def test_same_bits_and_never_a_larger_peak_on_generated_programs(p: Program, seed: int
+                                                                  ) -> None:
+    loss = scalar_loss(p)
+    if loss is None:
+        return
+    graph, start = gradient_graph(loss)
+    after = rematerialize(graph, start)
+    assert peak_live(after) <= peak_live(graph)
+    rng = np.random.default_rng(seed)
+    args = []
+    for b in loss.inputs:
+        t = b.type.array
+        if t.dtype.is_float:
+            args.append(rng.uniform(-2, 2, t.shape).astype(t.dtype.numpy))
+        else:
+            args.append(rng.integers(-3, 4, t.shape).astype(t.dtype.numpy))
+    table = lo.compile(loss).table
+    for got, want in zip(Plan(after, table)(*args), Plan(graph, table)(*args), strict=True):
+        same_bits(got, want)
