@@ -33,12 +33,36 @@ _INT_RANGE = {"i64": (-(2**63), 2**63 - 1), "i32": (-(2**31), 2**31 - 1)}
 def compile(program: Program, *, array_library: str = "numpy") -> Compiled:
     """The compiled form of ``program`` for ``array_library`` (``"numpy"`` or ``"cupy"``),
     made once per distinct program and library and remembered."""
-    return _compiled(program, array_library)
+    return _compiled(_ProgramKey(program), array_library)
 
 
 @functools.lru_cache(maxsize=256)
-def _compiled(program: Program, array_library: str) -> Compiled:
-    return Compiled(from_program(program), table(array_library), program)
+def _compiled(key: _ProgramKey, array_library: str) -> Compiled:
+    return Compiled(from_program(key.program), table(array_library), key.program)
+
+
+class _ProgramKey:
+    """A program as the compile cache's key: equal keys are equal programs (compared by
+    value, in full). The hash reads the signature, the length and about 32 equations spread
+    over the body, not every node: hashing a whole program walks each of its frozen
+    dataclasses in Python (half a second for 100,000 equations), and equal programs agree
+    on any part of them anyway."""
+
+    __slots__ = ("_hash", "program")
+
+    def __init__(self, program: Program) -> None:
+        self.program = program
+        eqns = program.equations
+        sample = eqns[::max(1, len(eqns) // 32)] + eqns[-1:]
+        self._hash = hash((program.name, program.inputs, program.result_types,
+                           program.outputs, len(eqns), sample))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _ProgramKey) and (
+            self.program is other.program or self.program == other.program)
 
 
 class Compiled:
@@ -428,31 +452,30 @@ def _grad_graph(primal: Graph, transposed: Graph, original: Graph, out_type: ATy
     from lintra.optimized.ir import Builder, Lit
 
     b = Builder()
-    env: dict[Var, Any] = {}
-    inputs = [Var(v.type) for v in primal.inputs]
-    env.update(zip(primal.inputs, inputs))
-    for e in primal.eqns:
-        outs = b.copy_of(e, [a if isinstance(a, Lit) else env[a] for a in e.ins])
-        env.update(zip(e.outs, outs))
+    eqns = b.eqns
+    eqns.extend(primal.eqns)  # the primal graph's equations and variables, as they are
     n_out = len(original.outputs)
-    residuals = [env[v] for v in primal.outputs[n_out:]]
+    residuals = primal.outputs[n_out:]
     seed = b.op("copy", Lit(1.0, out_type.dtype))
-    t_inputs = transposed.inputs
-    env2: dict[Var, Any] = dict(zip(t_inputs, [*residuals, seed]))
+    # the transposed graph's linear variables become ordinary ones (copied equations)
+    env: dict[Var, Any] = dict(zip(transposed.inputs, [*residuals, seed]))
     for e in transposed.eqns:
-        ins = [a if isinstance(a, Lit) else env2[a] for a in e.ins]
         if e.prim == "zero":
             t = e.outs[0].type
-            env2[e.outs[0]] = b.op("broadcast_in_dim", Lit(0.0, t.dtype), shape=t.shape,
-                                   broadcast_dimensions=())
+            env[e.outs[0]] = b.op("broadcast_in_dim", Lit(0.0, t.dtype), shape=t.shape,
+                                  broadcast_dimensions=())
             continue
+        ins = tuple([a if isinstance(a, Lit) else env[a] for a in e.ins])
         outs = b.copy_of(e, ins, linear=False)  # the types are known: no inference
-        env2.update(zip(e.outs, outs))
-    grads = [env2[v] for v in transposed.outputs]
+        if len(outs) == 1:
+            env[e.outs[0]] = outs[0]
+        else:
+            env.update(zip(e.outs, outs))
+    grads = [env[v] for v in transposed.outputs]
     if wanted is not None:
         grads = [grads[k] for k in wanted]
-    value = [env[primal.outputs[0]]] if with_value else []
-    return prune(Graph(original.name + "_grad", inputs, b.eqns, value + grads))
+    value = [primal.outputs[0]] if with_value else []
+    return prune(Graph(original.name + "_grad", primal.inputs, eqns, value + grads))
 
 
 def _argument(value: Any, t: AType, what: str, program: str, tab: ArrayTable) -> Any:

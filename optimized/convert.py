@@ -113,6 +113,7 @@ def _read_equation(k: int, e: Equation, env: dict[str, Atom], eqns: list[Eqn],
     if e.primitive == "call":
         raise LintraTypeError("the optimized engine runs single programs: inline calls first")
     operands: list[Atom | None] = []
+    has_literal = False
     for a in e.inputs:
         if isinstance(a, SVar):
             got = env.get(a.name)
@@ -124,11 +125,14 @@ def _read_equation(k: int, e: Equation, env: dict[str, Atom], eqns: list[Eqn],
             operands.append(got)
         else:
             operands.append(None)
-    ins = _with_literals(e, operands, rule.shared_positions(len(operands)))
+            has_literal = True
+    ins = (_with_literals(e, operands, rule.shared_positions(len(operands))) if has_literal
+           else tuple(operands))  # type: ignore[arg-type]
     for b in e.outputs:
         if b.name in env:
             raise LintraTypeError(f"{b.name} is bound twice", location=b.loc, variable=b.name)
-        _check_binder_type(b, "")
+        if b.type is not None:
+            _check_binder_type(b, "")
     if e.primitive == "dup":  # inside the engine a linear value is shared freely
         rule.normalized(e.param_dict, ins)
         rule.linearity.result_linear(ins, e.primitive)
@@ -144,13 +148,13 @@ def _read_equation(k: int, e: Equation, env: dict[str, Atom], eqns: list[Eqn],
         if e.outputs:
             raise LintraTypeError("drop gives no result")
         return
-    params = rule.normalized(e.param_dict, ins)
+    params = rule.normalized(dict(e.params) if e.params else {}, ins)
     if e.primitive == "zero":
         if len(e.outputs) != 1 or e.outputs[0].type is None or not e.outputs[0].type.linear:
             raise LinearityError("zero() needs one binder annotated with a linear type")
         types: tuple[AType, ...] = (atype(e.outputs[0].type.array),)
     else:
-        types = rule.infer(tuple(a.type for a in ins), params)
+        types = rule.infer(tuple([a.type for a in ins]), params)
     linear = rule.linearity.result_linear(ins, e.primitive)
     if linear:
         require_float_results(e.primitive, types)
@@ -159,7 +163,8 @@ def _read_equation(k: int, e: Equation, env: dict[str, Atom], eqns: list[Eqn],
                               f"{'s' if len(types) != 1 else ''}, {len(e.outputs)} bound")
     outs = []
     for b, t in zip(e.outputs, types):
-        _check_annotation(b, t, linear)
+        if b.type is not None:
+            _check_annotation(b, t, linear)
         v = Var(t, linear)
         env[b.name] = v
         outs.append(v)

@@ -22,7 +22,7 @@ import gc
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
-from lintra.reference.errors import LintraError, LintraTypeError
+from lintra.reference.errors import LinearityError, LintraError, LintraTypeError
 
 if TYPE_CHECKING:
     from lintra.optimized.rules.base import Rule
@@ -76,16 +76,14 @@ class Lit:
     """A rank-0 constant whose dtype is resolved (spec 2.2); ``value`` is a Python bool, int
     or float (already rounded to f32 for an f32 literal when the value is used)."""
 
-    __slots__ = ("dtype", "value")
+    __slots__ = ("dtype", "type", "value")
     linear = False
 
     def __init__(self, value: bool | int | float, dtype: str) -> None:
         self.value = value
         self.dtype = dtype
-
-    @property
-    def type(self) -> AType:
-        return AType(self.dtype, ())
+        self.type = AType(dtype, ())
+        """Its type, made once: the type rules read it for every equation it appears in."""
 
     def __repr__(self) -> str:
         return f"Lit({self.value!r}, {self.dtype})"
@@ -111,7 +109,9 @@ class Origin:
 class Eqn:
     """``outs = prim(ins, params)``. ``params`` is a dict of normalized static parameters
     (defaults filled in, selecting axes non-negative); ``origin`` names the source equation
-    for error messages (an :class:`Origin`), or is None."""
+    for error messages (an :class:`Origin`), or is None. The results of one equation are all
+    linear or all not. Equations and graphs are never changed once built, so transformations
+    share the equations they keep as they are."""
 
     __slots__ = ("ins", "origin", "outs", "params", "prim")
 
@@ -189,18 +189,22 @@ class Builder:
              types: Sequence[AType] | None = None) -> tuple[Var, ...]:
         """Append ``prim(ins, params)``; its results' types are inferred (or, for ``zero``,
         given by ``types``). Raises the rule's LintraError, located at ``origin``."""
-        rule = lookup(prim)
-        ins = tuple(ins)
+        rule = _RULES.get(prim) or lookup(prim)
+        if type(ins) is not tuple:
+            ins = tuple(ins)
         try:
             ps = rule.normalized(params or {}, ins)
             out_types = tuple(types) if types is not None else rule.infer(
-                tuple(a.type for a in ins), ps)
+                tuple([a.type for a in ins]), ps)
             linear = rule.linearity.result_linear(ins, prim)
             if linear:
                 require_float_results(prim, out_types)
         except LintraError as err:
             raise err.at(equation=str(self.origin)) if self.origin else err from None
-        outs = tuple(Var(t, linear) for t in out_types)
+        if len(out_types) == 1:
+            outs: tuple[Var, ...] = (Var(out_types[0], linear),)
+        else:
+            outs = tuple([Var(t, linear) for t in out_types])
         self.eqns.append(Eqn(prim, ins, outs, ps, self.origin))
         return outs
 
@@ -222,8 +226,12 @@ class Builder:
         """Append ``e`` again on new operands of the same types: no inference needed.
         ``linear=False`` makes the results ordinary variables (J-Forget of spec 4.3, for an
         equation whose primitive accepts non-linear operands in its linear positions)."""
-        outs = tuple(Var(v.type, v.linear if linear is None else linear) for v in e.outs)
-        self.eqns.append(Eqn(e.prim, tuple(ins), outs, e.params, e.origin))
+        if linear is None:
+            outs = tuple([Var(v.type, v.linear) for v in e.outs])
+        else:
+            outs = tuple([Var(v.type, linear) for v in e.outs])
+        self.eqns.append(Eqn(e.prim, ins if type(ins) is tuple else tuple(ins), outs,
+                             e.params, e.origin))
         return outs
 
 
@@ -258,10 +266,8 @@ def require_float_results(prim: str, types: Sequence[AType]) -> None:
     """T-Type (spec 2.1): a linear value has a float dtype, so a primitive whose results are
     linear must give float results (``convert_element_type`` of a tangent to i32 is not
     linear)."""
-    from lintra.reference.errors import LinearityError
-
     for t in types:
-        if not t.is_float:
+        if t.dtype not in FLOAT_DTYPES:
             raise LinearityError(f"{prim} of a linear operand gives a linear {t}, but only "
                                  "float values can be linear")
 

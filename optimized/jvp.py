@@ -10,7 +10,16 @@ cost nothing (J-Skip); a zero is made concrete (``zero``) only where a result ne
 
 from __future__ import annotations
 
-from lintra.optimized.ir import Atom, Builder, Graph, Lit, Var, collector_paused_during, lookup
+from lintra.optimized.ir import (
+    FLOAT_DTYPES,
+    Atom,
+    Builder,
+    Graph,
+    Lit,
+    Var,
+    collector_paused_during,
+    lookup,
+)
 from lintra.reference.errors import LintraError
 
 
@@ -47,45 +56,44 @@ def forget_linearity(g: Graph) -> Graph:
 @collector_paused_during
 def jvp_graph(g: Graph) -> Graph:
     """``def f_jvp(xs, dxs) -> (ys, dys)``: one tangent parameter per float parameter and one
-    tangent result per float result (spec 4.1), each a linear variable."""
+    tangent result per float result (spec 4.1), each a linear variable.
+
+    The primal equations of ``g`` (non-linear once J-Forget has run) are taken over as they
+    are, variables included: graphs are never changed once built, so sharing them is safe and
+    spares a copy of every equation."""
     g = forget_linearity(g)
     b = Builder()
-    env: dict[Var, Var] = {}
+    eqns = b.eqns
     tangent: dict[Var, Var] = {}
-    inputs = []
-    for v in g.inputs:
-        new = Var(v.type)
-        env[v] = new
-        inputs.append(new)
     tangent_inputs = []
     for v in g.inputs:
-        if v.type.is_float:
+        if v.type.dtype in FLOAT_DTYPES:
             t = Var(v.type, True)
-            tangent[env[v]] = t
+            tangent[v] = t
             tangent_inputs.append(t)
     for e in g.eqns:
-        ins = tuple(a if isinstance(a, Lit) else env[a] for a in e.ins)
-        outs = b.copy_of(e, ins)
-        for old, new in zip(e.outs, outs):
-            env[old] = new
-        tans = [tangent.get(a) if isinstance(a, Var) else None for a in ins]
-        if not any(t is not None for t in tans):
+        eqns.append(e)
+        if not tangent:
+            continue
+        tans = [tangent.get(a) for a in e.ins]  # a literal is never a key: None
+        for t in tans:
+            if t is not None:
+                break
+        else:
             continue  # J-Skip
         rule = lookup(e.prim)
         if rule.jvp is None:
             raise LintraError(f"{e.prim} has no JVP rule in the optimized engine")
         b.origin = e.origin
-        result_tangents = rule.jvp(b, b.eqns[-1], tans)  # the copy just appended
-        for v, t in zip(outs, result_tangents):
-            if t is not None and v.type.is_float:
+        result_tangents = rule.jvp(b, e, tans)
+        for v, t in zip(e.outs, result_tangents):
+            if t is not None and v.type.dtype in FLOAT_DTYPES:
                 tangent[v] = t
         b.origin = None
-    primal_outputs = [env[v] for v in g.outputs]
     tangent_outputs = []
-    for v in primal_outputs:
-        if v.type.is_float:
+    for v in g.outputs:
+        if v.type.dtype in FLOAT_DTYPES:
             t = tangent.get(v)
             tangent_outputs.append(t if t is not None else b.zero(v.type))  # J-Instantiate
-    return Graph(g.name + "_jvp", inputs + tangent_inputs, b.eqns,
-                 primal_outputs + tangent_outputs)
-
+    return Graph(g.name + "_jvp", list(g.inputs) + tangent_inputs, eqns,
+                 list(g.outputs) + tangent_outputs)

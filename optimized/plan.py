@@ -36,6 +36,7 @@ class _Context:
         self.table = tab
         self.globals: dict[str, Any] = {}
         self._names: dict[tuple, str] = {}
+        self._functions: dict[str, str] = {}  # fn's answers by path (asked once per equation)
 
     def _bind(self, key: tuple, stem: str, make: Callable[[], Any]) -> str:
         name = self._names.get(key)
@@ -46,8 +47,11 @@ class _Context:
         return name
 
     def fn(self, path: str) -> str:
-        stem = "xp_" + path.replace(".", "_")
-        return self._bind(("fn", path), stem, lambda: self.table.resolve(path))
+        name = self._functions.get(path)
+        if name is None:
+            name = self._functions[path] = self._bind(
+                ("fn", path), "xp_" + path.replace(".", "_"), lambda: self.table.resolve(path))
+        return name
 
     def special(self, name: str) -> str:
         return self._bind(("special", name), "sp_" + name,
@@ -69,13 +73,17 @@ class _Context:
         return self._bind(("dtype", dtype), dtype, lambda: self.table.dtype(dtype))
 
     def literal(self, lit: Lit) -> str:
+        # repr distinguishes -0.0 from 0.0 and keeps nan equal to nan
+        key = ("lit", repr(lit.value), lit.dtype)
+        name = self._names.get(key)
+        if name is not None:
+            return name
         tab = self.table
 
         def make() -> Any:
             return tab.xp.asarray(lit.value, dtype=tab.dtype(lit.dtype))[()]
 
-        value = repr(lit.value)  # distinguishes -0.0 from 0.0 and keeps nan equal to nan
-        return self._bind(("lit", value, lit.dtype), "lit", make)
+        return self._bind(key, "lit", make)
 
 
 def _frozen(value: object) -> object:
@@ -207,73 +215,82 @@ class _Header:
 
 def _allocate(graph: Graph, ctx: _Context) -> tuple[tuple[_Header, list[_Line]], int]:
     """Registers for every value, recycled after each value's last use, and each equation's
-    code with its operands as holes ``_0, _1, ...`` (literals are named constants)."""
+    code with its operands as holes ``_0, _1, ...`` (literals are named constants).
+
+    This runs once per equation of every plan, so the loop is kept lean: each primitive's
+    code rule is looked up once, and the common case (no literal, no folding) takes the
+    shortest path."""
+    eqns = graph.eqns
+    # each equation's code rule and whether it is a ufunc writing fresh arrays (``out=``)
+    codes: dict[str, tuple[Any, bool]] = {}
+    per_eqn: list[tuple[Any, bool]] = []
     last: dict[Var, int] = {}
-    for k, e in enumerate(graph.eqns):
-        for a in e.ins:
-            if isinstance(a, Var):
-                last[a] = k
-    returned = set(graph.outputs)
     # operands of anything but a ufunc may live on in a view (reshape, slice, copy, ...):
     # their buffers are never written over
     viewed: set[Var] = set()
-    for e in graph.eqns:
-        if not getattr(lookup(e.prim).code, "writes_fresh_arrays", False):
-            viewed.update(a for a in e.ins if isinstance(a, Var))
+    for k, e in enumerate(eqns):
+        info = codes.get(e.prim)
+        if info is None:
+            code = lookup(e.prim).code
+            info = codes[e.prim] = (code, getattr(code, "writes_fresh_arrays", False))
+        per_eqn.append(info)
+        for a in e.ins:
+            if isinstance(a, Var):
+                last[a] = k
+                if not info[1]:
+                    viewed.add(a)
+    returned = set(graph.outputs)
     register: dict[Var, int] = {}
     free: list[int] = []
     count = 0
-
-    def fresh() -> int:
-        nonlocal count
-        if free:
-            return free.pop()
-        count += 1
-        return count - 1
 
     params = []
     for v in graph.inputs:
         if v in register:
             raise LintraError(f"plan {graph.name}: a parameter is repeated")
-        register[v] = fresh()
-        params.append(register[v])
+        if free:
+            r = free.pop()
+        else:
+            r = count
+            count += 1
+        register[v] = r
+        params.append(r)
     lines: list[_Line] = []
     holes = [f"_{k}" for k in range(8)]
     folded: dict[Var, str] = {}
     owned: set[Var] = set()  # values in arrays this plan allocated (no view, no argument)
-    for k, e in enumerate(graph.eqns):
-        n = len(e.ins)
-        if n > len(holes):
-            holes.extend(f"_{j}" for j in range(len(holes), n))
+    for k, e in enumerate(eqns):
+        ins, outs = e.ins, e.outs
+        if len(ins) > len(holes):
+            holes.extend(f"_{j}" for j in range(len(holes), len(ins)))
         operands: list[str] = []
         reads: list[int] = []
-        for a in e.ins:
+        for a in ins:
             if isinstance(a, Lit):
                 operands.append(ctx.literal(a))
-            elif a in folded:
+            elif folded and a in folded:
                 operands.append(folded[a])
             else:
                 operands.append(holes[len(reads)])
                 reads.append(register[a])
-        code = lookup(e.prim).code
+        code, writes_fresh = per_eqn[k]
         expr = code(ctx, e, operands)
-        if getattr(code, "writes_fresh_arrays", False):
-            owned.update(e.outs)
-        if not reads and not any(v in returned for v in e.outs):
-            names = _fold(ctx, expr, len(e.outs))
+        if writes_fresh:
+            owned.update(outs)
+        if not reads and returned.isdisjoint(outs):
+            names = _fold(ctx, expr, len(outs))
             if names is not None:  # computed now, once: later equations read a constant
-                folded.update(zip(e.outs, names))
+                folded.update(zip(outs, names))
                 continue
         # operands whose last use is this equation give their registers back first, so that
         # a result can take one (and the old buffer is released on assignment)
-        died = []
+        died: list[int] = []
         reuse: int | None = None
-        for j, a in enumerate(e.ins):
-            if isinstance(a, Var) and last.get(a) == k and a not in returned and a in register:
-                if (reuse is None and a in owned and a not in viewed and len(e.outs) == 1
-                        and (e.outs[0] in last or e.outs[0] in returned)
-                        and _overwritable(a, e.outs[0])
-                        and getattr(code, "writes_fresh_arrays", False)):
+        for j, a in enumerate(ins):
+            if last.get(a) == k and a not in returned and a in register:
+                if (reuse is None and writes_fresh and len(outs) == 1 and a in owned
+                        and a not in viewed and (outs[0] in last or outs[0] in returned)
+                        and _overwritable(a, outs[0])):
                     # the ufunc writes its result over this dead operand's buffer
                     reuse = register.pop(a)
                     expr = expr[:-1] + f", out={operands[j]})"
@@ -281,17 +298,21 @@ def _allocate(graph: Graph, ctx: _Context) -> tuple[tuple[_Header, list[_Line]],
                 died.append(register.pop(a))
         free.extend(died)
         writes: list[int | None] = []
-        for v in e.outs:
+        for v in outs:
             if v not in last and v not in returned:
                 writes.append(None)
-            elif reuse is not None:
-                register[v] = reuse
-                writes.append(reuse)
+                continue
+            if reuse is not None:
+                r = reuse
+            elif free:
+                r = free.pop()
             else:
-                register[v] = fresh()
-                writes.append(register[v])
-        lines.append(_Line(expr, reads, writes, [r for r in died if r not in writes],
-                           e.origin))
+                r = count
+                count += 1
+            register[v] = r
+            writes.append(r)
+        lines.append(_Line(expr, reads, writes,
+                           [r for r in died if r not in writes] if died else died, e.origin))
     shared = tuple(k for k, v in enumerate(graph.outputs) if v not in owned)
     header = _Header(params, [register[v] for v in graph.outputs], shared)
     return (header, lines), count

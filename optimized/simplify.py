@@ -7,20 +7,23 @@ are kept.
 
 from __future__ import annotations
 
-from lintra.optimized.ir import Graph, Var
+from lintra.optimized.ir import Graph
 
 
 def prune(g: Graph) -> Graph:
     """``g`` without the equations nothing needs."""
-    needed: set[Var] = set(g.outputs)
+    needed: set[object] = set(g.outputs)  # literals may join: they are never asked about
     kept = []
     for e in reversed(g.eqns):
-        if not e.outs or any(v in needed for v in e.outs):
+        outs = e.outs
+        if len(outs) == 1:
+            keep = outs[0] in needed
+        else:
+            keep = not outs or not needed.isdisjoint(outs)
+        if keep:
             kept.append(e)
-            for a in e.ins:
-                if isinstance(a, Var):
-                    needed.add(a)
-    kept.reverse()
+            needed.update(e.ins)
     if len(kept) == len(g.eqns):
         return g
+    kept.reverse()
     return Graph(g.name, g.inputs, kept, g.outputs)

@@ -10,7 +10,7 @@ One pass each way; never recursive.
 
 from __future__ import annotations
 
-from lintra.optimized.ir import Atom, Builder, Eqn, Graph, Lit, Var, collector_paused_during, lookup
+from lintra.optimized.ir import Builder, Eqn, Graph, Var, collector_paused_during, lookup
 from lintra.optimized.simplify import prune
 from lintra.reference.errors import LinearityError, LintraError
 
@@ -19,23 +19,19 @@ from lintra.reference.errors import LinearityError, LintraError
 def transpose_graph(lg: Graph) -> Graph:
     """For ``lg(nonlinear..., linear...) -> (results)`` (parameters in any order): the graph
     ``(nonlinear..., cotangents of the linear results...) -> (cotangents of the linear
-    parameters...)``. Non-linear results of ``lg`` are left out."""
+    parameters...)``. Non-linear results of ``lg`` are left out.
+
+    The non-linear parameters and equations of ``lg`` are taken over as they are (graphs
+    are never changed once built), so the transpose rules see ``lg``'s own equations."""
     b = Builder()
-    env: dict[Var, Atom] = {}
-    nonlinear_inputs = []
-    for v in lg.inputs:
-        if not v.linear:
-            new = Var(v.type)
-            env[v] = new
-            nonlinear_inputs.append(new)
+    eqns = b.eqns
+    nonlinear_inputs = [v for v in lg.inputs if not v.linear]
     linear_eqns = []
     for e in lg.eqns:  # the non-linear part runs forward
-        if any(v.linear for v in e.outs) or any(getattr(a, "linear", False) for a in e.ins):
+        if _is_linear(e):
             linear_eqns.append(e)
-            continue
-        outs = b.copy_of(e, [a if isinstance(a, Lit) else env[a] for a in e.ins])
-        for old, new in zip(e.outs, outs):
-            env[old] = new
+        else:
+            eqns.append(e)
     ct: dict[Var, Var] = {}
     ct_inputs = []
     for v in lg.outputs:
@@ -45,22 +41,25 @@ def transpose_graph(lg: Graph) -> Graph:
             _accumulate(b, ct, v, c)
     for e in reversed(linear_eqns):
         cts = [ct.pop(v, None) for v in e.outs]
-        if all(c is None for c in cts):
+        for c in cts:
+            if c is not None:
+                break
+        else:
             continue
         rule = lookup(e.prim)
         if rule.transpose is None:
             raise LinearityError(f"{e.prim} is not linear: it has no transpose rule")
         b.origin = e.origin
-        view = _view(e, env)
-        contributions = rule.transpose(b, view, cts)
+        contributions = rule.transpose(b, e, cts)
         if len(contributions) != len(e.ins):
             raise LintraError(f"the transpose rule of {e.prim} returned "
                               f"{len(contributions)} cotangents for {len(e.ins)} operands")
         # the last operand's contribution first: a variable read by several operands of
         # one equation sums its cotangents in the order the reference's transposition
         # does, so the two agree bit for bit
-        for a, c in reversed(list(zip(e.ins, contributions))):
-            if c is not None and isinstance(a, Var) and a.linear:
+        for k in range(len(contributions) - 1, -1, -1):
+            c, a = contributions[k], e.ins[k]
+            if c is not None and a.linear:
                 _accumulate(b, ct, a, c)
         b.origin = None
     outputs = []
@@ -68,13 +67,18 @@ def transpose_graph(lg: Graph) -> Graph:
         if v.linear:
             c = ct.get(v)
             outputs.append(c if c is not None else b.zero(v.type))
-    return prune(Graph(lg.name + "_t", nonlinear_inputs + ct_inputs, b.eqns, outputs))
+    return prune(Graph(lg.name + "_t", nonlinear_inputs + ct_inputs, eqns, outputs))
 
 
-def _view(e: Eqn, env: dict[Var, Atom]) -> Eqn:
-    """``e`` with its non-linear operands replaced by the transposed graph's variables."""
-    ins = tuple(a if isinstance(a, Lit) or a.linear else env[a] for a in e.ins)
-    return Eqn(e.prim, ins, e.outs, e.params, e.origin)
+def _is_linear(e: Eqn) -> bool:
+    """Whether ``e`` has a linear result or reads a linear operand."""
+    for v in e.outs:
+        if v.linear:
+            return True
+    for a in e.ins:
+        if a.linear:
+            return True
+    return False
 
 
 def _accumulate(b: Builder, ct: dict[Var, Var], v: Var, c: Var) -> None:

@@ -10,7 +10,7 @@ of equations nothing needs.
 
 from __future__ import annotations
 
-from lintra.optimized.ir import Graph, Var, collector_paused_during
+from lintra.optimized.ir import Eqn, Graph, Var, collector_paused_during
 from lintra.optimized.simplify import prune
 
 
@@ -25,16 +25,19 @@ def unzip_graph(jg: Graph, n_primal_inputs: int, n_primal_outputs: int
     """
     primal_eqns, linear_eqns = [], []
     for e in jg.eqns:
-        (linear_eqns if any(v.linear for v in e.outs) or (
-            not e.outs and any(getattr(a, "linear", False) for a in e.ins)) else
-         primal_eqns).append(e)
+        outs = e.outs
+        # the results of one equation are all linear or all not (one flag per equation)
+        if outs[0].linear if outs else _reads_linear(e):
+            linear_eqns.append(e)
+        else:
+            primal_eqns.append(e)
     tangent_inputs = jg.inputs[n_primal_inputs:]
     tangent_outputs = jg.outputs[n_primal_outputs:]
     residuals: list[Var] = []
     seen: set[Var] = set()
     for e in linear_eqns:
         for a in e.ins:
-            if isinstance(a, Var) and not a.linear and a not in seen:
+            if not a.linear and isinstance(a, Var) and a not in seen:
                 seen.add(a)
                 residuals.append(a)
     primal = prune(Graph(jg.name + "_primal", jg.inputs[:n_primal_inputs], primal_eqns,
@@ -42,3 +45,8 @@ def unzip_graph(jg: Graph, n_primal_inputs: int, n_primal_outputs: int
     linear = prune(Graph(jg.name + "_linear", residuals + list(tangent_inputs), linear_eqns,
                          tangent_outputs))
     return primal, linear
+
+
+def _reads_linear(e: Eqn) -> bool:
+    """Whether ``e`` (an equation without results) reads a linear operand."""
+    return any(a.linear for a in e.ins)

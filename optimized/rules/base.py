@@ -64,6 +64,11 @@ class Linearity:
             return self.positions
         return tuple(k for k in self.positions if k < n)
 
+    def __post_init__(self) -> None:
+        # combinations of linear flags already judged allowed, and the verdict (not a field:
+        # equality and hashing ignore it)
+        object.__setattr__(self, "_allowed", {})
+
     def result_linear(self, ins: Sequence[Atom], prim: str) -> bool:
         """Whether the results are linear, given the operands (a LinearityError for a
         combination the rule forbids)."""
@@ -73,14 +78,23 @@ class Linearity:
                     break
             else:
                 return False
-        flags = [a.linear for a in ins]
+        flags = tuple([a.linear for a in ins])
+        allowed: dict[tuple[bool, ...], bool] = self._allowed  # type: ignore[attr-defined]
+        verdict = allowed.get(flags)
+        if verdict is None:
+            verdict = allowed[flags] = self._judge(flags, prim)
+        return verdict
+
+    def _judge(self, flags: tuple[bool, ...], prim: str) -> bool:
+        """:meth:`result_linear` for operands with these linear flags (raises for a
+        combination the rule forbids, so only allowed ones are remembered)."""
         if self.kind == "linear_only":
             if not all(flags):
                 raise LinearityError(f"{prim} takes linear operands only")
             return True
         if not any(flags):
             return False
-        allowed = self.at(len(ins))
+        allowed = self.at(len(flags))
         outside = [k for k, f in enumerate(flags) if f and k not in allowed]
         if self.kind == "never" or outside:
             where = outside or [k for k, f in enumerate(flags) if f]
