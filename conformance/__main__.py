@@ -142,7 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--xfails", action="append", default=[], metavar="FILE",
         help="file of known failures, one item id a line (check::PROPERTY::PRIMITIVE, "
-             "corpus::NAME, a prefix ending in *, check::PROPERTY...), optional '# reason', "
+             "corpus::NAME, a prefix ending in *, * within a part as in check::*::sin, "
+             "check::PROPERTY...), optional '# reason', "
              "as the pytest plugin's --lintra-xfails: their failures are listed once and do "
              "not fail the run; entries matching no item are reported (repeatable)")
     parser.add_argument(

@@ -7,17 +7,22 @@ One entry a line, the same for the command line (``--xfails FILE``), :func:`runn
     check::hvp_vs_oracle::tanh  # one property on one primitive: the reason, shown
     check::evaluate_vs_truth    # a property on every primitive
     corpus::kink_*              # a trailing * matches every id starting so
+    check::*::sin               # a * inside matches any text within one ::-part
     corpus                      # everything under corpus::
 
 An entry is an exact item id, an id ending in ``*`` (a prefix), or the leading
-``::``-separated parts of ids (``check``, ``check::<property>``). Entries are not substrings:
-``check::jvp`` matches nothing under ``check::jvp_vs_oracle``. A failure of an item an entry
-matches is a known failure (status ``xfail``): listed once, not failing the run. An entry
-that matches no item of the suite is *stale* and reported, so the files do not silently rot.
+``::``-separated parts of ids (``check``, ``check::<property>``); a ``*`` before the end
+stands for any text within one part (``check::*::sin``: every property on ``sin``). Entries
+are not substrings: ``check::jvp`` matches nothing under ``check::jvp_vs_oracle``. A failure
+of an item an entry matches is a known failure (status ``xfail``): listed once, not failing
+the run. An entry that matches no item of the suite is *stale* and reported, so the files do
+not silently rot.
 """
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -46,9 +51,18 @@ class Entry:
 
     def matches(self, item_id: str) -> bool:
         """Whether this entry selects the item ``item_id`` (see the module docstring)."""
-        if self.pattern.endswith("*"):
-            return item_id.startswith(self.pattern[:-1])
-        return item_id == self.pattern or item_id.startswith(self.pattern + "::")
+        return _compiled(self.pattern).match(item_id) is not None
+
+
+@functools.cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    """The pattern as a regular expression: a trailing ``*`` any text, another ``*`` any
+    text within one ``::``-part; without a trailing ``*``, the id is the pattern or goes on
+    with ``::``."""
+    prefix = pattern.endswith("*")
+    parts = [re.escape(p) for p in (pattern[:-1] if prefix else pattern).split("*")]
+    body = "[^:]*".join(parts)
+    return re.compile(body + (".*" if prefix else "(?:::.*)?") + r"\Z", re.S)
 
 
 def check_item(check: str, primitive: str) -> str:
@@ -75,13 +89,13 @@ def parse_entries(text: str, file: str) -> list[Entry]:
         where = f"{file}:{number}"
         kind = pattern.split("::", 1)[0]
         valid = (kind in KINDS and " " not in pattern and "\t" not in pattern
-                 and "*" not in pattern[:-1]
+                 and "**" not in pattern
                  and (pattern in KINDS or pattern.startswith(kind + "::")))
         if not valid:
             raise EntryError(
                 f"{where}: {pattern!r} is not an item id: expected check::<name>, "
-                "corpus::<name>, a prefix ending in *, or check / corpus (then an optional "
-                "# reason)")
+                "corpus::<name>, a prefix ending in *, * within a part (check::*::sin), or "
+                "check / corpus (then an optional # reason)")
         reason = f"{comment} ({where})" if comment else f"listed at {where}"
         entries.append(Entry(pattern, reason, file, number))
     return entries

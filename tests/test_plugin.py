@@ -234,7 +234,20 @@ def test_entries_are_exact_ids_prefixes_or_kinds() -> None:
     assert not Entry("corpus", "", "f", 1).matches("corpusx::a")
 
 
-@pytest.mark.parametrize("line", ["check::a b", "test_x.py::test_y", "check::*a", "checks::a",
+def test_a_star_inside_an_entry_matches_within_one_part() -> None:
+    every_property, suffix, both = parse_entries(
+        "check::*::sin  # sin everywhere\ncheck::*_vs_oracle::tan\ncheck::jvp*::exp*\n", "f")
+    assert every_property.matches("check::jvp_vs_oracle::sin")
+    assert every_property.matches("check::evaluate_vs_truth::sin")
+    assert not every_property.matches("check::jvp_vs_oracle::sinh")
+    assert not every_property.matches("corpus::sin")
+    assert suffix.matches("check::hvp_vs_oracle::tan")
+    assert not suffix.matches("check::jvp_vs_reference::tan")
+    assert both.matches("check::jvp_vs_oracle::exp") and both.matches("check::jvp::expm1")
+    assert not both.matches("check::vjp_vs_oracle::exp")
+
+
+@pytest.mark.parametrize("line", ["check::a b", "test_x.py::test_y", "check::**", "checks::a",
                                   "corpus:a"])
 def test_malformed_entries_are_usage_errors(pytester: pytest.Pytester, fakes: Fakes,
                                             line: str) -> None:
