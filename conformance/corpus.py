@@ -1067,7 +1067,8 @@ def main(argv: Iterable[str] | None = None) -> int:
                         "package's cases/)")
     parser.add_argument("--backend", default="reference", help="for run: a backend name or "
                         "package.module:factory")
-    args = parser.parse_args(list(argv) if argv is not None else None)
+    # options and paths in any order: `run --backend X FILE` as well as `run FILE --backend X`
+    args = parser.parse_intermixed_args(list(argv) if argv is not None else None)
     files = [f for p in (args.paths or [None]) for f in corpus_files(p)]
     if args.command == "run":
         from lintra.conformance.backend import load_backend

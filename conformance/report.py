@@ -250,10 +250,10 @@ def rerun_command(result: CheckResult, backend: str) -> str | None:
 
 
 def format_failure(result: CheckResult, backend: str) -> str:
-    """A failing result as text: what failed and why, its program, its inputs, and the
-    command that re-runs it."""
+    """A failing result as text: what failed and why, its program, its inputs, the command
+    that re-runs it and, for a generated case, the corpus file that reproduces it."""
     lines = [f"FAIL {result.check}: {result.reason}"]
-    if result.error is not None:
+    if result.error:  # a failure of class, dtype or shape has no size: no "0 x bound"
         lines.append(f"  error: {format_error(result.error)} x bound"
                      + (f" ({format_error(result.ulps)} ulps)" if result.ulps is not None else ""))
     if result.case:
@@ -265,6 +265,10 @@ def format_failure(result: CheckResult, backend: str) -> str:
     command = rerun_command(result, backend)
     if command:
         lines.append(f"  re-run: {command}")
+    if result.reproducer:
+        lines += [f"  reproducer (a corpus file, spec 7.7: save it as FILE.lcase and run "
+                  f"python -m lintra.conformance.corpus run FILE.lcase --backend {backend}):",
+                  _indent(result.reproducer, "    ")]
     return "\n".join(lines)
 
 

@@ -555,3 +555,13 @@ def test_end_to_end_the_printed_command_reproduces_a_failure(tmp_path: Path) -> 
     again = run_cli(*argv[3:], env=env)
     assert again.returncode == 1, again.stdout + again.stderr
     assert program in again.stdout
+    # the printed corpus file reproduces it too, through the corpus command it names
+    shown = out.stdout.split("  reproducer (a corpus file")[1].split("\n", 1)[1]
+    lcase = "\n".join(line[4:] for line in shown.splitlines()
+                      if line.startswith("    ") or not line) + "\n"
+    (tmp_path / "failure.lcase").write_text(lcase)
+    corpus_run = subprocess.run(
+        [sys.executable, "-m", "lintra.conformance.corpus", "run", str(tmp_path / "failure.lcase"),
+         "--backend", "sloppy_sin_backend:SloppySin"],
+        capture_output=True, text=True, timeout=600, check=False, env=env)
+    assert corpus_run.returncode == 1 and "FAIL" in corpus_run.stdout, corpus_run.stdout

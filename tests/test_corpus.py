@@ -665,3 +665,7 @@ def test_load_file_and_the_command_line(tmp_path: Path, capsys: pytest.CaptureFi
     assert main(["check", str(stale)]) == 0
     assert main(["run", str(stale)]) == 0
     assert "pass" in capsys.readouterr().out
+    # options before or after the paths
+    assert main(["run", "--backend", "reference", str(stale)]) == 0
+    assert main(["run", str(stale), "--backend", "reference"]) == 0
+    assert capsys.readouterr().out.count("pass") == 2
