@@ -16,10 +16,11 @@ import numpy as np
 
 from lintra.reference.check import CALL, ProgramTyping, check
 from lintra.reference.domains import Domain, MpDomain, domain_for
+from lintra.reference.domains import _nearest_f32 as nearest_f32
 from lintra.reference.emit import checked
 from lintra.reference.errors import LintraError, LintraTypeError, ShapeError
 from lintra.reference.primitives import lookup
-from lintra.reference.syntax import Literal, Module, Program
+from lintra.reference.syntax import ArrayType, DType, Literal, Module, Program
 
 Value = np.ndarray
 
@@ -32,6 +33,109 @@ class _Frame:
     env: dict[str, Value]
     pc: int = 0
     caller_binders: tuple[str, ...] = field(default=())
+
+
+INT_RANGE = {DType.i64: (-(2**63), 2**63 - 1), DType.i32: (-(2**31), 2**31 - 1)}
+"""The values each integer dtype holds (two's complement)."""
+
+FLOAT_OVERFLOW = {DType.f64: 2**1024 - 2**970, DType.f32: 2**128 - 2**103}
+"""The smallest magnitude that rounds to infinity in each float dtype (the largest finite
+value plus half its ulp): an integer argument at or beyond it has no finite value there."""
+
+
+def read_array(value: object, name: str, t: ArrayType) -> np.ndarray:
+    """The argument as a NumPy array; a ragged nested list is a :class:`ShapeError`."""
+    if isinstance(value, (Program, Module, dict)):
+        raise LintraTypeError(
+            f"argument {name} must be an array of type {t}, got a {type(value).__name__}"
+        )
+    try:
+        return np.asarray(value)
+    except (ValueError, TypeError) as err:  # inhomogeneous nesting, unreadable objects
+        raise ShapeError(
+            f"argument {name} must be an array of type {t}, but NumPy cannot read it as "
+            f"one rectangular array ({err})"
+        ) from None
+
+
+def _is_int(v: object) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+
+def exact_argument(arr: np.ndarray, name: str, t: ArrayType) -> np.ndarray:
+    """E-Args for integer and boolean parameters: booleans for bool; integers, or integral
+    floats, within the dtype's range for i64 and i32; never rounded, truncated or wrapped."""
+    elements = arr.ravel().tolist() if arr.dtype == object else None
+    if t.dtype is DType.bool:
+        ok = (arr.dtype.kind == "b" if elements is None
+              else all(isinstance(v, (bool, np.bool_)) for v in elements))
+        if not ok:
+            raise LintraTypeError(f"argument {name} must be booleans ({t}), got {_what(arr)}")
+        return arr.astype(np.bool_)
+    if elements is None:
+        if arr.dtype.kind == "f":
+            elements = arr.ravel().tolist()  # Python floats: exact
+        elif arr.dtype.kind in "iu":
+            elements = [int(arr.min()), int(arr.max())] if arr.size else []
+        else:
+            raise LintraTypeError(f"argument {name} must be integers ({t}), got {_what(arr)}")
+    lo, hi = INT_RANGE[t.dtype]
+    for v in elements:
+        if isinstance(v, (float, np.floating)):
+            if not (np.isfinite(v) and float(v).is_integer()):
+                raise LintraTypeError(
+                    f"argument {name} must be integers ({t}), got the non-integral {v!r}"
+                )
+            v = int(v)
+        elif not _is_int(v):
+            raise LintraTypeError(
+                f"argument {name} must be integers ({t}), got an element of type "
+                f"{type(v).__name__}"
+            )
+        if not lo <= int(v) <= hi:
+            raise LintraTypeError(
+                f"argument {name}: {v} is outside the range of {t.dtype} [{lo}, {hi}] "
+                "(integers never wrap around)"
+            )
+    if arr.dtype == object or arr.dtype.kind == "f":
+        flat = [int(v) for v in arr.ravel().tolist()]
+        return np.array(flat, dtype=t.dtype.numpy).reshape(arr.shape)
+    return arr.astype(t.dtype.numpy)
+
+
+def float_elements(arr: np.ndarray, name: str, t: ArrayType) -> np.ndarray:
+    """E-Args for the elements of an object array given for a float parameter: a binary
+    float, integer or boolean is rounded to the parameter's dtype here (in both domains);
+    an integer with no finite value in the dtype is refused; a decimal string or an mpmath
+    number is left to the domain, which takes it as the real it denotes."""
+    out = np.empty(arr.shape, dtype=object)
+    kind = t.dtype.numpy.type
+    limit = FLOAT_OVERFLOW[t.dtype]
+    for index in np.ndindex(arr.shape):
+        v = arr[index]
+        if isinstance(v, (bool, np.bool_)):
+            v = kind(bool(v))
+        elif _is_int(v):
+            if abs(int(v)) >= limit:
+                raise LintraTypeError(
+                    f"argument {name}: an integer of {int(v).bit_length()} bits has no finite "
+                    f"value in {t.dtype} (it rounds to infinity: {t} needs magnitudes below "
+                    f"its largest finite value plus half an ulp)"
+                )
+            v = nearest_f32(int(v)) if t.dtype is DType.f32 else kind(int(v))
+        elif isinstance(v, (float, np.floating)):
+            v = nearest_f32(v) if t.dtype is DType.f32 else kind(v)
+        elif not (isinstance(v, str) or type(v).__module__.startswith("mpmath")):
+            raise LintraTypeError(
+                f"argument {name} must be numbers ({t}), got an element of type "
+                f"{type(v).__name__}"
+            )
+        out[index] = v
+    return out
+
+
+def _what(arr: np.ndarray) -> str:
+    return f"an array of {arr.dtype}" if arr.dtype != object else "other objects"
 
 
 def bind_arguments(p: Program, args: Sequence[object], d: Domain) -> dict[str, Value]:
@@ -48,20 +152,23 @@ def bind_arguments(p: Program, args: Sequence[object], d: Domain) -> dict[str, V
         if b.type is None:
             raise LintraTypeError(f"parameter {b.name} needs a type", program=p.name)
         t = b.type.array
-        shape = np.shape(value)
-        if tuple(shape) != t.shape:
-            raise ShapeError(
-                f"argument {b.name} must have shape {t.shape} ({t}), got shape {tuple(shape)}",
-                program=p.name,
-                variable=b.name,
-            )
         try:
-            env[b.name] = d.argument(value, t)
+            arr = read_array(value, b.name, t)
+            if arr.shape != t.shape:
+                raise ShapeError(
+                    f"argument {b.name} must have shape {t.shape} ({t}), got shape {arr.shape}"
+                )
+            if not t.dtype.is_float:
+                arr = exact_argument(arr, b.name, t)
+            elif arr.dtype == object:
+                arr = float_elements(arr, b.name, t)
+            env[b.name] = d.argument(arr, t)
         except LintraError as err:
-            raise type(err)(
-                f"argument {b.name}: {err.message}", program=p.name, variable=b.name
-            ) from None
-        except (TypeError, ValueError) as err:
+            message = err.message
+            if not message.startswith(f"argument {b.name}"):
+                message = f"argument {b.name}: {message}"
+            raise type(err)(message, program=p.name, variable=b.name) from None
+        except (TypeError, ValueError, ArithmeticError) as err:
             raise LintraTypeError(
                 f"argument {b.name} cannot be read as {t}: {err}", program=p.name, variable=b.name
             ) from None
@@ -134,4 +241,11 @@ def evaluate(
     ``call`` refers to. Returns one array per result, rank-0 arrays for scalars. The program is
     checked first; ill-typed programs and bad arguments raise :class:`LintraError` subclasses.
     """
+    if not isinstance(program, Program):
+        hint = " (pick one def with module['name'])" if isinstance(program, Module) else ""
+        raise LintraTypeError(
+            f"evaluate takes a Program, got a {type(program).__name__}{hint}"
+        )
+    if module is not None and not isinstance(module, Module):
+        raise LintraTypeError(f"module must be a Module, got a {type(module).__name__}")
     return run(program, args, domain_for(dps), module)

@@ -1,0 +1,146 @@
+"""Misuse at the API boundary (spec 2.1, 2.6, 3.2 E-Args, 5.3): every bad argument, argnums,
+program or shape raises a specific lintra error naming what was expected, in both number
+domains, and nothing wraps, truncates or rounds silently."""
+
+from __future__ import annotations
+
+import mpmath
+import numpy as np
+import pytest
+
+from lintra.reference import (
+    LintraError,
+    LintraTypeError,
+    ShapeError,
+    evaluate,
+    parse,
+    parse_program,
+)
+
+DOMAINS = [None, 20]
+
+I64 = parse_program("def h(n: i64[]) -> i64[]:\n    m: i64[] = add(n, 0)\n    return m\n")
+I32 = parse_program("def h(n: i32[]) -> i32[]:\n    m: i32[] = add(n, 0)\n    return m\n")
+FLAGS = parse_program("def b(m: bool[2]) -> bool[2]:\n    n: bool[2] = not(m)\n    return n\n")
+SQUARE = parse_program("def g(x: f64[]) -> f64[]:\n    z: f64[] = mul(x, x)\n    return z\n")
+SINE2 = parse_program("def v(x: f64[2]) -> f64[2]:\n    y: f64[2] = sin(x)\n    return y\n")
+COPY32 = parse_program("def k(x: f32[2]) -> f32[2]:\n    y: f32[2] = mul(x, 1.0)\n    return y\n")
+
+
+def refused(error: type[LintraError], words: list[str], f, *args, **kwargs) -> LintraError:
+    """``f(*args)`` raises exactly ``error`` (not a subclass of another kind) whose message
+    holds every word."""
+    with pytest.raises(LintraError) as info:
+        f(*args, **kwargs)
+    assert type(info.value) is error, repr(info.value)
+    for w in words:
+        assert w in str(info.value), (w, str(info.value))
+    return info.value
+
+
+# -- E-Args: integers never wrap ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dps", DOMAINS)
+@pytest.mark.parametrize(("program", "value"), [
+    (I64, 2.0**63),  # the float nearest 2^63 - 1 is 2^63 itself
+    (I64, -(2.0**63) * (1 + 2**-52)),
+    (I64, 2**63),
+    (I64, np.uint64(2**63)),
+    (I32, np.float32(2**31)),
+    (I32, 2**31),
+    (I32, np.int64(-(2**31) - 1)),
+    (I32, np.array([1, 2**40], dtype=object)[1]),
+])
+def test_integer_arguments_out_of_range_are_refused(program, value, dps) -> None:
+    err = refused(LintraTypeError, ["argument n", "range of", "never wrap"],
+                  evaluate, program, value, dps=dps)
+    assert err.variable == "n"
+
+
+@pytest.mark.parametrize("dps", DOMAINS)
+def test_integer_range_ends_are_accepted_exactly(dps) -> None:
+    for value in (2**63 - 1, -(2**63), np.int64(2**63 - 1), -(2.0**63)):
+        (out,) = evaluate(I64, value, dps=dps)
+        assert int(out) == int(value)
+    for value in (2**31 - 1, np.float32(-(2**31)), np.array(-(2**31), dtype=object)):
+        (out,) = evaluate(I32, value, dps=dps)
+        assert int(out) == int(value) and out.dtype == np.int32
+
+
+@pytest.mark.parametrize("dps", DOMAINS)
+@pytest.mark.parametrize("value", [2.5, np.nan, np.inf, True, "3", None, 1j])
+def test_integer_parameters_take_integers_only(value, dps) -> None:
+    refused(LintraTypeError, ["argument n", "i64"], evaluate, I64, value, dps=dps)
+
+
+@pytest.mark.parametrize("dps", DOMAINS)
+def test_bool_parameters_take_booleans_only(dps) -> None:
+    refused(LintraTypeError, ["argument m", "booleans"], evaluate, FLAGS, [1, 0], dps=dps)
+    (out,) = evaluate(FLAGS, np.array([True, False], dtype=object), dps=dps)
+    assert out.tolist() == [False, True]
+
+
+# -- E-Args: float parameters -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dps", DOMAINS)
+@pytest.mark.parametrize("value", [2**1100, -(2**1024), 2**1024 - 2**970])
+def test_integers_beyond_the_float_range_are_refused(value, dps) -> None:
+    refused(LintraTypeError, ["argument x", "no finite value in f64"],
+            evaluate, SQUARE, value, dps=dps)
+
+
+@pytest.mark.parametrize("dps", DOMAINS)
+def test_the_largest_integer_below_the_overflow_threshold_rounds_to_the_largest_float(dps):
+    largest = np.finfo(np.float64).max
+    (out,) = evaluate(parse_program(
+        "def g(x: f64[]) -> f64[]:\n    y: f64[] = mul(x, 0.5)\n    return y\n"),
+        2**1024 - 2**970 - 1, dps=dps)
+    assert float(out) == largest / 2
+
+
+@pytest.mark.parametrize("dps", DOMAINS)
+@pytest.mark.parametrize("value", [[[1.0], 2.0], [1.0, [2.0, 3.0]], [[1.0, 2.0], [3.0]]])
+def test_ragged_nested_lists_are_shape_errors(value, dps) -> None:
+    refused(ShapeError, ["argument x", "f64[2]", "rectangular"], evaluate, SINE2, value, dps=dps)
+
+
+@pytest.mark.parametrize("dps", DOMAINS)
+@pytest.mark.parametrize("value", [None, "abc", 1j, [1.0, None], {"a": 1}])
+def test_non_numbers_are_type_errors(value, dps) -> None:
+    program = SQUARE if np.shape(value) == () else SINE2
+    with pytest.raises(LintraTypeError) as info:
+        evaluate(program, value, dps=dps)
+    assert "argument x" in str(info.value)
+
+
+def test_python_floats_in_object_arrays_are_rounded_to_f32_in_both_domains() -> None:
+    """E-Args rounds a binary float to the parameter's dtype before the mpmath domain takes
+    it exactly: an object array of Python floats means the same point as a float64 array."""
+    values = [0.1, 1 / 3]
+    expected = [float(np.float32(v)) for v in values]
+    for arg in (np.array(values, dtype=object), np.array(values)):
+        (out,) = evaluate(COPY32, arg, dps=30)
+        assert [float(v) for v in out] == expected
+        assert out[0] != 0.1  # not the float64 0.1 taken exactly
+    # 2^24 + 1 is a tie (to even: 2^24); 2^100 + 2^76 + 1 lies just above a tie, which a
+    # rounding through float64 (to 2^100 + 2^76, then to even) would lose
+    ints = np.array([2**24 + 1, 2**100 + 2**76 + 1], dtype=object)
+    (out,) = evaluate(COPY32, ints, dps=30)
+    assert [int(v) for v in out] == [2**24, 2**100 + 2**77]
+    (out,) = evaluate(COPY32, ints)
+    assert [int(v) for v in out] == [2**24, 2**100 + 2**77]
+
+
+def test_a_decimal_string_is_still_the_real_it_denotes() -> None:
+    (out,) = evaluate(COPY32, np.array(["0.1", "0.25"], dtype=object), dps=30)
+    with mpmath.workdps(40):
+        assert abs(out[0] - mpmath.mpf("0.1")) < mpmath.mpf("1e-29")
+
+
+def test_evaluate_given_a_module_or_no_program() -> None:
+    module = parse(str(SQUARE))
+    refused(LintraTypeError, ["Program", "Module"], evaluate, module, 1.0)
+    refused(LintraTypeError, ["Program", "str"], evaluate, "def g", 1.0)
+    refused(LintraTypeError, ["argument x", "Program"], evaluate, SQUARE, SQUARE)
