@@ -75,7 +75,7 @@ def runner_module() -> ModuleType:
         if exc.name and exc.name.split(".")[0] == "hypothesis":
             raise MissingDependency(
                 "the conformance suite generates cases with Hypothesis, which is not "
-                "installed: pip install 'lintra[dev]' (or pip install hypothesis)") from exc
+                "installed: pip install 'lintra[conformance]' (or pip install hypothesis)") from exc
         raise
     return runner
 
