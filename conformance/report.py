@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lintra.conformance.results import CheckResult, RunReport, Status
+from lintra.reference.primitives import PRIMITIVES
 
 COMMAND = ("python", "-m", "lintra.conformance")
 """How re-run commands invoke the command line."""
@@ -86,10 +87,41 @@ def property_rows(results: Iterable[CheckResult]) -> list[Row]:
 
 
 def primitive_rows(results: Iterable[CheckResult]) -> list[Row]:
-    """Rows per primitive, sorted by name: a case counts for every primitive its program
-    uses."""
-    rows = tally(results, lambda r: r.primitives or (NO_PRIMITIVE,))
-    return sorted(rows, key=lambda row: (row.name == NO_PRIMITIVE, row.name))
+    """Rows per primitive (:func:`attributed`), sorted by name; groups of corpus cases that
+    test no single primitive come after the primitives."""
+    rows = tally(results, attributed)
+    return sorted(rows, key=lambda row: (row.name.startswith("("), row.name))
+
+
+def attributed(result: CheckResult) -> tuple[str, ...]:
+    """Where a result counts in the per-primitive table, so that a failure is blamed on the
+    primitive it tests and no other: a generated case under the primitive its item is built
+    around; a corpus case under the primitive its name says it tests (``sin_f64``,
+    ``kink_max_ties``), else the only primitive its program uses, else under its corpus file
+    (``(shapes corpus)``: cases about the language, or about several primitives at once). A
+    result without an item (made by hand) counts for each primitive it names."""
+    kind, _, rest = result.item.partition("::")
+    if kind == "check" and "::" in rest:
+        return (rest.rsplit("::", 1)[1],)
+    if kind == "corpus":
+        tested = _named_primitive(rest)
+        if tested is None:
+            known = [p for p in result.primitives if p in PRIMITIVES]
+            tested = known[0] if len(known) == 1 else None
+        if tested is not None:
+            return (tested,)
+        where = re.match(r"corpus (.+?):\d+ ", result.case)
+        return (f"({Path(where.group(1)).stem if where else 'other'} corpus)",)
+    return result.primitives or (NO_PRIMITIVE,)
+
+
+def _named_primitive(case_name: str) -> str | None:
+    """The primitive a corpus case's name starts with (after ``kink_``), the longest one."""
+    name = case_name.removeprefix("kink_")
+    for p in sorted(PRIMITIVES, key=len, reverse=True):
+        if name == p or name.startswith(p + "_"):
+            return p
+    return None
 
 
 def total_row(rows: Sequence[Row], name: str = "total") -> Row:
@@ -564,7 +596,9 @@ def render_html(report: RunReport, *, backend: str | None = None,
     parts.append(_skip_table(skips))
 
     parts.append('<h2 id="primitives">Per primitive</h2>')
-    parts.append('<p class="note">A case counts for every primitive its program uses.</p>')
+    parts.append('<p class="note">A result counts for the primitive it tests: a generated case for '
+                 'the primitive it is built around, a corpus case for the one its name or '
+                 'program names, else for its corpus file.</p>')
     parts.append(_table_html(primitive_rows(results), "primitive", total=False))
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"

@@ -398,6 +398,30 @@ def test_tables_count_each_status_and_the_worst_error() -> None:
     assert "FAILED" in summary and "primitive" in summary
 
 
+def test_a_failure_is_counted_for_the_primitive_it_tests() -> None:
+    """A broken sin fails the generated cases around logistic whose program uses sin, and
+    corpus cases of several primitives: only logistic's row and the corpus file's group
+    count them, never add, mul or sin; no row for an unknown primitive or for none."""
+    results = [
+        replace(generated("jvp_vs_oracle", Status.FAIL, "logistic"),
+                primitives=("logistic", "sin", "add"), item="check::jvp_vs_oracle::logistic"),
+        CheckResult("corpus", Status.FAIL, primitives=("add", "mul", "sin"),
+                    item="corpus::fan_out", case="corpus /x/cases/shapes.lcase:5 fan_out "
+                    "(value, line 13)"),
+        CheckResult("corpus", Status.FAIL, primitives=("max", "sin"),
+                    item="corpus::kink_max_ties", case="corpus /x/kinks.lcase:9 kink_max_ties"),
+        CheckResult("corpus", Status.PASS, primitives=("dot_general",), item="corpus::matmul",
+                    case="corpus /x/contraction.lcase:2 matmul (value, line 4)"),
+        CheckResult("corpus", Status.PASS, primitives=("frobnicate",),
+                    item="corpus::unknown_primitive",
+                    case="corpus /x/errors.lcase:70 unknown_primitive (error, line 74)"),
+    ]
+    rows = {r.name: r for r in primitive_rows(results)}
+    assert list(rows) == ["dot_general", "logistic", "max", "(errors corpus)",
+                          "(shapes corpus)"]
+    assert rows["logistic"].failed == rows["max"].failed == rows["(shapes corpus)"].failed == 1
+
+
 def test_rerun_commands_from_the_origins() -> None:
     r = generated("jvp_vs_oracle", Status.FAIL, "atan2", seed=5, profile="thorough")
     assert rerun_command(r, "my pkg:make") == (
