@@ -1,10 +1,13 @@
 """The backend protocol: what the conformance suite asks of an AD system (spec chapter 7.1).
 
 A backend works at program level. It receives lintra :class:`~lintra.reference.syntax.Program`
-objects (already checked: well typed, linear where marked) and NumPy arrays, and returns
-array-likes. Tangents and cotangents exist for float parameters and float results only: "one
-per float input" means in parameter order, skipping integer and boolean parameters, exactly as
-in the reference (spec 5.4).
+objects and NumPy arrays, and returns array-likes. The programs pass the reference's
+``check`` (well typed, linear where marked), except in two corpus assertions that test
+refusals (spec 7.1): ``evaluate`` of an ill-typed program, and ``linear_map`` of a program
+not linear in its ``lin`` parameters (then ``transpose``), which must raise. Tangents and
+cotangents exist for float parameters and float results only: "one per float input" means in
+parameter order, skipping integer and boolean parameters, exactly as in the reference (spec
+5.4).
 
 Required methods::
 
