@@ -26,7 +26,7 @@ from lintra.reference.emit import (
 from lintra.reference.errors import LintraTypeError, ShapeError
 from lintra.reference.evaluate import evaluate
 from lintra.reference.jvp import forget_linearity, jvp_program
-from lintra.reference.syntax import ArrayType, Binder, Program, Var, VarType
+from lintra.reference.syntax import ArrayType, Binder, Module, Program, Var, VarType
 from lintra.reference.transpose import transpose_program
 from lintra.reference.unzip import unzip
 
@@ -74,25 +74,85 @@ class LinearFunction:
 
 
 def require_float_value(value: object, t: ArrayType, what: str, program: str) -> None:
-    """A (co)tangent must have its type's shape and, if it is an array, a float dtype."""
-    shape = tuple(np.shape(value))
-    if shape != t.shape:
-        raise ShapeError(
-            f"{what} must have type {t}, got an array of shape {shape}", program=program
-        )
-    dtype = getattr(value, "dtype", None)
-    if dtype is not None and np.dtype(dtype).kind not in "fO":
+    """A (co)tangent must have its type's shape and float data: a float array, a Python
+    float, or (in the mpmath domain) an object array; integer and boolean data is refused
+    (spec 5.3), as is a ragged nested list."""
+    if isinstance(value, (Program, Module, LinearFunction)):
         raise LintraTypeError(
-            f"{what} must have type {t}, got an array of dtype {dtype}", program=program
+            f"{what} must be an array of type {t}, got a {type(value).__name__}",
+            program=program,
         )
+    try:
+        arr = np.asarray(value)
+    except (ValueError, TypeError) as err:
+        raise ShapeError(
+            f"{what} must have type {t}, but NumPy cannot read it as one rectangular array "
+            f"({err})", program=program,
+        ) from None
+    if arr.shape != t.shape:
+        raise ShapeError(
+            f"{what} must have type {t}, got an array of shape {arr.shape}", program=program
+        )
+    if arr.dtype.kind not in "fO":
+        raise LintraTypeError(
+            f"{what} must have type {t}, got an array of dtype {arr.dtype} (tangents and "
+            "cotangents are float data)", program=program,
+        )
+
+
+def require_program(p: object, what: str) -> Program:
+    """``p`` itself if it is a :class:`Program`; a module or anything else is refused."""
+    if isinstance(p, Program):
+        return p
+    hint = " (pick one def with module['name'])" if isinstance(p, Module) else ""
+    hint = " (transpose takes the linear map that linearize returns)" if isinstance(
+        p, LinearFunction) else hint
+    raise LintraTypeError(f"{what} takes a Program, got a {type(p).__name__}{hint}")
+
+
+def float_parameters(p: Program) -> list[Binder]:
+    """The parameters that have tangents: the float ones, in order."""
+    return [b for b in p.inputs if b.type is not None and b.type.array.dtype.is_float]
+
+
+def require_arguments(p: Program, values: object, what: str, kind: str,
+                      binders: Sequence[Binder]) -> tuple[object, ...]:
+    """``values`` as a tuple with one entry per binder: primals or tangents given as a list
+    or a tuple of the right length."""
+    if not isinstance(values, (list, tuple)):
+        raise LintraTypeError(
+            f"{what}: {kind} must be a list or tuple with one entry per "
+            f"{'parameter' if kind == 'primals' else 'float parameter'}, "
+            f"got a {type(values).__name__}", program=p.name,
+        )
+    if len(values) != len(binders):
+        sig = ", ".join(str(b) for b in binders)
+        raise LintraTypeError(
+            f"{what}: {p.name} takes {len(binders)} {kind} ({sig}), got {len(values)}",
+            program=p.name,
+        )
+    return tuple(values)
+
+
+def require_tangents(p: Program, tangents: object, what: str) -> tuple[object, ...]:
+    """One float tangent per float parameter, each of its parameter's type (spec 5.3)."""
+    floats = float_parameters(p)
+    values = require_arguments(p, tangents, what, "tangents", floats)
+    for b, v in zip(floats, values):
+        assert b.type is not None
+        require_float_value(v, b.type.array, f"{what}: the tangent for {b.name}", p.name)
+    return values
 
 
 def jvp(p: Program, primals: Sequence[object], tangents: Sequence[object],
         dps: int | None = None) -> tuple[tuple[Value, ...], tuple[Value, ...]]:
     """``(p(primals), dp(primals)[tangents])``: one tangent per float input and result."""
+    p = require_program(p, "jvp")
+    xs = require_arguments(p, primals, "jvp", "primals", p.inputs)
+    ts = require_tangents(p, tangents, "jvp")
     jp = jvp_program(p)
     n = len(p.outputs)
-    outs = evaluate(jp, *primals, *tangents, dps=dps)
+    outs = evaluate(jp, *xs, *ts, dps=dps)
     return outs[:n], outs[n:]
 
 
@@ -103,6 +163,8 @@ def linearize(p: Program, *primals: object, dps: int | None = None
     The primal program of ``unzip(jvp_program(p))`` runs once now; ``lin`` holds the linear
     program and the residual values, so applying it does no primal work.
     """
+    p = require_program(p, "linearize")
+    require_arguments(p, primals, "linearize", "primals", p.inputs)
     primal, linear = unzip(jvp_program(p))
     outs = evaluate(primal, *primals, dps=dps)
     n = len(p.outputs)
@@ -111,18 +173,25 @@ def linearize(p: Program, *primals: object, dps: int | None = None
 
 def transpose(lin: LinearFunction) -> LinearFunction:
     """The transposed linear map: result cotangents -> one cotangent per linear input."""
+    if not isinstance(lin, LinearFunction):
+        hint = (" (for a linear Program use transpose_program)"
+                if isinstance(lin, (Program, Module)) else "")
+        raise LintraTypeError(
+            f"transpose takes the linear map that linearize returns, got a "
+            f"{type(lin).__name__}{hint}"
+        )
     return LinearFunction(transpose_program(lin.program), lin.residuals, lin.dps)
 
 
 def vjp(p: Program, *primals: object, dps: int | None = None
         ) -> tuple[tuple[Value, ...], LinearFunction]:
     """``(p(primals), pullback)``: pullback maps result cotangents to input cotangents."""
-    outs, lin = linearize(p, *primals, dps=dps)
+    outs, lin = linearize(require_program(p, "vjp"), *primals, dps=dps)
     return outs, transpose(lin)
 
 
 def _scalar_output(p: Program, what: str) -> VarType:
-    typing = check(p)
+    typing = check(require_program(p, what))
     types = typing.program.result_types
     if len(types) != 1 or types[0].array.shape != () or not types[0].array.dtype.is_float:
         shown = ", ".join(str(t) for t in types)
@@ -133,15 +202,37 @@ def _scalar_output(p: Program, what: str) -> VarType:
     return types[0]
 
 
-def _argnums(p: Program, argnums: int | Sequence[int], what: str) -> tuple[int, ...]:
-    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+def _is_index(k: object) -> bool:
+    """A Python or NumPy integer, not a boolean (``argnums=True`` is refused, not read as 1)."""
+    return isinstance(k, (int, np.integer)) and not isinstance(k, (bool, np.bool_))
+
+
+def _argnums(p: Program, argnums: object, what: str) -> tuple[int, ...]:
+    """``argnums`` checked and normalized: an int, or a tuple or list of distinct ints,
+    each naming a float parameter (negative counting from the end)."""
+    if _is_index(argnums):
+        nums: tuple = (argnums,)
+    elif isinstance(argnums, (tuple, list)) and all(_is_index(k) for k in argnums):
+        nums = tuple(argnums)
+    else:
+        raise LintraTypeError(
+            f"{what}: argnums must be an int or a tuple of ints, got {argnums!r}",
+            program=p.name,
+        )
+    n = len(p.inputs)
     for k in nums:
-        if not isinstance(k, int) or not -len(p.inputs) <= k < len(p.inputs):
+        if not -n <= k < n:
             raise LintraTypeError(
-                f"{what}: argnums {argnums!r} out of range for {len(p.inputs)} parameters",
+                f"{what}: argnums {argnums!r} out of range for {n} parameters",
                 program=p.name,
             )
-    nums = tuple(k % len(p.inputs) for k in nums)
+    nums = tuple(int(k) % n for k in nums)
+    if len(set(nums)) != len(nums):
+        twice = next(k for k in nums if nums.count(k) > 1)
+        raise LintraTypeError(
+            f"{what}: argnums {argnums!r} names parameter {p.inputs[twice].name} twice",
+            program=p.name, variable=p.inputs[twice].name,
+        )
     for k in nums:
         b = p.inputs[k]
         if b.type is None or not b.type.array.dtype.is_float:
@@ -158,7 +249,7 @@ def _float_index(p: Program, k: int) -> int:
 
 
 def _pick(values: Sequence[object], argnums: int | Sequence[int]) -> object:
-    return values[0] if isinstance(argnums, int) else tuple(values)
+    return values[0] if _is_index(argnums) else tuple(values)
 
 
 def grad(p: Program, *primals: object, argnums: int | Sequence[int] = 0,
@@ -226,7 +317,7 @@ def jacfwd(p: Program, *primals: object, argnums: int | Sequence[int] = 0,
     ``result.shape + argument.shape``; nested as JAX does (one result and an int ``argnums``
     give one array).
     """
-    _all_float_outputs(check(p).program, "jacfwd")
+    _all_float_outputs(check(require_program(p, "jacfwd")).program, "jacfwd")
     nums = _argnums(p, argnums, "jacfwd")
     _, lin = linearize(p, *primals, dps=dps)
     ins = lin.input_types
@@ -247,7 +338,7 @@ def jacrev(p: Program, *primals: object, argnums: int | Sequence[int] = 0,
            dps: int | None = None) -> object:
     """The Jacobian by reverse mode: one pullback per result element (same layout as
     :func:`jacfwd`)."""
-    _all_float_outputs(check(p).program, "jacrev")
+    _all_float_outputs(check(require_program(p, "jacrev")).program, "jacrev")
     nums = _argnums(p, argnums, "jacrev")
     _, pullback = vjp(p, *primals, dps=dps)
     outs = pullback.input_types
@@ -327,6 +418,9 @@ def hvp(p: Program, primals: Sequence[object], tangents: Sequence[object],
 
     ``tangents`` has one entry per float input; returns one entry per float input.
     """
+    p = require_program(p, "hvp")
+    require_arguments(p, primals, "hvp", "primals", p.inputs)
+    require_tangents(p, tangents, "hvp")
     floats = tuple(
         k for k, b in enumerate(p.inputs) if b.type is not None and b.type.array.dtype.is_float
     )

@@ -12,6 +12,7 @@ from lintra.reference import (
     LintraError,
     LintraTypeError,
     ShapeError,
+    derived,
     evaluate,
     parse,
     parse_program,
@@ -144,3 +145,80 @@ def test_evaluate_given_a_module_or_no_program() -> None:
     refused(LintraTypeError, ["Program", "Module"], evaluate, module, 1.0)
     refused(LintraTypeError, ["Program", "str"], evaluate, "def g", 1.0)
     refused(LintraTypeError, ["argument x", "Program"], evaluate, SQUARE, SQUARE)
+
+
+# -- derived functions: primals, tangents, argnums, programs (spec 5.3) ---------------------
+
+MUL = parse_program("def f(x: f64[], y: f64[]) -> f64[]:\n    z: f64[] = mul(x, y)\n    return z\n")
+MIXED = parse_program(
+    "def m(x: f64[2], n: i64[], y: f64[]) -> f64[]:\n"
+    "    s: f64[] = reduce_sum(x, axes=(0,))\n    z: f64[] = mul(s, y)\n    return z\n"
+)
+
+
+@pytest.mark.parametrize("dps", DOMAINS)
+def test_jvp_checks_primals_and_tangents_separately(dps) -> None:
+    """``jvp(p, [2.0], [3.0, 5.0, 7.0])`` used to run as ``jvp(p, [2.0, 3.0], [5.0, 7.0])``."""
+    refused(LintraTypeError, ["jvp", "2 primals", "x: f64[]", "got 1"],
+            derived.jvp, MUL, [2.0], [3.0, 5.0, 7.0], dps=dps)
+    refused(LintraTypeError, ["jvp", "2 tangents", "got 3"],
+            derived.jvp, MUL, [2.0, 3.0], [3.0, 5.0, 7.0], dps=dps)
+    refused(LintraTypeError, ["hvp", "2 tangents", "got 1"],
+            derived.hvp, MUL, [2.0, 3.0], [1.0], dps=dps)
+    refused(LintraTypeError, ["list or tuple"], derived.jvp, MUL, 2.0, [1.0], dps=dps)
+    # one tangent per float parameter: the integer parameter n has none
+    refused(LintraTypeError, ["jvp", "m takes 2 tangents", "x: f64[2], y: f64[]", "got 3"],
+            derived.jvp, MIXED, [[1.0, 2.0], 3, 4.0], [[1.0, 0.0], 0.0, 1.0], dps=dps)
+    (z,), (dz,) = derived.jvp(MIXED, [[1.0, 2.0], 3, 4.0], [[1.0, 0.0], 1.0], dps=dps)
+    assert float(z) == 12.0 and float(dz) == 4.0 + 3.0
+
+
+@pytest.mark.parametrize("dps", DOMAINS)
+@pytest.mark.parametrize("tangent", [np.array([1, 2]), [1, 2], np.array([True, False])])
+def test_integer_and_boolean_tangents_are_refused(tangent, dps) -> None:
+    refused(LintraTypeError, ["tangent for x", "f64[2]", "float data"],
+            derived.jvp, SINE2, [[0.5, 1.0]], [tangent], dps=dps)
+    _, lin = derived.linearize(SINE2, [0.5, 1.0], dps=dps)
+    refused(LintraTypeError, ["linear argument 1", "f64[2]"], lin, tangent)
+
+
+@pytest.mark.parametrize("dps", DOMAINS)
+def test_tangent_shapes_and_nesting(dps) -> None:
+    refused(ShapeError, ["tangent for x", "f64[2]", "shape (3,)"],
+            derived.jvp, SINE2, [[0.5, 1.0]], [[1.0, 2.0, 3.0]], dps=dps)
+    refused(ShapeError, ["tangent for x", "rectangular"],
+            derived.jvp, SINE2, [[0.5, 1.0]], [[[1.0], 2.0]], dps=dps)
+    _, pullback = derived.vjp(SINE2, [0.5, 1.0], dps=dps)
+    refused(ShapeError, ["f64[2]", "rectangular"], pullback, [[1.0], 2.0])
+
+
+@pytest.mark.parametrize("argnums", [None, 1.0, True, False, (0, 0), (1, -1), "0", [0.0],
+                                     ((0,),), 2, -3])
+def test_bad_argnums_are_type_errors(argnums) -> None:
+    for f in (derived.grad, derived.value_and_grad, derived.jacfwd, derived.jacrev,
+              derived.hessian):
+        refused(LintraTypeError, ["argnums"], f, MUL, 2.0, 3.0, argnums=argnums)
+
+
+def test_numpy_integers_are_argnums() -> None:
+    """An ``np.int64`` selects one argument as a Python int does (one array back)."""
+    g = derived.grad(MUL, 2.0, 3.0, argnums=np.int64(1))
+    assert isinstance(g, np.ndarray) and float(g) == 2.0
+    gs = derived.grad(MUL, 2.0, 3.0, argnums=(np.int32(1), 0))
+    assert [float(v) for v in gs] == [2.0, 3.0]
+
+
+def test_programs_and_linear_maps_are_not_confused() -> None:
+    module = parse(str(MUL))
+    _, lin = derived.linearize(MUL, 2.0, 3.0)
+    refused(LintraTypeError, ["transpose", "Program", "transpose_program"],
+            derived.transpose, MUL)
+    refused(LintraTypeError, ["transpose", "Module"], derived.transpose, module)
+    for f, args in ((derived.grad, (2.0, 3.0)), (derived.linearize, (2.0, 3.0)),
+                    (derived.vjp, (2.0, 3.0)), (derived.jacfwd, (2.0, 3.0)),
+                    (derived.jacrev, (2.0, 3.0)), (derived.hessian, (2.0, 3.0)),
+                    (derived.jvp, ([2.0, 3.0], [1.0, 1.0])),
+                    (derived.hvp, ([2.0, 3.0], [1.0, 1.0]))):
+        refused(LintraTypeError, ["takes a Program", "Module"], f, module, *args)
+        refused(LintraTypeError, ["takes a Program", "LinearFunction"], f, lin, *args)
+    refused(LintraTypeError, ["linear argument 1", "LinearFunction"], lin, lin, 1.0)
