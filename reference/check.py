@@ -22,6 +22,7 @@ from lintra.reference.errors import (
     LintraError,
     LintraTypeError,
     Location,
+    ShapeError,
 )
 from lintra.reference.primitives import lookup
 from lintra.reference.primitives.base import LinearityKind, Primitive
@@ -42,6 +43,23 @@ CALL = "call"
 """The call form ``call(args..., fn="name")`` (spec 1.4): a language construct, not a primitive."""
 
 DEFAULT_LITERAL_DTYPE = {"float": DType.f64, "int": DType.i64, "bool": DType.bool}
+
+MAX_RANK = 32
+"""The largest rank of a type (spec 2.1), NumPy's historical limit."""
+
+MAX_ELEMENTS = 2**60
+"""Every dimension of a type, and its number of elements, is below this (spec 2.1): an array
+of that many 8-byte elements would need 2^63 bytes, beyond a signed 64-bit size."""
+
+INT_RANGE = {DType.i64: (-(2**63), 2**63 - 1), DType.i32: (-(2**31), 2**31 - 1)}
+"""The values each integer dtype holds (two's complement)."""
+
+FLOAT_OVERFLOW = {DType.f64: 2**1024 - 2**970, DType.f32: 2**128 - 2**103}
+"""The smallest magnitude that rounds to infinity in each float dtype (the largest finite
+value plus half its ulp): an integer at or beyond it has no finite value there."""
+
+PARAM_INT_RANGE = INT_RANGE[DType.i64]
+"""Integer values in static parameters (sizes, axes, bounds, exponents) lie in i64's range."""
 
 
 @dataclass(frozen=True)
@@ -122,8 +140,39 @@ def _line_of(loc: Location | None) -> str:
 # Judgments
 
 
+def type_limits(t: object) -> str | None:
+    """What is wrong with an array type's form (spec 2.1), or ``None``: a dtype of the
+    language, a tuple of non-negative int dimensions, rank at most :data:`MAX_RANK`, every
+    dimension and the element count below :data:`MAX_ELEMENTS`."""
+    if not isinstance(t, ArrayType) or not isinstance(t.dtype, DType):
+        return f"{t!r} is not an array type of the language"
+    shape = t.shape
+    if not isinstance(shape, tuple) or not all(
+        isinstance(n, int) and not isinstance(n, bool) for n in shape
+    ):
+        return f"the shape {shape!r} is not a tuple of ints"
+    if len(shape) > MAX_RANK:
+        return f"rank {len(shape)} exceeds the largest rank, {MAX_RANK}"
+    if any(n < 0 for n in shape):
+        return "a negative dimension"
+    count = 1
+    for n in shape:
+        count *= n
+        if n >= MAX_ELEMENTS:
+            return f"the dimension {n} is not below 2^60"
+    if count >= MAX_ELEMENTS:
+        return f"its {count} elements are not fewer than 2^60"
+    return None
+
+
 def check_binder_type(vt: VarType, name: str, scope: _Scope, loc: Location | None) -> None:
-    """T-Type: a linear variable has a float dtype; dimensions are non-negative."""
+    """T-Type: a linear variable has a float dtype; the shape is within the limits of 2.1."""
+    if not isinstance(vt, VarType):
+        raise _fail(LintraTypeError, f"{name} has no type of the language ({vt!r})", scope,
+                    loc=loc, variable=name)
+    problem = type_limits(vt.array)
+    if problem is not None:
+        raise _fail(ShapeError, f"the type of {name}: {problem}", scope, loc=loc, variable=name)
     if vt.linear and not vt.array.dtype.is_float:
         raise _fail(
             LinearityError,
@@ -132,8 +181,6 @@ def check_binder_type(vt: VarType, name: str, scope: _Scope, loc: Location | Non
             loc=loc,
             variable=name,
         )
-    if any(n < 0 for n in vt.array.shape):
-        raise _fail(LintraTypeError, f"{name} has a negative dimension", scope, loc=loc)
 
 
 def bind(scope: _Scope, name: str, vt: VarType, loc: Location | None, eqn: Equation | None = None,
@@ -183,8 +230,15 @@ def check_literal(a: Literal, dtype: DType, scope: _Scope, e: Equation | None, i
         "float": dtype.is_float,
     }[a.kind]
     if ok and a.kind == "int" and dtype.is_int:
-        info = {DType.i64: (-(2**63), 2**63 - 1), DType.i32: (-(2**31), 2**31 - 1)}[dtype]
-        ok = info[0] <= a.value <= info[1]
+        lo, hi = INT_RANGE[dtype]
+        ok = lo <= a.value <= hi
+    if ok and a.kind == "int" and dtype.is_float and abs(a.value) >= FLOAT_OVERFLOW[dtype]:
+        raise _fail(
+            LintraTypeError,
+            f"the integer literal {_short(a.value)} has no finite value in {dtype} (it rounds "
+            "to infinity; write inf for infinity)",
+            scope, loc=a.loc, eqn=e, index=index,
+        )
     if not ok:
         raise _fail(
             LintraTypeError,
@@ -276,8 +330,34 @@ def check_linearity(
     return bool(linear_here)
 
 
+def _short(n: int) -> str:
+    """An integer as text, abbreviated when it has more than 40 digits."""
+    text = str(n)
+    return text if len(text) <= 40 else f"{text[:12]}...({len(text.lstrip('-'))} digits)"
+
+
+def check_param_ints(e: Equation, scope: _Scope, index: int) -> None:
+    """Integers in parameter values lie in i64's range (spec 2.1), so that no shape rule
+    meets an integer that a machine integer cannot hold."""
+    lo, hi = PARAM_INT_RANGE
+    for name, value in e.params:
+        stack = [value]
+        while stack:
+            v = stack.pop()
+            if isinstance(v, tuple):
+                stack.extend(v)
+            elif isinstance(v, int) and not isinstance(v, bool) and not lo <= v <= hi:
+                raise _fail(
+                    LintraTypeError,
+                    f"parameter {name} holds {_short(v)}, outside the range of i64 "
+                    "(integers in parameters are at most 2^63 - 1 in magnitude)",
+                    scope, eqn=e, index=index,
+                )
+
+
 def check_params(prim: Primitive, e: Equation, scope: _Scope, index: int) -> dict[str, ParamValue]:
     """T-Params: known parameter names of the right kinds, defaults filled in."""
+    check_param_ints(e, scope, index)
     try:
         return prim.param_values(e.param_dict)
     except LintraError as err:
@@ -430,6 +510,9 @@ def check_program(p: Program, module: Module | None = None) -> ProgramTyping:
             raise _fail(LintraTypeError, f"parameter {b.name} needs a type", scope, loc=b.loc)
         bind(scope, b.name, b.type, b.loc)
     for t in p.result_types:
+        problem = type_limits(t.array) if isinstance(t, VarType) else f"{t!r} is not a type"
+        if problem is not None:
+            raise _fail(ShapeError, f"result type {t}: {problem}", scope, loc=p.loc)
         if t.linear and not t.array.dtype.is_float:
             raise _fail(LinearityError, f"result type {t}: linear values must be float", scope,
                         loc=p.loc)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lintra.reference.check import CALL, ProgramTyping, check
+from lintra.reference.check import CALL, FLOAT_OVERFLOW, INT_RANGE, ProgramTyping, check
 from lintra.reference.domains import Domain, MpDomain, domain_for
 from lintra.reference.domains import _nearest_f32 as nearest_f32
 from lintra.reference.emit import checked
@@ -33,14 +33,6 @@ class _Frame:
     env: dict[str, Value]
     pc: int = 0
     caller_binders: tuple[str, ...] = field(default=())
-
-
-INT_RANGE = {DType.i64: (-(2**63), 2**63 - 1), DType.i32: (-(2**31), 2**31 - 1)}
-"""The values each integer dtype holds (two's complement)."""
-
-FLOAT_OVERFLOW = {DType.f64: 2**1024 - 2**970, DType.f32: 2**128 - 2**103}
-"""The smallest magnitude that rounds to infinity in each float dtype (the largest finite
-value plus half its ulp): an integer argument at or beyond it has no finite value there."""
 
 
 def read_array(value: object, name: str, t: ArrayType) -> np.ndarray:

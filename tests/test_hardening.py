@@ -12,6 +12,7 @@ from lintra.reference import (
     LintraError,
     LintraTypeError,
     ShapeError,
+    check,
     derived,
     evaluate,
     parse,
@@ -222,3 +223,49 @@ def test_programs_and_linear_maps_are_not_confused() -> None:
         refused(LintraTypeError, ["takes a Program", "Module"], f, module, *args)
         refused(LintraTypeError, ["takes a Program", "LinearFunction"], f, lin, *args)
     refused(LintraTypeError, ["linear argument 1", "LinearFunction"], lin, lin, 1.0)
+
+
+# -- shape arithmetic limits (spec 2.1) -------------------------------------------------------
+
+
+def _one_equation(param: str, arg: str = "x: f64[0]", result: str = "f64[0]") -> str:
+    return f"def r({arg}) -> {result}:\n    y = reshape(x, new_sizes={param})\n    return y\n"
+
+
+@pytest.mark.parametrize(("text", "error", "words"), [
+    # the int64 product of the sizes wraps to 0, which used to pass
+    (_one_equation("(4294967296, 4294967296)"), ShapeError, ["y", "2^60"]),
+    (_one_equation("(1152921504606846976, 0)"), ShapeError, ["y", "1152921504606846976"]),
+    (_one_equation("(18446744073709551616,)", "x: f64[1]", "f64[1]"), LintraTypeError,
+     ["new_sizes", "range of i64"]),
+    (_one_equation("(-18446744073709551616,)", "x: f64[1]", "f64[1]"), LintraTypeError,
+     ["new_sizes", "range of i64"]),
+    (_one_equation("(" + "1, " * 33 + ")", "x: f64[1]", "f64[1]"), ShapeError,
+     ["rank 33", "32"]),
+    ("def r(x: f64[" + ", ".join(["1"] * 65) + "]) -> f64[]:\n    return x\n", ShapeError,
+     ["type of x", "rank 65"]),
+    ("def r(x: f64[]) -> f64[1152921504606846976]:\n    return x\n", ShapeError,
+     ["result type", "2^60"]),
+    ("def r(x: f64[]) -> f64[]:\n    y = add(x, 1" + "0" * 400 + ")\n    return y\n",
+     LintraTypeError, ["integer literal", "no finite value in f64", "401 digits"]),
+    ("def r(x: f32[]) -> f32[]:\n    y = add(x, 340282356779733661637539395458142568448)\n"
+     "    return y\n", LintraTypeError, ["no finite value in f32"]),
+])
+def test_shape_limits_and_huge_integers_are_refused_by_check(text, error, words) -> None:
+    err = refused(error, words, check, parse_program(text))
+    assert err.location is not None  # the place is named
+
+
+def test_the_limits_themselves_are_accepted() -> None:
+    """Rank 32, 2^60 - 1 elements in a declared type, the largest i64 in a parameter and the
+    largest integer that rounds to a finite f32 all check."""
+    check(parse_program("def r(x: f64[" + ", ".join(["1"] * 32) + "]) -> f64[]:\n"
+                        "    y = reshape(x, new_sizes=())\n    return y\n"))
+    check(parse_program(_one_equation("(1152921504606846975, 0)")
+                        .replace("-> f64[0]", "-> f64[1152921504606846975, 0]")
+                        ))
+    check(parse_program("def r(x: f32[]) -> f32[]:\n"
+                        "    y = add(x, 340282356779733661637539395458142568447)\n    return y\n"))
+    (y,) = evaluate(parse_program("def r(x: f64[]) -> f64[]:\n"
+                                  f"    y = add(x, {2**1024 - 2**970 - 1})\n    return y\n"), 0.0)
+    assert float(y) == np.finfo(np.float64).max
