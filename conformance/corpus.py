@@ -35,7 +35,13 @@ from lintra.conformance.properties import (
     finite_where_wrong,
     takes_one_sided_slopes,
 )
-from lintra.conformance.results import CheckResult, Status, format_inputs, format_point
+from lintra.conformance.results import (
+    CheckResult,
+    Status,
+    format_inputs,
+    format_point,
+    input_labels,
+)
 from lintra.reference.errors import (
     EvaluationError,
     LinearityError,
@@ -637,8 +643,14 @@ def run_corpus_case(backend: Backend, case: CorpusCase) -> list[CheckResult]:
             if status is Status.CONVENTION:
                 kw.update(convention=True, point=format_point([x.array() for x in a.inputs]))
             arrays = [lit.array() for lit in (*a.inputs, *a.tangents, *a.cotangents)]
+            labels = None
+            if program is not None:
+                labels = input_labels(
+                    [b.name for b in program.inputs],
+                    [b.name for b in program.inputs if b.type.array.dtype.is_float],
+                    len(a.cotangents))
             return CheckResult(check=a.check_name, status=status, reason=reason,
-                               program=text, inputs=format_inputs(arrays),
+                               program=text, inputs=format_inputs(arrays, labels),
                                primitives=primitives, item=f"corpus::{case.name}",
                                case=f"corpus {case.where} {case.name} ({a.header()}, "
                                     f"line {a.line})", **kw)  # type: ignore[arg-type]

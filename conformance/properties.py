@@ -25,7 +25,13 @@ from lintra.conformance import analysis
 from lintra.conformance.analysis import Bounds
 from lintra.conformance.backend import Backend
 from lintra.conformance.oracle import Estimate, directional_derivative, one_sided
-from lintra.conformance.results import CheckResult, Status, format_inputs, format_point
+from lintra.conformance.results import (
+    CheckResult,
+    Status,
+    format_inputs,
+    format_point,
+    input_labels,
+)
 from lintra.conformance.stress import derivative_accuracy
 from lintra.reference.check import check
 from lintra.reference.syntax import ArrayType, Atom, DType, Program
@@ -97,9 +103,16 @@ class Case:
         """A result carrying this case's reproducer."""
         return CheckResult(
             check=check_name, status=status, reason=reason, program=str(self.program),
-            inputs=format_inputs([*self.primals, *self.tangents, *self.cotangents]),
+            inputs=format_inputs([*self.primals, *self.tangents, *self.cotangents],
+                                 self.labels()),
             primitives=tuple(sorted({e.primitive for e in self.program.equations})),
             case=self.source, **kw)  # type: ignore[arg-type]
+
+    def labels(self) -> list[str]:
+        """What each of the case's arrays is, for reports (:func:`format_inputs`)."""
+        names = [b.name for b in self.program.inputs]
+        floats = [b.name for b in self.program.inputs if b.type.array.dtype.is_float]
+        return input_labels(names, floats, len(self.cotangents))
 
     def convention(self, failed: CheckResult, why: str) -> CheckResult:
         """``failed`` (a comparison with the spec's derivative) reclassified as a convention

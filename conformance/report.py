@@ -575,7 +575,8 @@ def render_html(report: RunReport, *, backend: str | None = None,
         parts.append(f"<p>case: <code>{_e(r.case)}</code>; primitives: "
                      f"{_e(', '.join(r.primitives) or NO_PRIMITIVE)}</p>")
         parts += ["<p>program</p>", _pre(r.program or "(none)"),
-                  "<p>inputs (primals, tangents, cotangents; floats as exact hex)</p>",
+                  "<p>inputs (primals, tangents, cotangents; floats in decimal, then "
+                  "exactly in hex)</p>",
                   _pre(r.inputs or "(none)"), "<p>re-run</p>"]
         parts.append(_pre(cmd, "command") if cmd else
                      f'<p class="note">no command re-runs this case: origin {_e(r.case)} '

@@ -176,16 +176,38 @@ def format_point(values: Sequence[object], limit: int = 6) -> str:
     return "; ".join(parts)
 
 
-def format_inputs(values: Sequence[object]) -> str:
-    """Arrays as one line each: dtype, shape, elements (floats as exact hex)."""
+_DTYPE_NAMES = {"float64": "f64", "float32": "f32", "int64": "i64", "int32": "i32",
+                "bool": "bool"}
+
+
+def format_inputs(values: Sequence[object], labels: Sequence[str] | None = None) -> str:
+    """Arrays as one line each: a label (``x0``, ``tangent of x0``, ``cotangent of result
+    1``; default ``input k``), the lintra type, the elements in short decimal and, for
+    floats, exactly as hex (what a reproducer needs)."""
     lines = []
-    for v in values:
+    for k, v in enumerate(values):
         a = np.asarray(v)
-        if a.dtype.kind == "f":
-            elems = [float(x).hex() for x in a.reshape(-1)]
-        elif a.dtype.kind == "b":
-            elems = ["true" if x else "false" for x in a.reshape(-1)]
+        label = labels[k] if labels is not None and k < len(labels) else f"input {k + 1}"
+        kind = f"{_DTYPE_NAMES.get(a.dtype.name, a.dtype.name)}[{', '.join(map(str, a.shape))}]"
+        flat = a.reshape(-1)
+        if a.dtype.kind == "f":  # shortest decimals of the dtype, then the exact bits
+            decimal = _listed([str(x) for x in flat], a.ndim)
+            exact = _listed([float(x).hex() for x in flat], a.ndim)
+            lines.append(f"{label}: {kind} = {decimal}  exact: {exact}")
         else:
-            elems = [str(int(x)) for x in a.reshape(-1)]
-        lines.append(f"{a.dtype.name}{list(a.shape)} [{', '.join(elems)}]")
+            lines.append(f"{label}: {kind} = " + _listed(
+                ["true" if x else "false" for x in flat] if a.dtype.kind == "b"
+                else [str(int(x)) for x in flat], a.ndim))
     return "\n".join(lines)
+
+
+def _listed(elems: list[str], rank: int) -> str:
+    return elems[0] if rank == 0 else f"[{', '.join(elems)}]"
+
+
+def input_labels(names: Sequence[str], float_inputs: Sequence[str], n_cotangents: int
+                 ) -> list[str]:
+    """Labels of a case's arrays in the order primals, tangents (one per float parameter),
+    cotangents (one per float result)."""
+    return [*names, *(f"tangent of {n}" for n in float_inputs),
+            *(f"cotangent of result {k + 1}" for k in range(n_cotangents))]

@@ -23,6 +23,7 @@ import textwrap
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from lintra.conformance import __main__ as cli
@@ -589,3 +590,28 @@ def test_end_to_end_the_printed_command_reproduces_a_failure(tmp_path: Path) -> 
          "--backend", "sloppy_sin_backend:SloppySin"],
         capture_output=True, text=True, timeout=600, check=False, env=env)
     assert corpus_run.returncode == 1 and "FAIL" in corpus_run.stdout, corpus_run.stdout
+
+
+def test_inputs_in_reports_are_labelled_in_decimal_and_exact() -> None:
+    """Each array of a failure's inputs names what it is (the parameter, the tangent of a
+    parameter, the cotangent of a result), its lintra type, its decimal value and, for
+    floats, its exact bits."""
+    from lintra.conformance.backends.reference import ReferenceBackend
+    from lintra.conformance.corpus import load_corpus, run_corpus_case
+    from lintra.conformance.properties import Case
+    from lintra.reference import parse_program
+
+    p = parse_program("def f(x: f32[2], n: i32[]) -> f32[2]:\n"
+                      "    y: f32[2] = mul(x, 3.0)\n    return y\n")
+    case = Case(p, (np.array([0.1, -2.0], np.float32), np.array(4, np.int32)),
+                (np.array([1.0, 0.5], np.float32),), (np.array([-1.0, 2.0], np.float32),))
+    lines = case.result("x", Status.FAIL).inputs.splitlines()
+    assert lines == [
+        "x: f32[2] = [0.1, -2.0]  exact: [0x1.99999a0000000p-4, -0x1.0000000000000p+1]",
+        "n: i32[] = 4",
+        "tangent of x: f32[2] = [1.0, 0.5]  exact: [0x1.0000000000000p+0, 0x1.0000000000000p-1]",
+        "cotangent of result 1: f32[2] = [-1.0, 2.0]  exact: [-0x1.0000000000000p+0, "
+        "0x1.0000000000000p+1]"]
+    sin = next(c for c in load_corpus() if c.name == "sin_f64")
+    shown = run_corpus_case(ReferenceBackend(), sin)[0].inputs
+    assert shown.startswith("x: f64[4] = [0.5, -1.25, 2.0, 10.0]  exact: [0x1.0000000000000p-1")
