@@ -14,6 +14,7 @@ Each judgment of chapter 2 has one function here, named after it:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
@@ -24,11 +25,13 @@ from lintra.reference.errors import (
     Location,
     ShapeError,
 )
+from lintra.reference.parse import RESERVED
 from lintra.reference.primitives import lookup
 from lintra.reference.primitives.base import LinearityKind, Primitive
 from lintra.reference.syntax import (
     ArrayType,
     Atom,
+    Binder,
     DType,
     Equation,
     Literal,
@@ -43,6 +46,9 @@ CALL = "call"
 """The call form ``call(args..., fn="name")`` (spec 1.4): a language construct, not a primitive."""
 
 DEFAULT_LITERAL_DTYPE = {"float": DType.f64, "int": DType.i64, "bool": DType.bool}
+
+NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+"""A name (spec 1.2): the parser's name token."""
 
 MAX_RANK = 32
 """The largest rank of a type (spec 2.1), NumPy's historical limit."""
@@ -183,9 +189,57 @@ def check_binder_type(vt: VarType, name: str, scope: _Scope, loc: Location | Non
         )
 
 
+def name_problem(name: object) -> str | None:
+    """Why ``name`` cannot name a variable or program (spec 1.2), or ``None``: a name is a
+    letter or ``_`` followed by letters, digits and ``_``, and not a reserved word, so that
+    the canonical text of any checked program parses back (spec 1.3, 1.5)."""
+    if not isinstance(name, str):
+        return f"a name must be a str, got {type(name).__name__} {name!r}"
+    if not NAME.fullmatch(name):
+        return (f"{name!r} is not a name (a letter or _, then letters, digits or _; "
+                "anything else would not print as text that parses)")
+    if name in RESERVED:
+        return f"{name!r} is a reserved word and cannot name a variable or program"
+    return None
+
+
+def check_name(name: object, scope: _Scope, loc: Location | None,
+               eqn: Equation | None = None, index: int | None = None) -> None:
+    problem = name_problem(name)
+    if problem is not None:
+        raise _fail(LintraTypeError, problem, scope, loc=loc, eqn=eqn, index=index,
+                    variable=name if isinstance(name, str) else None)
+
+
+def check_equation_form(e: object, scope: _Scope, index: int) -> None:
+    """An equation record holds what spec 1.5 says: binders, a primitive name, atoms and
+    (name, value) parameters with distinct names, so that it prints as text that parses."""
+    ok = (isinstance(e, Equation) and isinstance(e.primitive, str)
+          and isinstance(e.outputs, tuple) and all(isinstance(b, Binder) for b in e.outputs)
+          and isinstance(e.inputs, tuple)
+          and all(isinstance(a, (Var, Literal)) for a in e.inputs)
+          and isinstance(e.params, tuple)
+          and all(isinstance(kv, tuple) and len(kv) == 2 for kv in e.params))
+    if not ok:
+        raise _fail(LintraTypeError, f"equation {index + 1} is not an Equation record of "
+                    "binders, a primitive name, atoms and (name, value) parameters", scope)
+    assert isinstance(e, Equation)
+    names = [k for k, _ in e.params]
+    for k in names:
+        problem = name_problem(k)
+        if problem is not None:
+            raise _fail(LintraTypeError, f"parameter name: {problem}", scope, eqn=e,
+                        index=index)
+    if len(set(names)) != len(names):
+        twice = next(k for k in names if names.count(k) > 1)
+        raise _fail(LintraTypeError, f"parameter {twice} is given twice", scope, eqn=e,
+                    index=index)
+
+
 def bind(scope: _Scope, name: str, vt: VarType, loc: Location | None, eqn: Equation | None = None,
          index: int | None = None) -> None:
-    """SSA: every variable is bound exactly once."""
+    """SSA: every variable is bound exactly once, under a name that prints and parses."""
+    check_name(name, scope, loc, eqn, index)
     if name in scope.types:
         raise _fail(
             LintraTypeError,
@@ -368,6 +422,7 @@ def check_equation(
     e: Equation, index: int, scope: _Scope, module: Module | None
 ) -> EquationTyping:
     """T-Eqn: operands, parameters, linearity, result types, annotations, bindings."""
+    check_equation_form(e, scope, index)
     if e.primitive == CALL:
         return check_call(e, index, scope, module)
     try:
@@ -504,7 +559,18 @@ def check_program(p: Program, module: Module | None = None) -> ProgramTyping:
     """T-Program: parameters, then each equation in order, then the return and L-Exhaust."""
     if not isinstance(p, Program):
         raise LintraTypeError(f"expected a Program, got {type(p).__name__}")
+    if not isinstance(p.name, str):
+        raise LintraTypeError(f"program name: {name_problem(p.name)}")
     scope = _Scope(p)
+    check_name(p.name, scope, p.loc)
+    form = (isinstance(p.inputs, tuple) and all(isinstance(b, Binder) for b in p.inputs)
+            and isinstance(p.result_types, tuple)
+            and all(isinstance(t, VarType) for t in p.result_types)
+            and isinstance(p.equations, tuple)
+            and isinstance(p.outputs, tuple) and all(isinstance(v, Var) for v in p.outputs))
+    if not form:
+        raise _fail(LintraTypeError, "a Program holds a tuple of Binders, a tuple of VarTypes, "
+                    "a tuple of Equations and a tuple of returned Vars (spec 1.5)", scope)
     for b in p.inputs:
         if b.type is None:
             raise _fail(LintraTypeError, f"parameter {b.name} needs a type", scope, loc=b.loc)

@@ -4,6 +4,8 @@ domains, and nothing wraps, truncates or rounds silently."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import mpmath
 import numpy as np
 import pytest
@@ -17,6 +19,14 @@ from lintra.reference import (
     evaluate,
     parse,
     parse_program,
+)
+from lintra.reference.syntax import (
+    ArrayType,
+    Binder,
+    DType,
+    Literal,
+    Var,
+    VarType,
 )
 
 DOMAINS = [None, 20]
@@ -269,3 +279,49 @@ def test_the_limits_themselves_are_accepted() -> None:
     (y,) = evaluate(parse_program("def r(x: f64[]) -> f64[]:\n"
                                   f"    y = add(x, {2**1024 - 2**970 - 1})\n    return y\n"), 0.0)
     assert float(y) == np.finfo(np.float64).max
+
+
+# -- names in programs built from records (spec 1.3, 1.5) -------------------------------------
+
+SINE = parse_program("def f(x: f64[]) -> f64[]:\n    y: f64[] = sin(x)\n    return y\n")
+
+
+def _renamed_result(name: object):
+    e = SINE.equations[0]
+    binder = replace(e.outputs[0], name=name)
+    return replace(SINE, equations=(replace(e, outputs=(binder,)),), outputs=(Var(name),))
+
+
+@pytest.mark.parametrize("name", ["lin", "x y", "", "f64", "return", "1a", "a-b", "é", "a\n"])
+def test_names_that_would_not_parse_are_refused(name) -> None:
+    for program in (_renamed_result(name), replace(SINE, name=name),
+                    replace(SINE, inputs=(Binder(name, SINE.inputs[0].type),))):
+        with pytest.raises(LintraTypeError) as info:
+            check(program)
+        assert "name" in str(info.value) or "reserved" in str(info.value)
+        with pytest.raises(LintraError):  # the printed text indeed does not parse back
+            assert parse_program(str(program)) == program
+
+
+@pytest.mark.parametrize("name", ["_", "x_1", "Lin", "f64x", "inf_"])
+def test_names_that_parse_are_accepted(name) -> None:
+    program = _renamed_result(name)
+    check(program)
+    assert parse_program(str(program)) == program
+
+
+def test_malformed_records_are_type_errors() -> None:
+    e = SINE.equations[0]
+    bad = [
+        replace(SINE, name=3),
+        replace(SINE, outputs=(Literal(1.0),)),
+        replace(SINE, equations=(replace(e, params=(("axes", (0,)), ("axes", (0,)))),)),
+        replace(SINE, equations=(replace(e, params=(("not a name", 1),)),)),
+        replace(SINE, equations=(replace(e, inputs=("x",)),)),
+        replace(SINE, inputs=(Binder("x", VarType(ArrayType(DType.f64, (1.5,)))),)),
+        replace(SINE, inputs=(Binder("x", VarType(ArrayType(DType.f64, (True,)))),)),
+        replace(SINE, inputs=(Binder("x", VarType(ArrayType("f64", ())),),)),
+    ]
+    for program in bad:
+        with pytest.raises(LintraTypeError):
+            check(program)
