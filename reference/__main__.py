@@ -54,22 +54,31 @@ def choose(module: Module, fn: str | None) -> Program:
     raise SystemExit(f"error: the file has several defs ({defs}); choose one with --fn")
 
 
-def read_args(text: str, mp: bool) -> list[object]:
-    """Arguments from JSON; in mp mode decimals stay strings so that they convert exactly."""
+def read_args(text: str, program: Program, mp: bool) -> list[object]:
+    """Arguments from JSON, one per parameter. In mp mode the decimals given for a float
+    parameter stay strings, so that they convert exactly at the working precision; integer
+    and boolean parameters take their JSON integers and booleans as they are."""
     try:
-        values = json.loads(text, parse_float=str if mp else float)
+        values = json.loads(text)
+        decimals = json.loads(text, parse_float=str) if mp else values
     except json.JSONDecodeError as err:
         raise SystemExit(f"error: --args is not valid JSON: {err}") from None
     if not isinstance(values, list):
         raise SystemExit("error: --args must be a JSON array with one entry per parameter")
-    if mp:
-        out: list[object] = []
-        for v in values:
-            arr = np.empty(np.shape(v) if not isinstance(v, str) else (), dtype=object)
-            arr[...] = v if not isinstance(v, list) else np.array(v, dtype=object)
-            out.append(arr)
-        return out
-    return values
+    if not mp or len(values) != len(program.inputs):
+        return values  # a wrong count is E-Args' error to report
+    out: list[object] = []
+    for b, v, d in zip(program.inputs, values, decimals):
+        if b.type is None or not b.type.array.dtype.is_float:
+            out.append(v)
+            continue
+        try:
+            arr = np.empty(np.shape(d), dtype=object)
+            arr[...] = d if not isinstance(d, list) else np.array(d, dtype=object)
+        except ValueError:  # ragged nesting: E-Args reports it with the parameter's type
+            arr = d
+        out.append(arr)
+    return out
 
 
 def shortest(v: float) -> str:
@@ -114,7 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if opts.show:
             print(annotate(typing))
             print()
-        results = evaluate(program, *read_args(opts.args, opts.dps is not None),
+        results = evaluate(program, *read_args(opts.args, program, opts.dps is not None),
                            dps=opts.dps, module=module)
     except LintraError as err:
         print(err, file=sys.stderr)

@@ -4,6 +4,11 @@ domains, and nothing wraps, truncates or rounds silently."""
 
 from __future__ import annotations
 
+import json
+import math
+import re
+import subprocess
+import sys
 from dataclasses import replace
 
 import mpmath
@@ -20,6 +25,7 @@ from lintra.reference import (
     parse,
     parse_program,
 )
+from lintra.reference.__main__ import main as reference_main
 from lintra.reference.syntax import (
     ArrayType,
     Binder,
@@ -28,6 +34,7 @@ from lintra.reference.syntax import (
     Var,
     VarType,
 )
+from tests.test_spec import by_kind as spec_blocks
 
 DOMAINS = [None, 20]
 
@@ -325,3 +332,78 @@ def test_malformed_records_are_type_errors() -> None:
     for program in bad:
         with pytest.raises(LintraTypeError):
             check(program)
+
+
+# -- the command line runs integer and boolean parameters in mpmath ---------------------------
+
+NUMBER = re.compile(r"[-+]?(?:inf|nan|\d+(?:\.\d*)?(?:e[-+]?\d+)?)|True|False", re.IGNORECASE)
+
+
+def _with_exact_parameters() -> list:
+    chosen = []
+    for block in spec_blocks("lintra-eval"):
+        module = parse(block.program)
+        fields = {k.strip(): v.strip() for k, _, v in
+                  (line.partition(":") for line in block.text.splitlines() if line.strip())}
+        p = module[fields.get("fn") or next(iter(module))]
+        if any(not b.type.array.dtype.is_float for b in p.inputs):
+            chosen.append(pytest.param(block, p.name, fields, id=block.id))
+    return chosen
+
+
+@pytest.mark.parametrize("dps", [None, 20])
+@pytest.mark.parametrize(("block", "name", "fields"), _with_exact_parameters())
+def test_command_line_runs_spec_examples_with_integer_parameters(
+        block, name, fields, dps, tmp_path, capsys) -> None:
+    """The spec's examples with i32, i64 or bool parameters (its indexing examples among
+    them) run from the command line in both domains and print the stated values: exactly
+    for integers and booleans; in mpmath, floats within half an ulp of float64 (the stated
+    value is the exact result rounded, spec/README.md) plus the printed digits' rounding."""
+    path = tmp_path / "example.lintra"
+    path.write_text(block.program, encoding="utf-8")
+    argv = [str(path), "--fn", name, "--args", fields["args"]]
+    assert reference_main(argv + (["--dps", str(dps)] if dps else [])) == 0
+    printed = capsys.readouterr().out
+    shown = re.split(r"^\w+: (?:lin )?\w+\[[^\]]*\] = ", printed, flags=re.MULTILINE)[1:]
+    expected = json.loads(fields["expect"])
+    assert len(shown) == len(expected)
+    for text, want in zip(shown, expected):
+        got = NUMBER.findall(text)
+        flat = np.ravel(np.asarray(want, dtype=object)).tolist()
+        assert len(got) == len(flat), (text, want)
+        for g, w in zip(got, flat):
+            if isinstance(w, bool) or (isinstance(w, int) and "." not in g and "e" not in g):
+                assert g in (str(w),), (g, w)
+                continue
+            g, w = float(g), float(w)
+            if dps is None:
+                continue  # float64 results are held to their bounds elsewhere (test_spec)
+            if math.isnan(w) or math.isinf(w):
+                assert g == w or (math.isnan(g) and math.isnan(w))
+            else:
+                tol = (2.0**-53 + 0.5e-19) * abs(w) + 2.0**-1074
+                assert abs(g - w) <= tol, (g, w)
+    assert len(_with_exact_parameters()) >= 2
+
+
+def test_command_line_reports_bad_integer_arguments(tmp_path, capsys) -> None:
+    path = tmp_path / "h.lintra"
+    path.write_text(str(I64), encoding="utf-8")
+    for args, words in ((["[9223372036854775808]"], "range of i64"),
+                        (["[2.5]"], "non-integral"), (["[true]"], "integers")):
+        assert reference_main([str(path), "--args", *args, "--dps", "20"]) == 1
+        assert words in capsys.readouterr().err
+    assert reference_main([str(path), "--args", "[9223372036854775807]", "--dps", "20"]) == 0
+    assert "9223372036854775807" in capsys.readouterr().out
+
+
+def test_python_dash_m_runs_an_indexing_example_in_mpmath(tmp_path) -> None:
+    block = next(b for b in spec_blocks("lintra") if "def indexing(" in b.text)
+    path = tmp_path / "indexing.lintra"
+    path.write_text(block.text, encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "lintra.reference", str(path), "--dps", "20",
+         "--args", "[[1.0, 2.0, 3.0, 4.0], [3, 3]]"],
+        capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "g: f64[2] = [4.0, 4.0]" in done.stdout
