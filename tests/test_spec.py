@@ -27,7 +27,7 @@ from lintra.reference import PRIMITIVES, check, evaluate, parse, to_float64
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "spec"
-DOCUMENTS = [*sorted(SPEC.glob("*.md")), ROOT / "README.md"]
+DOCUMENTS = [*sorted(SPEC.rglob("*.md")), ROOT / "README.md"]
 
 FENCE = re.compile(r"^```([\w-]*)[^\n]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
 
