@@ -572,9 +572,11 @@ def _reads_unspecified(state: _State, e: Equation, et: object) -> None:
 def _coefficient_deviation(state: _State, origin: Origin, name: str
                            ) -> tuple[np.ndarray, np.ndarray]:
     """How far the exact coefficient ``name`` moves, and where its class changes, when the
-    primal equation's float operands move to the corners of their bounds: the rule's
-    equations re-run on the corners in mpmath (exact whatever the formula, so the result
-    does not depend on the reference's choice of formula)."""
+    primal equation's float operands move to the corners of their bounds, and (an
+    elementwise equation) each to 0 where its bound holds 0 (:func:`_zero_inside`): the
+    rule's equations re-run there in mpmath (exact whatever the formula, so the result
+    does not depend on the reference's choice of formula); ``sin`` and ``cos`` reach
+    ``1 + |c|`` where the bound is π/4 or more (:func:`_periodic_reach`)."""
     cache = state.deviations.setdefault(id(origin), {})
     if name in cache:
         return cache[name]
@@ -591,9 +593,11 @@ def _coefficient_deviation(state: _State, origin: Origin, name: str
     if moving:
         signs = (itertools.product((-1, 1), repeat=len(moving)) if len(moving) <= 3
                  else [(-1,) * len(moving), (1,) * len(moving)])
-        for combo in signs:
-            env = {n: _shifted(state.values[n], state.errors[n], sign)
-                   for n, sign in zip(moving, combo)}
+        points = [{n: _shifted(state.values[n], state.errors[n], sign)
+                   for n, sign in zip(moving, combo)} for combo in signs]
+        if taint_kind(origin.primitive) == "elementwise":
+            points.extend({n: _zero_inside(state.values[n], state.errors[n])} for n in moving)
+        for env in points:
             for eq, eqt in origin.span:
                 xs = tuple(env[a.name] if isinstance(a, Var) and a.name in env
                            else _operand(state, a, vt)[0]
@@ -605,10 +609,29 @@ def _coefficient_deviation(state: _State, origin: Origin, name: str
             for n in centre:
                 deviation[n] = _larger(deviation[n], _distance(centre[n], env[n]))
                 moved[n] = moved[n] | _class_changes(centre[n], env[n])
+        if origin.primitive.name in _PERIODIC and moving:  # cos x, -sin x
+            for n in centre:
+                deviation[n] = _larger(deviation[n], _periodic_reach(
+                    state.values[moving[0]], state.errors[moving[0]], centre[n]))
     for n in centre:
         cache[n] = (deviation[n], moved[n])
     return cache.get(name, (_zeros(state.values[name]),
                             np.zeros(np.shape(state.values[name]), dtype=bool)))
+
+
+def _zero_inside(x: np.ndarray, err: np.ndarray) -> np.ndarray:
+    """``x`` with 0 in place of each element whose bound holds 0: the point where the
+    coefficients of the elementwise rules have their interior extremum (the bumps
+    ``1 - tanh²``, ``logistic·(1 - logistic)``, ``2/√π·e^(-x²)``, ``1/(1 + x²)``,
+    ``1/√(1 + x²)``, the troughs ``1 + tan²``, ``cosh``, ``1/√(1 - x²)``, the pole of
+    ``cbrt``'s), which the corners miss when they fall on its two sides."""
+    xa = np.asarray(x, dtype=object)
+    ea = np.broadcast_to(np.asarray(err, dtype=object), xa.shape)
+    out = xa.copy()
+    for i in np.ndindex(xa.shape):
+        if mpmath.isfinite(xa[i]) and abs(xa[i]) <= ea[i]:
+            out[i] = _CONSTANTS.mpf(0)
+    return out
 
 
 def _class_changes(y: np.ndarray, c: np.ndarray) -> np.ndarray:
@@ -1061,7 +1084,32 @@ def _corners(state: _State, e: Equation, et: object,
                 deviations[j] = _larger(deviations[j], _distance(y, c))
         if e.primitive == "rem":
             moved[0] = moved[0] | _quotients_differ(operands, xs, outs[0].shape)
+    if e.primitive in _PERIODIC:
+        deviations[0] = _larger(deviations[0], _periodic_reach(*operands[0], ys[0]))
     return moved, deviations
+
+
+_PERIODIC = frozenset({"sin", "cos"})
+"""Functions that are neither monotone nor convex nor concave over an interval of width
+π/2 (the distance from an inflection point to an extremum): their corners no longer see
+how far their values reach, nor their coefficients' (``cos``, ``-sin``)."""
+
+
+def _periodic_reach(x: np.ndarray, err: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Per element of ``sin`` or ``cos`` (or their coefficients ``y``), ``1 + |y|`` where
+    the operand's bound is at least π/4, the farthest a value in [-1, 1] lies from ``y``
+    (the interval may hold an inflection point and an extremum: first-order term and
+    corners are then no bound); 0 elsewhere, where the function is monotone, convex or
+    concave across the interval and the corners and the first-order term bound it."""
+    ya = np.asarray(y, dtype=object)
+    xs = np.broadcast_to(np.asarray(x, dtype=object), ya.shape)
+    es = np.broadcast_to(np.asarray(err, dtype=object), ya.shape)
+    out = np.empty(ya.shape, dtype=object)
+    quarter = _CONSTANTS.pi / 4
+    for i in np.ndindex(ya.shape):
+        wide = mpmath.isfinite(xs[i]) and mpmath.isfinite(ya[i]) and es[i] >= quarter
+        out[i] = 1 + abs(ya[i]) if wide else _CONSTANTS.mpf(0)
+    return out
 
 
 def _no_ties(operands: list, et: object) -> bool:

@@ -21,8 +21,9 @@ from lintra.conformance.analysis import (
     vjp_bounds,
 )
 from lintra.conformance.properties import Tally, judge
-from lintra.reference import parse_program
+from lintra.reference import evaluate, parse_program
 from lintra.reference.check import check
+from lintra.reference.derived import jvp
 from lintra.reference.jvp import jvp_program
 from lintra.reference.primitives import DerivativeClaim
 from lintra.reference.primitives.derivatives import chain_rule
@@ -375,6 +376,46 @@ def test_a_sum_whose_partial_sums_may_overflow_is_unreliable() -> None:
             "    c: f64[2, 4] = cumsum(x, axis=1)\n    return s, c\n")
     x = [[1e308, 1e308, -1e308, -1e308], [0.7, -1.3, 2.1, 1.5]]
     assert reliable_of(text, x) == [[False, True], [[True, False, False, False], [True] * 4]]
+
+
+def within_bound(bounds: object, got: object) -> float:
+    """``|got - truth| / bound`` of the single result element of ``bounds``."""
+    truth, bound = bounds.truth[0][()], bounds.bound[0][()]  # type: ignore[attr-defined]
+    return float(abs(exact(float(np.asarray(got))) - truth) / bound)
+
+
+@pytest.mark.parametrize("name", ["sin", "cos"])
+def test_sin_and_cos_of_an_operand_bound_past_a_quarter_period_reach_one_plus_y(
+        name: str) -> None:
+    """x·3e16 at x = 1.6806454123322014 may err by 5.6, which spans an inflection point and
+    an extremum of sin and cos: first-order term and corners gave sin a bound of 0.25, and
+    the reference's own float value lay 7.9 of them from the truth (cos's coefficient -sin
+    the same in the JVP). The bound is now 1 + |y|, which the float values meet."""
+    p = program(f"def f(x: f64[]) -> f64[]:\n    a: f64[] = mul(x, 3.0e16)\n"
+                f"    b: f64[] = {name}(a)\n    return b\n")
+    x, t = np.array(1.6806454123322014), np.array(1e-16)
+    vb = value_bounds(p, [x])
+    assert vb.bound[0][()] >= 1 + abs(vb.truth[0][()])
+    assert within_bound(vb, evaluate(p, x)[0]) <= 1
+    jb = jvp_bounds(p, [x], [t])
+    assert within_bound(jb, jvp(p, [x], [t])[1][0]) <= 1
+    near = np.array(0.7)  # a bound of 1e-17: first order, as before
+    assert value_bounds(p, [near / 3e16]).bound[0][()] < 1e-15
+
+
+@pytest.mark.parametrize("name", ["tanh", "logistic", "atan"])
+def test_a_coefficient_is_also_evaluated_at_the_zero_inside_its_operand_bound(name: str) -> None:
+    """tanh(x·1e17 - (1e17 + 16)) at x = 1 + 2^-52: the exact operand is 6.2 with a bound of
+    8, the float operand 0; the corners -1.8 and 14.2 lie on both sides of the bump of
+    1 - tanh², whose peak 1 at 0 is the float coefficient: 4844 bounds from the truth
+    1.6e-5 before the bump's extremum was evaluated too (logistic and atan: 46 and 44)."""
+    p = program(f"def f(x: f64[]) -> f64[]:\n    a: f64[] = mul(x, 1.0e17)\n"
+                f"    b: f64[] = sub(a, 100000000000000016.0)\n    c: f64[] = {name}(b)\n"
+                f"    return c\n")
+    x, t = np.array(1 + 2.0 ** -52), np.array(1e-17)
+    jb = jvp_bounds(p, [x], [t])
+    assert bool(jb.reliable[0])
+    assert within_bound(jb, jvp(p, [x], [t])[1][0]) <= 1
 
 
 def test_a_tainted_scalar_taints_every_element_it_broadcasts_to() -> None:
