@@ -7,7 +7,9 @@ The examples on the pages are checked by tests/test_spec.py like every other spe
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
+import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -36,17 +38,19 @@ def generated() -> dict[Path, str]:
     return dict(_generator().pages())
 
 
-def test_committed_pages_are_what_the_generator_writes(generated: dict[Path, str]) -> None:
+def test_committed_pages_and_site_nav_are_what_the_generator_writes(
+        generated: dict[Path, str]) -> None:
     stale = [p.name for p, text in generated.items()
              if not p.exists() or p.read_text(encoding="utf-8") != text]
-    extra = sorted({p.name for p in PAGES.glob("*.md")} - {p.name for p in generated})
+    extra = sorted(p.name for p in set(PAGES.glob("*.md")) - set(generated))
     assert not stale and not extra, (
         f"stale pages {stale}, pages nobody generates {extra}: "
         "run python -m spec.tools.primitive_pages")
 
 
 def test_one_page_per_primitive_and_an_index_naming_each(generated: dict[Path, str]) -> None:
-    assert {p.name for p in generated} == {f"{n}.md" for n in PRIMITIVES} | {"README.md"}
+    pages = {p.name for p in generated if p.parent == PAGES}
+    assert pages == {f"{n}.md" for n in PRIMITIVES} | {"README.md"}
     index = generated[PAGES / "README.md"]
     linked = re.findall(r"\]\((\w+)\.md\)", index)
     assert sorted(linked) == sorted(PRIMITIVES)
@@ -85,3 +89,26 @@ def test_corpus_cases_are_listed_where_a_program_uses_the_primitive(
     sin = _section(generated[PAGES / "sin.md"], "Corpus cases")
     assert "`sin_f64`" in sin
     assert "`sin_f64`" not in _section(generated[PAGES / "exp.md"], "Corpus cases")
+
+
+def test_the_site_builds_in_strict_mode(tmp_path: Path) -> None:
+    """mkdocs.yml builds spec/ with every link and anchor resolved (strict: a warning fails)."""
+    for module in ("mkdocs", "material"):
+        pytest.importorskip(module, reason="the docs extra is not installed (.[docs])")
+    run = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert (tmp_path / "primitives" / "sin" / "index.html").exists()
+    assert (tmp_path / "scope" / "index.html").exists()
+
+
+def test_ci_installs_what_the_readme_says() -> None:
+    """The README's install command and .ci/run install the same extras, docs among them."""
+    readme = re.search(r'pip install -e "\.\[([\w,]+)\]"', (ROOT / "README.md").read_text())
+    ci = re.search(r'pip install --quiet -e "\.\[([\w,]+)\]"', (ROOT / ".ci" / "run").read_text())
+    assert readme and ci
+    assert readme.group(1) == ci.group(1)
+    assert "docs" in readme.group(1).split(",")

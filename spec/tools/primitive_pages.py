@@ -22,7 +22,7 @@ It lives beside the spec rather than in ``lintra.reference`` because it reads th
 conformance suite too (value claims, corpus), and the reference must not depend on the suite.
 Run from the repository root:
 
-    python -m spec.tools.primitive_pages          # rewrite spec/primitives/
+    python -m spec.tools.primitive_pages          # rewrite spec/primitives/, mkdocs.yml's nav
     python -m spec.tools.primitive_pages check    # exit 1 if a page differs from the output
 """
 
@@ -561,8 +561,29 @@ def index_page() -> str:
     return "\n".join(lines)
 
 
+MKDOCS = SPEC.parent / "mkdocs.yml"
+NAV_BEGIN = "# primitive pages: begin"
+NAV_END = "# primitive pages: end"
+
+
+def mkdocs_config() -> str:
+    """mkdocs.yml with the primitive pages listed, by family, between its two markers."""
+    text = MKDOCS.read_text(encoding="utf-8")
+    lines = text.splitlines(keepends=True)
+    begin = next(i for i, line in enumerate(lines) if NAV_BEGIN in line)
+    end = next(i for i, line in enumerate(lines) if NAV_END in line)
+    indent = lines[begin][: len(lines[begin]) - len(lines[begin].lstrip())]
+    nav = []
+    for family in FAMILIES:
+        fam = family.__name__.rsplit(".", 1)[1]
+        nav.append(f"{indent}- {json.dumps(family_title(fam), ensure_ascii=False)}:\n")
+        for prim in family.PRIMITIVES:
+            nav.append(f"{indent}    - {json.dumps(prim.name)}: primitives/{prim.name}.md\n")
+    return "".join([*lines[: begin + 1], *nav, *lines[end:]])
+
+
 def pages() -> Iterator[tuple[Path, str]]:
-    """Every generated file and its text."""
+    """Every generated file and its text (mkdocs.yml: its navigation of the pages)."""
     all_sections = [s for path in SOURCES for s in sections(path)]
     corpus = corpus_index()
     missing = set(PRIMITIVES) - set(EXAMPLES)
@@ -571,6 +592,7 @@ def pages() -> Iterator[tuple[Path, str]]:
     yield OUT / "README.md", index_page()
     for name in PRIMITIVES:
         yield OUT / f"{name}.md", page(name, all_sections, corpus)
+    yield MKDOCS, mkdocs_config()
 
 
 def main(argv: Sequence[str]) -> int:
@@ -578,7 +600,7 @@ def main(argv: Sequence[str]) -> int:
         written = dict(pages())
         stale = [p.name for p, text in written.items()
                  if not p.exists() or p.read_text(encoding="utf-8") != text]
-        extra = {p.name for p in OUT.glob("*.md")} - {p.name for p in written}
+        extra = set(OUT.glob("*.md")) - set(written)
         if stale or extra:
             print(f"stale: {stale}; not generated: {sorted(extra)}; "
                   "run python -m spec.tools.primitive_pages", file=sys.stderr)
