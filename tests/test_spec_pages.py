@@ -72,6 +72,8 @@ def test_each_page_has_its_family_row_an_example_and_its_claims(
     spec_part = _section(text, "In the spec")
     assert f"Source: [{family_file}]" in spec_part
     assert re.search(rf"^\| (primitive|equation) \| .*`{name}\b", spec_part, re.MULTILINE)
+    # the scope page maps some jax.lax operation (or says there is none) to every primitive
+    assert "### From jax.lax" in spec_part
     for param in prim.params:
         assert f"| `{param.name}` |" in _section(text, "Signature")
     example = _section(text, "Example")
