@@ -18,6 +18,7 @@ from lintra.conformance.strategies import (
 )
 from lintra.reference import LintraError, Module, ParseError, check, parse
 from lintra.reference.parse import MAX_PARAM_DEPTH
+from tests.test_fuzz_api import PROGRAMS as SPEC_AND_CORPUS
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = [
@@ -67,6 +68,14 @@ def test_token_soup(text: str) -> None:
 @given(st.data())
 def test_mutated_seed_programs(data: st.DataObject) -> None:
     seed = data.draw(st.sampled_from(SEEDS))
+    parse_and_check(data.draw(program_text_mutations(seed)))
+
+
+@given(st.data())
+def test_mutated_spec_and_corpus_programs(data: st.DataObject) -> None:
+    """Every ``lintra`` block of the spec and every corpus program, mutated (their
+    evaluation is fuzzed in tests/test_fuzz_api.py)."""
+    seed = data.draw(st.sampled_from(SPEC_AND_CORPUS))
     parse_and_check(data.draw(program_text_mutations(seed)))
 
 
