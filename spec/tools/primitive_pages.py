@@ -297,10 +297,11 @@ def span_names(text: str, equations: bool = False) -> set[str]:
 
 def bullet_names(text: str) -> set[str]:
     """The primitives a bullet is about: the backticked names that open it (``* `sqrt` and
-    `square` ...``), and any name written as a clause head (```asin`: ...``, ```max` (`min`):``)."""
+    `square` ...``), and any name heading a clause after a semicolon or full stop
+    (``; `acos`: ...``)."""
     lead = re.match(r"\*\s+((?:`[^`]+`(?:\s*\(`[^`]+`\))?(?:,\s*|\s+and\s+|\s+or\s+)?)+)", text)
     names = span_names(lead.group(1)) if lead else set()
-    for head in re.findall(r"(`[^`]+`(?:\s*\(`[^`]+`\))?):", text):
+    for head in re.findall(r"(?:^\*\s+|[;.]\s+)(`[^`]+`(?:\s*\(`[^`]+`\))?):", text):
         names |= span_names(head)
     return names
 
