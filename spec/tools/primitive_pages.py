@@ -270,6 +270,7 @@ class Section:
     anchor: str
     rows: list[tuple[list[str], list[str]]] = field(default_factory=list)
     bullets: list[str] = field(default_factory=list)
+    paragraphs: list[str] = field(default_factory=list)
 
     @property
     def link(self) -> str:
@@ -307,32 +308,34 @@ def bullet_names(text: str) -> set[str]:
 
 
 def sections(path: Path) -> list[Section]:
-    """The sections of one spec file, each with its table rows (first cell, as names) and
-    bullets, code blocks skipped."""
+    """The sections of one spec file, each with its table rows, bullets and paragraphs (each
+    joined into one line), code blocks skipped."""
     out: list[Section] = []
     seen: dict[str, int] = {}
     lines = path.read_text(encoding="utf-8").splitlines()
     current: Section | None = None
     header: list[str] | None = None
     in_code = False
-    bullet: list[str] | None = None
+    block: list[str] | None = None
+    is_bullet = False
 
-    def close_bullet() -> None:
-        nonlocal bullet
-        if bullet is not None and current is not None:
-            current.bullets.append(" ".join(s.strip() for s in bullet))
-        bullet = None
+    def close() -> None:
+        nonlocal block
+        if block is not None and current is not None:
+            text = " ".join(s.strip() for s in block)
+            (current.bullets if is_bullet else current.paragraphs).append(text)
+        block = None
 
     for line in lines:
         if line.startswith("```"):
             in_code = not in_code
-            close_bullet()
+            close()
             continue
         if in_code:
             continue
         m = re.match(r"(#+)\s+(.*)", line)
         if m:
-            close_bullet()
+            close()
             base = slug(m.group(2))
             n = seen.get(base, 0)
             seen[base] = n + 1
@@ -343,7 +346,7 @@ def sections(path: Path) -> list[Section]:
         if current is None:
             continue
         if line.startswith("|"):
-            close_bullet()
+            close()
             cells = split_row(line)
             if header is None:
                 header = cells
@@ -352,13 +355,16 @@ def sections(path: Path) -> list[Section]:
             continue
         header = None
         if line.startswith("* "):
-            close_bullet()
-            bullet = [line]
-        elif bullet is not None and line.startswith("  ") and line.strip():
-            bullet.append(line)
+            close()
+            block, is_bullet = [line], True
+        elif not line.strip():
+            close()
+        elif block is not None and (not is_bullet or line.startswith("  ")):
+            block.append(line)
         else:
-            close_bullet()
-    close_bullet()
+            close()
+            block, is_bullet = [line], False
+    close()
     return out
 
 
@@ -374,13 +380,19 @@ def names_row(header: list[str], row: list[str], name: str) -> bool:
 
 
 def spec_text(name: str, all_sections: list[Section]) -> list[tuple[Section, list, list]]:
-    """The rows and bullets about ``name``, grouped by section, in reading order."""
+    """The rows, bullets and paragraphs about ``name``, grouped by section, in reading order.
+
+    Paragraphs count only in the Derivatives sections of the primitive's own family file,
+    where several families state their JVP and transpose rules as running text."""
+    home = family_file(PRIMITIVES[name].family)
     found = []
     for s in all_sections:
         rows = [(h, r) for h, r in s.rows if names_row(h, r, name)]
-        bullets = [b for b in s.bullets if name in bullet_names(b)] if s.path != SCOPE else []
-        if rows or bullets:
-            found.append((s, rows, bullets))
+        texts = [b for b in s.bullets if name in bullet_names(b)] if s.path != SCOPE else []
+        if s.path == home and s.title.startswith("Derivative"):
+            texts += [p for p in s.paragraphs if name in span_names(p)]
+        if rows or texts:
+            found.append((s, rows, texts))
     return found
 
 
