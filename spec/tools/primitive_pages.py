@@ -230,10 +230,6 @@ def example_program(name: str, example: Example) -> Module:
     return module
 
 
-def _json_value(a: np.ndarray) -> object:
-    return a.tolist()
-
-
 def example_eval(name: str, example: Example, module: Module) -> str:
     """The ``lintra-eval`` block's text: the arguments and the mpmath values at 50 digits,
     rounded to float64 (spec/README.md, "Checked examples")."""
@@ -243,7 +239,7 @@ def example_eval(name: str, example: Example, module: Module) -> str:
     expected = []
     for value, t in zip(exact, program.result_types):
         rounded = to_float64(np.asarray(value), t.array.dtype)
-        expected.append(_json_value(np.asarray(rounded, dtype=t.array.dtype.numpy)))
+        expected.append(np.asarray(rounded, dtype=t.array.dtype.numpy).tolist())
     return f"args: {json.dumps(args)}\nexpect: {json.dumps(expected)}\n"
 
 
@@ -470,14 +466,20 @@ def format_value(v: object) -> str:
 def linearity_text(prim: Primitive) -> str:
     lin = prim.linearity
     where = positions_text(lin.positions)
-    return {
-        LinearityKind.NEVER: "no operand may be linear",
-        LinearityKind.TOGETHER: f"operands {where} all linear or all non-linear, the others "
-        "non-linear" if where != "all" else "all operands linear or all non-linear",
-        LinearityKind.AT_MOST_ONE: f"at most one of operands {where} linear, the others "
-        "non-linear" if where != "all" else "at most one operand linear",
-        LinearityKind.LINEAR_ONLY: "every operand and result linear (linear programs only)",
-    }[lin.kind]
+    many = where == "all" or "," in where or "and on" in where
+    if lin.kind is LinearityKind.NEVER:
+        return "no operand may be linear"
+    if lin.kind is LinearityKind.LINEAR_ONLY:
+        return "every operand and result is linear (linear programs only)"
+    if lin.kind is LinearityKind.AT_MOST_ONE:
+        if where == "all":
+            return "at most one operand may be linear (the others scale it)"
+        return f"at most one of operands {where} may be linear; the others never are"
+    if where == "all":
+        return "the operands are all linear or all non-linear"
+    if many:
+        return f"operands {where} are all linear or all non-linear; the others never are"
+    return f"operand {where} may be linear; the others never are"
 
 
 JVP_FORMS = {
@@ -495,7 +497,7 @@ def rules_text(prim: Primitive) -> str:
         jvp = "none: the primitive appears only in linear programs (chapter 5)"
     else:
         origin = prim.jvp.__qualname__.split(".")[0]
-        jvp = JVP_FORMS.get(origin, "a rule of its own")
+        jvp = JVP_FORMS.get(origin, "a rule of its own (the family's Derivatives section)")
     if prim.transpose is None:
         tr = "none: no operand may be linear"
     else:
