@@ -201,10 +201,12 @@ class Compiled:
     def _input_dtypes(self) -> tuple[tuple[Any, tuple[int, ...]], ...]:
         return tuple((self.table.dtype(v.type.dtype), v.type.shape) for v in self.graph.inputs)
 
+    @collector_paused_during
     def _value_and_grad_plan(self, nums: tuple[int, ...]) -> Plan:
         """One plan computing the value and the wanted gradients: the primal and transposed
         graphs joined, seeded with 1, pruned to what the wanted gradients need (residuals are
-        released as the backward sweep passes their last use)."""
+        released as the backward sweep passes their last use). The collector is paused over
+        all the derivations at once (each pause's end walks what was built meanwhile)."""
         out_type = self._scalar_result("value_and_grad")
         primal, _ = self._unzipped
         wanted = tuple(self._float_inputs.index(k) for k in nums)

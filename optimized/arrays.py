@@ -33,7 +33,8 @@ class ArrayTable:
 
     name: str
     xp: ModuleType
-    special: ModuleType
+    special: Any
+    """The special-function module (or a :class:`LazyModule` standing for it)."""
     to_host: Any = field(repr=False)
     """``array -> numpy.ndarray``."""
 
@@ -49,10 +50,25 @@ class ArrayTable:
         return obj
 
 
-def _numpy_table() -> ArrayTable:
-    import scipy.special
+class LazyModule:
+    """A module imported when first used: importing ``scipy.special`` takes over a second,
+    and only the few primitives that call a special function need it."""
 
-    return ArrayTable("numpy", np, scipy.special, np.asarray)
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._module: ModuleType | None = None
+
+    def __getattr__(self, attr: str) -> Any:
+        if self._module is None:
+            self._module = importlib.import_module(self._name)
+        return getattr(self._module, attr)
+
+    def __repr__(self) -> str:
+        return f"LazyModule({self._name!r})"
+
+
+def _numpy_table() -> ArrayTable:
+    return ArrayTable("numpy", np, LazyModule("scipy.special"), np.asarray)
 
 
 def _cupy_table() -> ArrayTable:

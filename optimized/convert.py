@@ -107,10 +107,17 @@ def _check_binder_type(b: Binder, program: str) -> None:
                              f"{b.type.array.dtype}", program=program, variable=b.name)
 
 
+_STRUCTURAL = frozenset({"call", "dup", "drop", "zero"})
+"""Primitives :func:`_read_equation` treats apart from the type rules."""
+
+
 def _read_equation(k: int, e: Equation, env: dict[str, Atom], eqns: list[Eqn],
                    uses: dict[str, int]) -> None:
-    rule = lookup(e.primitive)
-    if e.primitive == "call":
+    """Append the engine's equation for ``e``, checked as spec 2.2 to 2.4 say (``dup`` and
+    ``drop`` only update ``env``). Runs once per equation: fields are read once."""
+    prim = e.primitive
+    rule = lookup(prim)
+    if prim == "call":
         raise LintraTypeError("the optimized engine runs single programs: inline calls first")
     operands: list[Atom | None] = []
     has_literal = False
@@ -128,47 +135,48 @@ def _read_equation(k: int, e: Equation, env: dict[str, Atom], eqns: list[Eqn],
             has_literal = True
     ins = (_with_literals(e, operands, rule.shared_positions(len(operands))) if has_literal
            else tuple(operands))  # type: ignore[arg-type]
-    for b in e.outputs:
+    outputs = e.outputs
+    for b in outputs:
         if b.name in env:
             raise LintraTypeError(f"{b.name} is bound twice", location=b.loc, variable=b.name)
         if b.type is not None:
             _check_binder_type(b, "")
-    if e.primitive == "dup":  # inside the engine a linear value is shared freely
-        rule.normalized(e.param_dict, ins)
-        rule.linearity.result_linear(ins, e.primitive)
-        if len(e.outputs) != 2:
-            raise LintraTypeError(f"dup gives 2 results, {len(e.outputs)} binders")
-        for b in e.outputs:
-            _check_annotation(b, ins[0].type, True)
-            env[b.name] = ins[0]
-        return
-    if e.primitive == "drop":
-        rule.normalized(e.param_dict, ins)
-        rule.linearity.result_linear(ins, e.primitive)
-        if e.outputs:
-            raise LintraTypeError("drop gives no result")
-        return
+    if prim in _STRUCTURAL:
+        if prim == "dup":  # inside the engine a linear value is shared freely
+            rule.normalized(e.param_dict, ins)
+            rule.linearity.result_linear(ins, prim)
+            if len(outputs) != 2:
+                raise LintraTypeError(f"dup gives 2 results, {len(outputs)} binders")
+            for b in outputs:
+                _check_annotation(b, ins[0].type, True)
+                env[b.name] = ins[0]
+            return
+        if prim == "drop":
+            rule.normalized(e.param_dict, ins)
+            rule.linearity.result_linear(ins, prim)
+            if outputs:
+                raise LintraTypeError("drop gives no result")
+            return
     params = rule.normalized(dict(e.params) if e.params else {}, ins)
-    if e.primitive == "zero":
-        if len(e.outputs) != 1 or e.outputs[0].type is None or not e.outputs[0].type.linear:
+    if prim == "zero":
+        if len(outputs) != 1 or outputs[0].type is None or not outputs[0].type.linear:
             raise LinearityError("zero() needs one binder annotated with a linear type")
-        types: tuple[AType, ...] = (atype(e.outputs[0].type.array),)
+        types: tuple[AType, ...] = (atype(outputs[0].type.array),)
     else:
-        types = rule.infer(tuple([a.type for a in ins]), params)
-    linear = rule.linearity.result_linear(ins, e.primitive)
+        types = rule.result_types(ins, params)
+    linear = rule.linearity.result_linear(ins, prim)
     if linear:
-        require_float_results(e.primitive, types)
-    if len(types) != len(e.outputs):
-        raise LintraTypeError(f"{e.primitive} gives {len(types)} result"
-                              f"{'s' if len(types) != 1 else ''}, {len(e.outputs)} bound")
+        require_float_results(prim, types)
+    if len(types) != len(outputs):
+        raise LintraTypeError(f"{prim} gives {len(types)} result"
+                              f"{'s' if len(types) != 1 else ''}, {len(outputs)} bound")
     outs = []
-    for b, t in zip(e.outputs, types):
+    for b, t in zip(outputs, types):
         if b.type is not None:
             _check_annotation(b, t, linear)
-        v = Var(t, linear)
-        env[b.name] = v
+        v = env[b.name] = Var(t, linear)
         outs.append(v)
-    eqns.append(Eqn(e.primitive, ins, tuple(outs), params, Origin(k, e)))
+    eqns.append(Eqn(prim, ins, tuple(outs), params, Origin(k, e)))
 
 
 def _check_annotation(b: Binder, t: AType, linear: bool) -> None:
@@ -187,22 +195,28 @@ def _with_literals(e: Equation, operands: list[Atom | None],
                    positions: tuple[int, ...]) -> tuple[Atom, ...]:
     """Operands with each literal typed as spec 2.2 says: in a shared position, the dtype of
     the first variable among the shared positions; elsewhere its default."""
-    context = next((operands[k].type.dtype for k in positions  # type: ignore[union-attr]
-                    if operands[k] is not None), None)
-    shared_set = set(positions)
+    context = None
+    for k in positions:
+        given = operands[k]
+        if given is not None:
+            context = given.type.dtype
+            break
     out: list[Atom] = []
     for k, (a, given) in enumerate(zip(e.inputs, operands)):
         if given is not None:
             out.append(given)
             continue
         assert isinstance(a, Literal)
-        dtype = context if k in shared_set and context is not None else default_dtype(a)
+        dtype = context if context is not None and k in positions else default_dtype(a)
         out.append(Lit(literal_value(a, dtype), dtype))
     return tuple(out)
 
 
+_DEFAULT_DTYPES = {"bool": "bool", "int": "i64", "float": "f64"}
+
+
 def default_dtype(a: Literal) -> str:
-    return {"bool": "bool", "int": "i64", "float": "f64"}[a.kind]
+    return _DEFAULT_DTYPES[a.kind]
 
 
 def literal_value(a: Literal, dtype: str) -> bool | int | float:

@@ -193,9 +193,8 @@ class Builder:
         if type(ins) is not tuple:
             ins = tuple(ins)
         try:
-            ps = rule.normalized(params or {}, ins)
-            out_types = tuple(types) if types is not None else rule.infer(
-                tuple([a.type for a in ins]), ps)
+            ps = rule.normalized(params if params is not None else {}, ins)
+            out_types = tuple(types) if types is not None else rule.result_types(ins, ps)
             linear = rule.linearity.result_linear(ins, prim)
             if linear:
                 require_float_results(prim, out_types)
@@ -226,10 +225,14 @@ class Builder:
         """Append ``e`` again on new operands of the same types: no inference needed.
         ``linear=False`` makes the results ordinary variables (J-Forget of spec 4.3, for an
         equation whose primitive accepts non-linear operands in its linear positions)."""
-        if linear is None:
-            outs = tuple([Var(v.type, v.linear) for v in e.outs])
+        old = e.outs
+        if len(old) == 1:
+            v = old[0]
+            outs: tuple[Var, ...] = (Var(v.type, v.linear if linear is None else linear),)
+        elif linear is None:
+            outs = tuple([Var(v.type, v.linear) for v in old])
         else:
-            outs = tuple([Var(v.type, linear) for v in e.outs])
+            outs = tuple([Var(v.type, linear) for v in old])
         self.eqns.append(Eqn(e.prim, ins if type(ins) is tuple else tuple(ins), outs,
                              e.params, e.origin))
         return outs

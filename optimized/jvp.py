@@ -75,7 +75,7 @@ def jvp_graph(g: Graph) -> Graph:
         eqns.append(e)
         if not tangent:
             continue
-        tans = [tangent.get(a) for a in e.ins]  # a literal is never a key: None
+        tans = list(map(tangent.get, e.ins))  # a literal is never a key: None
         for t in tans:
             if t is not None:
                 break

@@ -37,6 +37,7 @@ class _Context:
         self.globals: dict[str, Any] = {}
         self._names: dict[tuple, str] = {}
         self._functions: dict[str, str] = {}  # fn's answers by path (asked once per equation)
+        self._literals: dict[Lit, str] = {}  # literal's answers by Lit object (often shared)
 
     def _bind(self, key: tuple, stem: str, make: Callable[[], Any]) -> str:
         name = self._names.get(key)
@@ -73,17 +74,21 @@ class _Context:
         return self._bind(("dtype", dtype), dtype, lambda: self.table.dtype(dtype))
 
     def literal(self, lit: Lit) -> str:
+        name = self._literals.get(lit)
+        if name is not None:
+            return name
         # repr distinguishes -0.0 from 0.0 and keeps nan equal to nan
         key = ("lit", repr(lit.value), lit.dtype)
         name = self._names.get(key)
-        if name is not None:
-            return name
-        tab = self.table
+        if name is None:
+            tab = self.table
 
-        def make() -> Any:
-            return tab.xp.asarray(lit.value, dtype=tab.dtype(lit.dtype))[()]
+            def make() -> Any:
+                return tab.xp.asarray(lit.value, dtype=tab.dtype(lit.dtype))[()]
 
-        return self._bind(key, "lit", make)
+            name = self._bind(key, "lit", make)
+        self._literals[lit] = name
+        return name
 
 
 def _frozen(value: object) -> object:
@@ -321,7 +326,8 @@ def _allocate(graph: Graph, ctx: _Context) -> tuple[tuple[_Header, list[_Line]],
 def _overwritable(a: Var, result: Var) -> bool:
     """Whether ``result`` can be written into ``a``'s buffer: the same dtype and shape, and
     not a scalar (NumPy returns scalars, not arrays, from rank-0 operations)."""
-    return a.type == result.type and a.type.rank > 0 and a.type.size > 0
+    t = a.type
+    return t == result.type and bool(t.shape) and 0 not in t.shape
 
 
 def _fold(ctx: _Context, expr: str, n_results: int) -> list[str] | None:

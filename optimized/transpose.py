@@ -71,10 +71,11 @@ def transpose_graph(lg: Graph) -> Graph:
 
 
 def _is_linear(e: Eqn) -> bool:
-    """Whether ``e`` has a linear result or reads a linear operand."""
-    for v in e.outs:
-        if v.linear:
-            return True
+    """Whether ``e`` has a linear result or reads a linear operand (the results of one
+    equation are all linear or all not)."""
+    outs = e.outs
+    if outs and outs[0].linear:
+        return True
     for a in e.ins:
         if a.linear:
             return True

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any, Protocol
 
 from lintra.optimized.ir import Atom, AType, Builder, Eqn, Var
@@ -39,6 +40,9 @@ class _Required:
 REQUIRED: Any = _Required()
 """The default of a parameter that must be given."""
 
+
+_type_of = attrgetter("type")
+_linear_of = attrgetter("linear")
 
 # --------------------------------------------------------------------------------------------
 # Linearity (spec 2.4)
@@ -78,7 +82,7 @@ class Linearity:
                     break
             else:
                 return False
-        flags = tuple([a.linear for a in ins])
+        flags = tuple(map(_linear_of, ins))
         allowed: dict[tuple[bool, ...], bool] = self._allowed  # type: ignore[attr-defined]
         verdict = allowed.get(flags)
         if verdict is None:
@@ -174,6 +178,10 @@ None). Return one entry per operand: the cotangent contribution of each linear o
 for a zero contribution) and None at non-linear positions."""
 
 
+_INFERRED_LIMIT = 4096
+"""Combinations of operand types one rule remembers (:meth:`Rule.result_types`)."""
+
+
 @dataclass(frozen=True)
 class Rule:
     """Everything the engine knows about one primitive (see the module docstring)."""
@@ -193,6 +201,27 @@ class Rule:
     transpose: TransposeRule | None = None
     min_operands: int = 0
     max_operands: int | None = None
+
+    def __post_init__(self) -> None:
+        # result types already inferred for operand types, for rules without parameters
+        # (not a field: equality and hashing ignore it)
+        object.__setattr__(self, "_inferred", {})
+
+    def result_types(self, ins: Sequence[Atom], params: dict) -> tuple[AType, ...]:
+        """``infer`` on the operands' types. A type rule is a function of the operand types
+        and the parameters, so for a primitive without parameters each combination of
+        operand types is inferred once (a refused one raises every time)."""
+        types = tuple(map(_type_of, ins))
+        if params:
+            return self.infer(types, params)
+        inferred: dict = self._inferred  # type: ignore[attr-defined]
+        out = inferred.get(types)
+        if out is None:
+            out = self.infer(types, params)
+            if len(inferred) >= _INFERRED_LIMIT:
+                inferred.clear()
+            inferred[types] = out
+        return out
 
     def shared_positions(self, n: int) -> tuple[int, ...]:
         """The positions among ``n`` operands whose literals share a dtype (spec 2.2)."""
@@ -242,7 +271,14 @@ def elementwise_type(name: str, types: Sequence[AType], dtypes: frozenset[str],
     """Spec 2.5's elementwise rule: one dtype among ``dtypes``, equal shapes with rank-0
     operands broadcasting. The result has the common shape and ``result_dtype`` (default:
     the operands' dtype)."""
-    dtype = types[0].dtype
+    first = types[0]
+    for t in types:
+        if t != first:
+            break
+    else:  # the common case, operands of one type, decided at once
+        if first.dtype in dtypes:
+            return first if result_dtype is None else AType(result_dtype, first.shape)
+    dtype = first.dtype
     for t in types:
         if t.dtype != dtype:
             raise LintraTypeError(
