@@ -100,11 +100,10 @@ def float_elements(arr: np.ndarray, name: str, t: ArrayType) -> np.ndarray:
     float, integer or boolean is rounded to the parameter's dtype here (in both domains);
     an integer with no finite value in the dtype is refused; a decimal string or an mpmath
     number is left to the domain, which takes it as the real it denotes."""
-    out = np.empty(arr.shape, dtype=object)
     kind = t.dtype.numpy.type
     limit = FLOAT_OVERFLOW[t.dtype]
-    for index in np.ndindex(arr.shape):
-        v = arr[index]
+    out = []
+    for v in arr.ravel().tolist():  # flat: np.ndindex would build a range per dimension
         if isinstance(v, (bool, np.bool_)):
             v = kind(bool(v))
         elif _is_int(v):
@@ -122,8 +121,10 @@ def float_elements(arr: np.ndarray, name: str, t: ArrayType) -> np.ndarray:
                 f"argument {name} must be numbers ({t}), got an element of type "
                 f"{type(v).__name__}"
             )
-        out[index] = v
-    return out
+        out.append(v)
+    result = np.empty(len(out), dtype=object)
+    result[:] = out
+    return result.reshape(arr.shape)
 
 
 def _what(arr: np.ndarray) -> str:

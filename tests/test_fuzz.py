@@ -19,6 +19,7 @@ from lintra.conformance.strategies import (
 from lintra.reference import LintraError, Module, ParseError, check, parse
 from lintra.reference.parse import MAX_PARAM_DEPTH
 from tests.test_fuzz_api import PROGRAMS as SPEC_AND_CORPUS
+from tests.test_fuzz_api import deep
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = [
@@ -54,23 +55,27 @@ def parse_and_check(text: str) -> None:
         pass
 
 
+@deep
 @given(st.text(max_size=200))
 def test_arbitrary_text(text: str) -> None:
     parse_and_check(text)
 
 
+@deep
 @given(st.lists(st.one_of(replacement_tokens(), st.text(FUZZ_ALPHABET, max_size=3)),
                 max_size=40).map("".join))
 def test_token_soup(text: str) -> None:
     parse_and_check(text)
 
 
+@deep
 @given(st.data())
 def test_mutated_seed_programs(data: st.DataObject) -> None:
     seed = data.draw(st.sampled_from(SEEDS))
     parse_and_check(data.draw(program_text_mutations(seed)))
 
 
+@deep
 @given(st.data())
 def test_mutated_spec_and_corpus_programs(data: st.DataObject) -> None:
     """Every ``lintra`` block of the spec and every corpus program, mutated (their
@@ -79,6 +84,7 @@ def test_mutated_spec_and_corpus_programs(data: st.DataObject) -> None:
     parse_and_check(data.draw(program_text_mutations(seed)))
 
 
+@deep
 @given(st.data())
 def test_mutated_generated_programs(data: st.DataObject) -> None:
     p = data.draw(programs(linear=data.draw(st.booleans()), max_equations=5))

@@ -134,6 +134,16 @@ def test_non_numbers_are_type_errors(value, dps) -> None:
     assert "argument x" in str(info.value)
 
 
+def test_an_empty_argument_with_a_long_dimension_is_read_without_materializing_it() -> None:
+    """f64[0, 2^31] is empty: E-Args reads an object array of that type without building a
+    range per dimension (the fuzz run found np.ndindex exhausting memory there)."""
+    p = parse_program("def f(x: f64[0, 2147483648]) -> f64[0, 2147483648]:\n"
+                      "    y = abs(x)\n    return y\n")
+    for arg in (np.zeros((0, 2**31)), np.zeros((0, 2**31), dtype=object)):
+        (y,) = evaluate(p, arg)
+        assert y.shape == (0, 2**31) and y.dtype == np.float64
+
+
 def test_python_floats_in_object_arrays_are_rounded_to_f32_in_both_domains() -> None:
     """E-Args rounds a binary float to the parameter's dtype before the mpmath domain takes
     it exactly: an object array of Python floats means the same point as a float64 array."""
