@@ -596,7 +596,10 @@ def _coefficient_deviation(state: _State, origin: Origin, name: str
         points = [{n: _shifted(state.values[n], state.errors[n], sign)
                    for n, sign in zip(moving, combo)} for combo in signs]
         if taint_kind(origin.primitive) == "elementwise":
-            points.extend({n: _zero_inside(state.values[n], state.errors[n])} for n in moving)
+            for n in moving:
+                zeroed = _zero_inside(state.values[n], state.errors[n])
+                if zeroed is not None:
+                    points.append({n: zeroed})
         for env in points:
             for eq, eqt in origin.span:
                 xs = tuple(env[a.name] if isinstance(a, Var) and a.name in env
@@ -619,19 +622,22 @@ def _coefficient_deviation(state: _State, origin: Origin, name: str
                             np.zeros(np.shape(state.values[name]), dtype=bool)))
 
 
-def _zero_inside(x: np.ndarray, err: np.ndarray) -> np.ndarray:
+def _zero_inside(x: np.ndarray, err: np.ndarray) -> np.ndarray | None:
     """``x`` with 0 in place of each element whose bound holds 0: the point where the
     coefficients of the elementwise rules have their interior extremum (the bumps
     ``1 - tanh²``, ``logistic·(1 - logistic)``, ``2/√π·e^(-x²)``, ``1/(1 + x²)``,
     ``1/√(1 + x²)``, the troughs ``1 + tan²``, ``cosh``, ``1/√(1 - x²)``, the pole of
-    ``cbrt``'s), which the corners miss when they fall on its two sides."""
+    ``cbrt``'s), which the corners miss when they fall on its two sides. None where no
+    element's bound holds 0 but the element's own exact 0 (nothing to evaluate)."""
     xa = np.asarray(x, dtype=object)
     ea = np.broadcast_to(np.asarray(err, dtype=object), xa.shape)
     out = xa.copy()
+    changed = False
     for i in np.ndindex(xa.shape):
-        if mpmath.isfinite(xa[i]) and abs(xa[i]) <= ea[i]:
+        if mpmath.isfinite(xa[i]) and xa[i] != 0 and abs(xa[i]) <= ea[i]:
             out[i] = _CONSTANTS.mpf(0)
-    return out
+            changed = True
+    return out if changed else None
 
 
 def _class_changes(y: np.ndarray, c: np.ndarray) -> np.ndarray:
@@ -739,6 +745,9 @@ def _partials_out_of_range(state: _State, e: Equation, et: object, xs: tuple, y:
     relative accuracy is then multiplied by the later factors)."""
     model = ERROR_MODELS.get(e.primitive, EXACT)
     mask = np.zeros(t.shape, dtype=bool)
+    floats = tuple(x for x in xs if state.domain.is_float_array(x))
+    if model.kind == "sum" and not _sum_may_reach(e, et, floats, err, t):
+        return mask
     if model.kind == "sum":
         magnitudes = tuple(_map(_finite_magnitude, x) if state.domain.is_float_array(x) else x
                            for x in xs)
@@ -766,6 +775,24 @@ def _partials_out_of_range(state: _State, e: Equation, et: object, xs: tuple, y:
                     passed = passed or bool(abs(v) + b >= limit
                                             or (v != 0 and abs(v) - b < normal))
     return mask
+
+
+def _sum_may_reach(e: Equation, et: object, floats: tuple, err: np.ndarray, t: ArrayType
+                   ) -> bool:
+    """Whether a sum of at most ``terms + 2`` terms, each at most the largest finite float
+    operand magnitude (squared for ``dot_general``'s products), plus the largest bound, may
+    reach half the overflow threshold: a cheap upper bound that settles the common case
+    without evaluating the sum of magnitudes."""
+    largest = _CONSTANTS.mpf(0)
+    for x in floats:
+        for v in np.asarray(x, dtype=object).reshape(-1):
+            if mpmath.isfinite(v):
+                largest = max(largest, abs(v))
+    power = 2 if e.primitive == "dot_general" else 1
+    worst = max((b for b in np.asarray(err, dtype=object).reshape(-1) if mpmath.isfinite(b)),
+                default=_CONSTANTS.mpf(0))
+    total = (max(_terms(e, et), 0) + 2) * largest ** power + worst
+    return bool(total >= overflow_threshold(t.dtype) / 2)
 
 
 def _finite_magnitude(v: object) -> object:
