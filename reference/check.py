@@ -54,8 +54,9 @@ MAX_RANK = 32
 """The largest rank of a type (spec 2.1), NumPy's historical limit."""
 
 MAX_ELEMENTS = 2**60
-"""Every dimension of a type, and its number of elements, is below this (spec 2.1): an array
-of that many 8-byte elements would need 2^63 bytes, beyond a signed 64-bit size."""
+"""The product of a type's non-zero dimensions (its number of elements when none is 0) is
+below this (spec 2.1): an array of that many 8-byte elements would need 2^63 bytes, beyond a
+signed 64-bit size, and NumPy bounds the non-zero dimensions' product even of empty arrays."""
 
 INT_RANGE = {DType.i64: (-(2**63), 2**63 - 1), DType.i32: (-(2**31), 2**31 - 1)}
 """The values each integer dtype holds (two's complement)."""
@@ -148,8 +149,8 @@ def _line_of(loc: Location | None) -> str:
 
 def type_limits(t: object) -> str | None:
     """What is wrong with an array type's form (spec 2.1), or ``None``: a dtype of the
-    language, a tuple of non-negative int dimensions, rank at most :data:`MAX_RANK`, every
-    dimension and the element count below :data:`MAX_ELEMENTS`."""
+    language, a tuple of non-negative int dimensions, rank at most :data:`MAX_RANK`, the
+    product of the non-zero dimensions below :data:`MAX_ELEMENTS`."""
     if not isinstance(t, ArrayType) or not isinstance(t.dtype, DType):
         return f"{t!r} is not an array type of the language"
     shape = t.shape
@@ -161,13 +162,12 @@ def type_limits(t: object) -> str | None:
         return f"rank {len(shape)} exceeds the largest rank, {MAX_RANK}"
     if any(n < 0 for n in shape):
         return "a negative dimension"
-    count = 1
+    extent = 1  # the product of the non-zero dimensions, as NumPy bounds it
     for n in shape:
-        count *= n
-        if n >= MAX_ELEMENTS:
-            return f"the dimension {n} is not below 2^60"
-    if count >= MAX_ELEMENTS:
-        return f"its {count} elements are not fewer than 2^60"
+        extent *= max(n, 1)
+    if extent >= MAX_ELEMENTS:
+        what = "elements" if 0 not in shape else "as the product of its non-zero dimensions"
+        return f"{shape} has {extent} {what}, not fewer than 2^60"
     return None
 
 

@@ -261,8 +261,9 @@ def _one_equation(param: str, arg: str = "x: f64[0]", result: str = "f64[0]") ->
 
 @pytest.mark.parametrize(("text", "error", "words"), [
     # the int64 product of the sizes wraps to 0, which used to pass
-    (_one_equation("(4294967296, 4294967296)"), ShapeError, ["y", "2^60"]),
+    (_one_equation("(4294967296, 4294967296)"), ShapeError, ["y", "2^60", "elements"]),
     (_one_equation("(1152921504606846976, 0)"), ShapeError, ["y", "1152921504606846976"]),
+    (_one_equation("(0, 2147483648, 2147483648)"), ShapeError, ["y", "non-zero dimensions"]),
     (_one_equation("(18446744073709551616,)", "x: f64[1]", "f64[1]"), LintraTypeError,
      ["new_sizes", "range of i64"]),
     (_one_equation("(-18446744073709551616,)", "x: f64[1]", "f64[1]"), LintraTypeError,
@@ -293,6 +294,14 @@ def test_the_limits_themselves_are_accepted() -> None:
                         ))
     check(parse_program("def r(x: f32[]) -> f32[]:\n"
                         "    y = add(x, 340282356779733661637539395458142568447)\n    return y\n"))
+    for shape in ((0, 2**30, 2**30 - 1), (2**59, 0, 1), (0,) * 32):
+        text = ", ".join(map(str, shape))
+        p = parse_program(f"def r(x: f64[{text}]) -> f64[{text}]:\n    y = abs(x)\n"
+                          "    return y\n")
+        check(p)
+        for dtype in (np.float64, object):  # NumPy holds every type the limits accept
+            (y,) = evaluate(p, np.zeros(shape, dtype))
+            assert y.shape == shape
     (y,) = evaluate(parse_program("def r(x: f64[]) -> f64[]:\n"
                                   f"    y = add(x, {2**1024 - 2**970 - 1})\n    return y\n"), 0.0)
     assert float(y) == np.finfo(np.float64).max
