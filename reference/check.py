@@ -212,24 +212,31 @@ def check_name(name: object, scope: _Scope, loc: Location | None,
 
 
 def check_equation_form(e: object, scope: _Scope, index: int) -> None:
-    """An equation record holds what spec 1.5 says: binders, a primitive name, atoms and
-    (name, value) parameters with distinct names, so that it prints as text that parses."""
-    ok = (isinstance(e, Equation) and isinstance(e.primitive, str)
-          and isinstance(e.outputs, tuple) and all(isinstance(b, Binder) for b in e.outputs)
-          and isinstance(e.inputs, tuple)
-          and all(isinstance(a, (Var, Literal)) for a in e.inputs)
-          and isinstance(e.params, tuple)
-          and all(isinstance(kv, tuple) and len(kv) == 2 for kv in e.params))
+    """An equation record holds what spec 1.5 says: binders, a primitive name, atoms (checked
+    in :func:`check_operand`) and (name, value) parameters with distinct names, so that it
+    prints as text that parses. Plain loops: this runs once per equation."""
+    ok = (isinstance(e, Equation) and type(e.primitive) is str and type(e.outputs) is tuple
+          and type(e.inputs) is tuple and type(e.params) is tuple)
+    if ok:
+        for b in e.outputs:  # type: ignore[union-attr]
+            if not isinstance(b, Binder):
+                ok = False
     if not ok:
         raise _fail(LintraTypeError, f"equation {index + 1} is not an Equation record of "
                     "binders, a primitive name, atoms and (name, value) parameters", scope)
     assert isinstance(e, Equation)
-    names = [k for k, _ in e.params]
-    for k in names:
-        problem = name_problem(k)
+    if not e.params:
+        return
+    names = []
+    for kv in e.params:
+        if type(kv) is not tuple or len(kv) != 2:
+            raise _fail(LintraTypeError, f"parameter {kv!r} is not a (name, value) pair",
+                        scope, eqn=e, index=index)
+        problem = name_problem(kv[0])
         if problem is not None:
             raise _fail(LintraTypeError, f"parameter name: {problem}", scope, eqn=e,
                         index=index)
+        names.append(kv[0])
     if len(set(names)) != len(names):
         twice = next(k for k in names if names.count(k) > 1)
         raise _fail(LintraTypeError, f"parameter {twice} is given twice", scope, eqn=e,
@@ -239,7 +246,8 @@ def check_equation_form(e: object, scope: _Scope, index: int) -> None:
 def bind(scope: _Scope, name: str, vt: VarType, loc: Location | None, eqn: Equation | None = None,
          index: int | None = None) -> None:
     """SSA: every variable is bound exactly once, under a name that prints and parses."""
-    check_name(name, scope, loc, eqn, index)
+    if type(name) is not str or not NAME.fullmatch(name) or name in RESERVED:
+        check_name(name, scope, loc, eqn, index)
     if name in scope.types:
         raise _fail(
             LintraTypeError,
@@ -270,6 +278,9 @@ def check_operand(
         if vt.linear:
             consume(scope, a, e, index)
         return vt
+    if not isinstance(a, Literal):
+        raise _fail(LintraTypeError, f"operand {a!r} is neither a Var nor a Literal", scope,
+                    eqn=e, index=index)
     dtype = dtype_hint or DEFAULT_LITERAL_DTYPE[a.kind]
     check_literal(a, dtype, scope, e, index)
     return VarType(ArrayType(dtype, ()), linear=False)
