@@ -301,23 +301,43 @@ def _allocate(graph: Graph, ctx: _Context) -> tuple[tuple[_Header, list[_Line]],
                     expr = expr[:-1] + f", out={operands[j]})"
                     continue
                 died.append(register.pop(a))
-        free.extend(died)
-        writes: list[int | None] = []
-        for v in outs:
+        writes: list[int | None]
+        if len(outs) == 1:  # the common case, without the general loop below
+            v = outs[0]
             if v not in last and v not in returned:
-                writes.append(None)
-                continue
-            if reuse is not None:
-                r = reuse
-            elif free:
-                r = free.pop()
+                writes = [None]
             else:
-                r = count
-                count += 1
-            register[v] = r
-            writes.append(r)
-        lines.append(_Line(expr, reads, writes,
-                           [r for r in died if r not in writes] if died else died, e.origin))
+                if reuse is not None:
+                    r = reuse
+                elif died:
+                    r = died.pop()  # the register the free list would hand out first
+                elif free:
+                    r = free.pop()
+                else:
+                    r = count
+                    count += 1
+                register[v] = r
+                writes = [r]
+            free.extend(died)
+            releases = died
+        else:
+            free.extend(died)
+            writes = []
+            for v in outs:
+                if v not in last and v not in returned:
+                    writes.append(None)
+                    continue
+                if reuse is not None:
+                    r = reuse
+                elif free:
+                    r = free.pop()
+                else:
+                    r = count
+                    count += 1
+                register[v] = r
+                writes.append(r)
+            releases = [r for r in died if r not in writes] if died else died
+        lines.append(_Line(expr, reads, writes, releases, e.origin))
     shared = tuple(k for k, v in enumerate(graph.outputs) if v not in owned)
     header = _Header(params, [register[v] for v in graph.outputs], shared)
     return (header, lines), count

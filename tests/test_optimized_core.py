@@ -397,3 +397,28 @@ def g(x: f64[3]) -> f64[3]:
     ct = np.array([1.0, 2.0, 3.0])
     (got,) = pullback(ct)
     assert not np.shares_memory(got, ct)
+
+
+def test_programs_alike_where_the_cache_key_looks_are_still_told_apart() -> None:
+    """The compile cache hashes a sample of the equations; programs that differ only in an
+    equation outside the sample hash alike and are compared in full."""
+    from lintra.optimized.api import _ProgramKey
+
+    def chain(factor: str) -> str:
+        lines = ["def alike(x: f64[3]) -> f64[]:", "    v0 = sin(x)"]
+        for k in range(1, 200):
+            scale = factor if k == 197 else "1.5"
+            lines.append(f"    v{k} = mul(v{k - 1}, {scale})" if k % 2 else
+                         f"    v{k} = sin(v{k - 1})")
+        lines += ["    r = reduce_sum(v199, axes=(0,))", "    return r"]
+        return "\n".join(lines) + "\n"
+
+    p, q = parse_program(chain("2.0")), parse_program(chain("3.0"))
+    assert p != q
+    assert hash(_ProgramKey(p)) == hash(_ProgramKey(q))  # equation 198 is not in the sample
+    a, b = lo.compile(p), lo.compile(q)
+    assert a is not b
+    assert a is lo.compile(parse_program(chain("2.0")))
+    (va,), (vb,) = a.evaluate(X), b.evaluate(X)
+    (ra,), (rb,) = evaluate(p, X), evaluate(q, X)
+    assert va == ra and vb == rb and va != vb
