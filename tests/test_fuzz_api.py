@@ -13,6 +13,7 @@ The default (``ci``) profile draws a few dozen inputs per test. A deep run sets
 from __future__ import annotations
 
 import os
+import sys
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -42,7 +43,8 @@ from tests.test_spec import by_kind
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = int(os.environ.get("LINTRA_FUZZ_EXAMPLES", "0"))
-deep = settings(max_examples=EXAMPLES, suppress_health_check=list(HealthCheck)) if EXAMPLES \
+deep = settings(max_examples=EXAMPLES, derandomize=False,  # a deep run draws anew each time
+                suppress_health_check=list(HealthCheck)) if EXAMPLES \
     else settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 
 SMALL = 64
@@ -61,6 +63,17 @@ def _spec_and_corpus_programs() -> list[str]:
 
 
 PROGRAMS = _spec_and_corpus_programs()
+
+
+DRAWN: dict[str, int] = {}
+
+
+def tick(test: str) -> None:
+    """Count the inputs of a deep run and show progress every 1000 (outside pytest's
+    capture, so a long run can be watched)."""
+    DRAWN[test] = DRAWN.get(test, 0) + 1
+    if EXAMPLES and DRAWN[test] % 1000 == 0:
+        print(f"{test}: {DRAWN[test]} inputs", file=sys.__stderr__, flush=True)
 
 
 def only_lintra_errors(f: Callable[[], object]) -> object:
@@ -194,6 +207,7 @@ def exercise(p: Program, args: list[object], tangents: list[object], odd: object
 def test_mutated_spec_and_corpus_programs_evaluate_or_refuse(data: st.DataObject) -> None:
     """Every spec example and corpus program, mutated as text; what parses and checks is
     evaluated at extreme values (float64, and mpmath when small)."""
+    tick("mutated")
     text = data.draw(program_text_mutations(data.draw(st.sampled_from(PROGRAMS))))
     module = only_lintra_errors(lambda: parse(text))
     if module is None:
@@ -274,6 +288,7 @@ def single_equation_programs(draw: st.DrawFn) -> Program:
 @deep
 @given(single_equation_programs(), st.data())
 def test_single_equation_programs_check_print_and_run(p: Program, data: st.DataObject) -> None:
+    tick("single_equation")
     typing = only_lintra_errors(lambda: check(p))
     if typing is None:
         return
@@ -312,6 +327,7 @@ API_PROGRAMS = _api_programs()
 @deep
 @given(st.sampled_from(API_PROGRAMS), st.data())
 def test_api_abuse_raises_only_lintra_errors(p: Program, data: st.DataObject) -> None:
+    tick("api_abuse")
     args = data.draw(abused(p))
     tangents = data.draw(tangents_for(p))
     exercise(p, args, tangents, data.draw(ODD_ARGUMENTS), data.draw(ARGNUMS),
