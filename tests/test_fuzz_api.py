@@ -6,14 +6,13 @@ lintra's own errors (spec 2.6), in both number domains.
 The default (``ci``) profile draws a few dozen inputs per test. A deep run sets
 ``LINTRA_FUZZ_EXAMPLES=N`` for N inputs per test, e.g.::
 
-    LINTRA_FUZZ_EXAMPLES=25000 python -m pytest -n 0 -q -p no:cacheprovider \\
-        --hypothesis-show-statistics tests/test_fuzz_api.py
+    LINTRA_FUZZ_EXAMPLES=25000 LINTRA_FUZZ_PROGRESS=progress.txt python -m pytest -n 0 \\
+        -q -p no:cacheprovider --hypothesis-show-statistics tests/test_fuzz_api.py
 """
 
 from __future__ import annotations
 
 import os
-import sys
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -69,11 +68,13 @@ DRAWN: dict[str, int] = {}
 
 
 def tick(test: str) -> None:
-    """Count the inputs of a deep run and show progress every 1000 (outside pytest's
-    capture, so a long run can be watched)."""
+    """Count the inputs of a deep run; every 1000 the count is appended to the file that
+    ``LINTRA_FUZZ_PROGRESS`` names, if any (pytest captures the test's own output)."""
     DRAWN[test] = DRAWN.get(test, 0) + 1
-    if EXAMPLES and DRAWN[test] % 1000 == 0:
-        print(f"{test}: {DRAWN[test]} inputs", file=sys.__stderr__, flush=True)
+    progress = os.environ.get("LINTRA_FUZZ_PROGRESS")
+    if progress and DRAWN[test] % 1000 == 0:
+        with open(progress, "a", encoding="utf-8") as f:
+            f.write(f"{test}: {DRAWN[test]} inputs\n")
 
 
 def only_lintra_errors(f: Callable[[], object]) -> object:
