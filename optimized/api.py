@@ -21,6 +21,7 @@ from lintra.optimized.convert import from_program, to_program
 from lintra.optimized.ir import AType, Graph, Var, collector_paused_during
 from lintra.optimized.jvp import forget_linearity, jvp_graph
 from lintra.optimized.plan import Plan
+from lintra.optimized.remat import rematerialize
 from lintra.optimized.simplify import prune
 from lintra.optimized.transpose import transpose_graph
 from lintra.optimized.unzip import unzip_graph
@@ -205,14 +206,15 @@ class Compiled:
     def _value_and_grad_plan(self, nums: tuple[int, ...]) -> Plan:
         """One plan computing the value and the wanted gradients: the primal and transposed
         graphs joined, seeded with 1, pruned to what the wanted gradients need (residuals are
-        released as the backward sweep passes their last use). The collector is paused over
+        released as the backward sweep passes their last use; cheap ones are recomputed
+        there instead of kept, :mod:`lintra.optimized.remat`). The collector is paused over
         all the derivations at once (each pause's end walks what was built meanwhile)."""
         out_type = self._scalar_result("value_and_grad")
         primal, _ = self._unzipped
         wanted = tuple(self._float_inputs.index(k) for k in nums)
-        graph = _grad_graph(primal, self._linear.transposed.graph, self.graph, out_type,
-                            wanted, with_value=True)
-        return Plan(graph, self.table)
+        graph, seed = _joined(primal, self._linear.transposed.graph, self.graph, out_type,
+                              wanted, with_value=True)
+        return Plan(rematerialize(graph, _backward_start(graph, seed)), self.table)
 
     def grad(self, *args: Any, argnums: int | Sequence[int] = 0) -> Any:
         """The gradient of the scalar result with respect to parameter(s) ``argnums``."""
@@ -451,6 +453,23 @@ def _grad_graph(primal: Graph, transposed: Graph, original: Graph, out_type: ATy
     ordinary (non-linear) graph, ready to be differentiated again (forward over reverse).
     ``wanted`` picks gradients (positions among the float parameters; default all);
     ``with_value`` returns the value first."""
+    return _joined(primal, transposed, original, out_type, wanted, with_value)[0]
+
+
+def _backward_start(graph: Graph, seed: Var) -> int:
+    """The index of the equation that makes ``seed`` in a joined graph: the primal part
+    runs before it, the backward sweep from it (the end when nothing reads the seed)."""
+    for k, e in enumerate(graph.eqns):
+        if e.outs and e.outs[0] is seed:
+            return k
+    return len(graph.eqns)
+
+
+def _joined(primal: Graph, transposed: Graph, original: Graph, out_type: AType,
+            wanted: tuple[int, ...] | None = None, with_value: bool = False
+            ) -> tuple[Graph, Var]:
+    """:func:`_grad_graph` and the seed variable, which marks where the backward part
+    starts."""
     from lintra.optimized.ir import Builder, Lit
 
     b = Builder()
@@ -477,7 +496,7 @@ def _grad_graph(primal: Graph, transposed: Graph, original: Graph, out_type: ATy
     if wanted is not None:
         grads = [grads[k] for k in wanted]
     value = [primal.outputs[0]] if with_value else []
-    return prune(Graph(original.name + "_grad", primal.inputs, eqns, value + grads))
+    return prune(Graph(original.name + "_grad", primal.inputs, eqns, value + grads)), seed
 
 
 def _argument(value: Any, t: AType, what: str, program: str, tab: ArrayTable) -> Any:

@@ -16,7 +16,7 @@ no value lives longer than before, and ``r``'s buffer is released after its last
 read. Equations are visited from last to first, so a chain of cheap steps
 (``sub``, then ``mul``) is recomputed as a chain. The copies compute the same operations on
 the same operands: the results are bit for bit those of the graph without the pass. One pass
-over the equations plus a sort; never recursive.
+over the equations, and work only where a cheap residual exists; never recursive.
 """
 
 from __future__ import annotations
@@ -37,77 +37,91 @@ def rematerialize(graph: Graph, backward_start: int) -> Graph:
     ``backward_start``) recomputed where its backward part first reads them (module
     docstring). The same results, bit for bit; the same graph when nothing qualifies."""
     eqns = graph.eqns
-    position: dict[int, Position] = {}  # id(eqn) -> where it runs
-    defined_at: dict[Var, int] = {}
+    forward_end = min(backward_start, len(eqns))
+    # the cheap one-result equations of the forward part, by the variable they define
+    cheap: dict[Var, int] = {}
+    for k in range(forward_end):
+        e = eqns[k]
+        if e.prim in CHEAP and len(e.outs) == 1 and not e.outs[0].linear:
+            cheap[e.outs[0]] = k
+    if not cheap or not any(a in cheap for k in range(forward_end, len(eqns))
+                            for a in eqns[k].ins):
+        return graph  # no cheap residual: nothing to do
+    # every variable's last read; the reads of the cheap results, as (position, equation)
+    last_read: dict[Var, Position] = {}
     reads: dict[Var, list[tuple[Position, Eqn]]] = {}
     for k, e in enumerate(eqns):
-        position[id(e)] = (k, 0)
-        for v in e.outs:
-            defined_at[v] = k
+        at = (k, 0)
         for a in e.ins:
-            if isinstance(a, Var):
-                reads.setdefault(a, []).append(((k, 0), e))
-    parameters = set(graph.inputs)
-    returned = set(graph.outputs)
+            if type(a) is Var:
+                last_read[a] = at
+                if a in cheap:
+                    reads.setdefault(a, []).append((at, e))
     end = (len(eqns), 0)
-    last_read: dict[Var, Position] = {
-        v: max(p for p, _ in uses) for v, uses in reads.items()}
-    for v in returned:
+    for v in graph.outputs:
         last_read[v] = end
+    parameters = set(graph.inputs)
+    moved: dict[int, Position] = {}  # id(eqn) of a moved equation -> where it now runs
     copies: list[tuple[Position, Eqn]] = []
-    changed = False
     rename: dict[int, dict[Var, Var]] = {}  # id(eqn) -> operand replacements
-    for k in range(min(backward_start, len(eqns)) - 1, -1, -1):
-        e = eqns[k]
-        if e.prim not in CHEAP or len(e.outs) != 1:
+    for r in sorted(cheap, key=cheap.__getitem__, reverse=True):  # last defined first
+        e = eqns[cheap[r]]
+        if last_read.get(r) == end:  # returned: never recomputed
             continue
-        (r,) = e.outs
-        if r in returned or r.linear:
-            continue
-        backward = [(p, u) for p, u in reads.get(r, ()) if p[0] >= backward_start]
+        backward = [(q, u) for q, u in reads.get(r, ()) if q[0] >= forward_end]
         if not backward:
             continue
-        first = min(p for p, _ in backward)
-        if not all(not isinstance(a, Var) or a in parameters
+        first = min(q for q, _ in backward)
+        if not all(type(a) is not Var or a in parameters
                    or last_read.get(a, (-1, 0)) >= first for a in e.ins):
             continue
         at = (first[0], first[1] - 1)
-        forward = [(p, u) for p, u in reads[r] if p[0] < backward_start]
+        forward = [(q, u) for q, u in reads[r] if q[0] < forward_end]
         if forward:  # a copy for the backward reads
             copy = Var(r.type, r.linear)
-            moved = Eqn(e.prim, e.ins, (copy,), e.params, e.origin)
-            copies.append((at, moved))
+            runs = Eqn(e.prim, e.ins, (copy,), e.params, e.origin)
+            copies.append((at, runs))
             for _, u in backward:
                 rename.setdefault(id(u), {})[r] = copy
             reads[r] = forward
-            reads[copy] = backward
-            last_read[r] = max(p for p, _ in forward)
-            last_read[copy] = max(p for p, _ in backward)
         else:  # only the backward part reads it: the equation itself moves
-            moved = e
+            runs = e
+            moved[id(e)] = at
+            copies.append((at, e))
             for a in e.ins:
-                if isinstance(a, Var):
-                    reads[a] = [(p, u) for p, u in reads[a] if u is not e]
-        position[id(moved)] = at
-        changed = True
+                if a in reads:
+                    reads[a] = [(q, u) for q, u in reads[a] if u is not e]
         for a in e.ins:
-            if isinstance(a, Var):
-                reads.setdefault(a, []).append((at, moved))
+            if type(a) is Var:
+                if a in cheap:
+                    reads.setdefault(a, []).append((at, runs))
                 if last_read.get(a, (-1, 0)) < at:
                     last_read[a] = at
-    if not changed:
+    if not copies:
         return graph
-    ordered = [(position[id(e)], e) for e in eqns] + copies
-    ordered.sort(key=_first)
-    out = []
-    for _, e in ordered:
-        changes = rename.get(id(e))
-        if changes:
-            e = Eqn(e.prim, tuple(changes.get(a, a) if isinstance(a, Var) else a
-                                  for a in e.ins), e.outs, e.params, e.origin)
-        out.append(e)
+    # the equations in their new order: each copy or moved equation before the original
+    # equation it precedes, lower levels first (a chain's first step first)
+    copies.sort(key=_where)
+    out: list[Eqn] = []
+    j = 0
+    for k, e in enumerate(eqns):
+        while j < len(copies) and copies[j][0][0] == k:
+            out.append(_renamed(copies[j][1], rename))
+            j += 1
+        if id(e) not in moved:
+            out.append(_renamed(e, rename))
+    out.extend(_renamed(c, rename) for _, c in copies[j:])
     return Graph(graph.name, graph.inputs, out, graph.outputs)
 
 
-def _first(item: tuple[Position, Eqn]) -> Position:
+def _where(item: tuple[Position, Eqn]) -> Position:
     return item[0]
+
+
+def _renamed(e: Eqn, rename: dict[int, dict[Var, Var]]) -> Eqn:
+    """``e`` reading the copies its operands were replaced by, if any."""
+    changes = rename.get(id(e))
+    if not changes:
+        return e
+    return Eqn(e.prim, tuple(changes.get(a, a) if type(a) is Var else a for a in e.ins),
+               e.outs, e.params, e.origin)

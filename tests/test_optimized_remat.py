@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 import lintra.optimized as lo
 from lintra.conformance.strategies import programs
+from lintra.optimized.api import _backward_start, _joined
 from lintra.optimized.ir import Graph, Var
 from lintra.optimized.plan import Plan
 from lintra.optimized.remat import rematerialize
@@ -39,21 +40,14 @@ def reaction_diffusion(steps: int, n: int = 8) -> str:
 
 
 def gradient_graph(p: Program) -> tuple[Graph, int]:
-    """The engine's value-and-gradient graph of ``p`` (one scalar float result) and the
-    index where its backward part starts."""
+    """The engine's value-and-gradient graph of ``p`` (one scalar float result) before
+    rematerialization, and the index where its backward part starts."""
     compiled = lo.compile(p)
-    nums = tuple(k for k, b in enumerate(p.inputs) if b.type.array.dtype.is_float)
-    graph = compiled._value_and_grad_plan(nums)._graph
     primal, _ = compiled._unzipped
-    return graph, backward_start(graph, len(primal.eqns))
-
-
-def backward_start(graph: Graph, n_primal: int) -> int:
-    """The index of the seed (``copy(1.0)``) that starts the backward part."""
-    for k, e in enumerate(graph.eqns):
-        if e.prim == "copy" and not isinstance(e.ins[0], Var) and k <= n_primal:
-            return k
-    return len(graph.eqns)
+    out_type = compiled._scalar_result("value_and_grad")
+    graph, seed = _joined(primal, compiled._linear.transposed.graph, compiled.graph, out_type,
+                          with_value=True)
+    return graph, _backward_start(graph, seed)
 
 
 def live_across(graph: Graph, start: int) -> int:
@@ -165,3 +159,19 @@ def test_same_bits_and_never_a_larger_peak_on_generated_programs(p: Program, see
     table = lo.compile(loss).table
     for got, want in zip(Plan(after, table)(*args), Plan(graph, table)(*args), strict=True):
         same_bits(got, want)
+
+
+def test_value_and_grad_runs_the_rematerialized_plan() -> None:
+    """The engine's value_and_grad plan is the rematerialized graph: on the loop above it
+    keeps only the states across the sweep, and its numbers are those of the plan without."""
+    program = parse_program(reaction_diffusion(6, 8))
+    compiled = lo.compile(program)
+    graph, start = gradient_graph(program)
+    used = compiled._value_and_grad_plan((0, 1))._graph
+    assert peak_live(used) == peak_live(rematerialize(graph, start)) < peak_live(graph)
+    args = (np.linspace(0.2, 0.8, 8), np.float64(0.5))
+    value, grads = compiled.value_and_grad(*args, argnums=(0, 1))
+    want = Plan(graph, compiled.table)(*args)
+    same_bits(value, want[0])
+    for g, w in zip(grads, want[1:], strict=True):
+        same_bits(g, w)
