@@ -34,6 +34,10 @@ _INT_RANGE = {"i64": (-(2**63), 2**63 - 1), "i32": (-(2**31), 2**31 - 1)}
 def compile(program: Program, *, array_library: str = "numpy") -> Compiled:
     """The compiled form of ``program`` for ``array_library`` (``"numpy"`` or ``"cupy"``),
     made once per distinct program and library and remembered."""
+    if not isinstance(program, Program):
+        raise LintraTypeError(
+            f"compile takes a Program (one def; parse it with lintra.reference.parse_program), "
+            f"got {type(program).__name__}")
     return _compiled(_ProgramKey(program), array_library)
 
 
@@ -191,8 +195,7 @@ class Compiled:
             if key is not None:
                 self._value_and_grad_plans[key] = plan
         outs = plan(*self._arguments(args, self.graph.inputs, "argument"))
-        return outs[0], outs[1] if isinstance(argnums, int) and not isinstance(
-            argnums, bool) else outs[1:]
+        return outs[0], outs[1] if _single(argnums) else outs[1:]
 
     @functools.cached_property
     def _value_and_grad_plans(self) -> dict[object, Plan]:
@@ -335,7 +338,7 @@ class Compiled:
                 for k, (a, v) in enumerate(zip(values, params))]
 
     def _argnums(self, argnums: int | Sequence[int]) -> tuple[int, ...]:
-        nums = (argnums,) if isinstance(argnums, int) and not isinstance(argnums, bool) else (
+        nums = (argnums,) if _single(argnums) else (
             tuple(argnums) if isinstance(argnums, (tuple, list)) else None)
         n = len(self.graph.inputs)
         if nums is None or not nums or any(
@@ -425,10 +428,16 @@ class LinearMap:
         return str(self.program)
 
 
+def _single(argnums: object) -> bool:
+    """Whether ``argnums`` names one parameter (an int or NumPy integer, never a bool), so
+    that one gradient is returned rather than a tuple."""
+    return isinstance(argnums, (int, np.integer)) and not isinstance(argnums, (bool, np.bool_))
+
+
 def _nested(blocks: list[list[Any]], argnums: int | Sequence[int]) -> Any:
     """JAX's nesting of Jacobian blocks: per result (when there are several), per parameter
     (when ``argnums`` is a sequence)."""
-    single = isinstance(argnums, int) and not isinstance(argnums, bool)
+    single = _single(argnums)
     per_result = [row[0] if single else tuple(row) for row in blocks]
     return per_result[0] if len(per_result) == 1 else tuple(per_result)
 
@@ -499,13 +508,24 @@ def _joined(primal: Graph, transposed: Graph, original: Graph, out_type: AType,
     return prune(Graph(original.name + "_grad", primal.inputs, eqns, value + grads)), seed
 
 
+def _array(value: Any, t: AType, what: str, program: str) -> Any:
+    """``value`` as an array (a CuPy array as it is): a ragged nesting is a ShapeError, as
+    E-Args says, anything else NumPy cannot read a LintraTypeError."""
+    if hasattr(value, "__cuda_array_interface__"):
+        return value
+    try:
+        return np.asarray(value)
+    except ValueError as exc:  # NumPy's word for a ragged nesting
+        raise ShapeError(f"{what} must have type {t}, got a ragged nesting that is no "
+                         f"rectangular array ({exc})", program=program) from None
+    except TypeError as exc:
+        raise LintraTypeError(f"{what} cannot be read as {t}: {exc}", program=program) from None
+
+
 def _argument(value: Any, t: AType, what: str, program: str, tab: ArrayTable) -> Any:
     """E-Args: ``value`` as an array of type ``t`` (no silent truncation or wrap-around)."""
     xp = tab.xp
-    try:
-        arr = np.asarray(value) if not hasattr(value, "__cuda_array_interface__") else value
-    except (ValueError, TypeError) as exc:
-        raise LintraTypeError(f"{what} cannot be read as {t}: {exc}", program=program) from None
+    arr = _array(value, t, what, program)
     shape = tuple(arr.shape)
     if shape != t.shape:
         raise ShapeError(f"{what} must have type {t}, got an array of shape {shape}",
@@ -538,8 +558,8 @@ def _argument(value: Any, t: AType, what: str, program: str, tab: ArrayTable) ->
 
 
 def _tangent(value: Any, t: AType, what: str, program: str, tab: ArrayTable) -> Any:
-    """A (co)tangent must have its type's shape and a float (or integer) dtype."""
-    arr = value if hasattr(value, "__cuda_array_interface__") else np.asarray(value)
+    """A (co)tangent must have its type's shape and a float dtype."""
+    arr = _array(value, t, what, program)
     if tuple(arr.shape) != t.shape:
         raise ShapeError(f"{what} must have type {t}, got an array of shape "
                          f"{tuple(arr.shape)}", program=program)

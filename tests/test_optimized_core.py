@@ -20,7 +20,7 @@ from lintra.reference.errors import (
     ShapeError,
     UnsupportedPrimitiveError,
 )
-from lintra.reference.parse import parse_program
+from lintra.reference.parse import parse, parse_program
 
 SMOOTH = """
 def f(x: f64[3], w: f64[]) -> f64[]:
@@ -190,6 +190,27 @@ def f(x: f32[2]) -> f32[2]:
 def test_bad_arguments_are_lintra_errors(smooth, args, error) -> None:
     with pytest.raises(error):
         lo.compile(smooth).evaluate(*args)
+
+
+def test_misuses_the_reference_refuses_are_refused_alike(smooth) -> None:
+    """The engine's API answers as the reference's (issue 14's fuzzing): a ragged argument
+    or cotangent is a ShapeError, compile of anything but a Program a LintraTypeError, and
+    a NumPy integer argnums names one parameter (a NumPy bool does not)."""
+    ragged = [[1.0], [2.0, 3.0]]
+    with pytest.raises(ShapeError, match="ragged"):
+        lo.compile(smooth).evaluate(ragged, W)
+    c = lo.compile(parse_program("def f(x: f64[2]) -> f64[]:\n"
+                                 "    y: f64[] = reduce_sum(x, axes=(0,))\n    return y\n"))
+    _, pullback = c.vjp(np.ones(2))
+    with pytest.raises(ShapeError, match="ragged"):
+        pullback(ragged)
+    for wrong in (None, "def f(x: f64[]) -> f64[]:\n    return x\n",
+                  parse("def f(x: f64[]) -> f64[]:\n    return x\n")):
+        with pytest.raises(LintraTypeError, match="compile takes a Program"):
+            lo.compile(wrong)
+    np.testing.assert_array_equal(c.grad(np.ones(2), argnums=np.int64(0)), [1.0, 1.0])
+    with pytest.raises(LintraTypeError, match="argnums"):
+        c.grad(np.ones(2), argnums=np.bool_(False))
 
 
 def test_integer_arguments_never_wrap() -> None:
