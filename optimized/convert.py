@@ -239,12 +239,14 @@ def literal_value(a: Literal, dtype: str) -> bool | int | float:
         value = float(a.value)
     except OverflowError:
         raise LintraTypeError(f"literal {a} is beyond the range of {dtype}") from None
-    if dtype == "f32" and value == value and abs(value) != float("inf"):
-        import numpy as np
-
-        if not np.isfinite(np.float32(value)):
-            raise LintraTypeError(f"literal {a} is beyond the range of f32")
+    if dtype == "f32" and value == value and F32_OVERFLOW <= abs(value) < float("inf"):
+        raise LintraTypeError(f"literal {a} has no finite value in f32 (it rounds to "
+                              "infinity; write inf for infinity)")
     return value
+
+
+F32_OVERFLOW = 2.0**128 - 2.0**103
+"""The least magnitude that rounds to infinity in f32 (halfway above its largest float)."""
 
 
 def _check_linear_uses(p: Program, env: dict[str, Atom], uses: dict[str, int]) -> None:

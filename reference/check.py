@@ -14,6 +14,7 @@ Each judgment of chapter 2 has one function here, named after it:
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -297,11 +298,13 @@ def check_literal(a: Literal, dtype: DType, scope: _Scope, e: Equation | None, i
     if ok and a.kind == "int" and dtype.is_int:
         lo, hi = INT_RANGE[dtype]
         ok = lo <= a.value <= hi
-    if ok and a.kind == "int" and dtype.is_float and abs(a.value) >= FLOAT_OVERFLOW[dtype]:
+    if (ok and a.kind in ("int", "float") and dtype.is_float
+            and (a.kind == "int" or math.isfinite(a.value))
+            and abs(a.value) >= FLOAT_OVERFLOW[dtype]):
         raise _fail(
             LintraTypeError,
-            f"the integer literal {_short(a.value)} has no finite value in {dtype} (it rounds "
-            "to infinity; write inf for infinity)",
+            f"the {'integer' if a.kind == 'int' else 'float'} literal {_short(a.value)} has no "
+            f"finite value in {dtype} (it rounds to infinity; write inf for infinity)",
             scope, loc=a.loc, eqn=e, index=index,
         )
     if not ok:

@@ -7,6 +7,7 @@ a :class:`ParseError` with the line, the column and a caret under the offending 
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -165,10 +166,15 @@ class LineParser:
         """A literal at the cursor, or ``None`` (cursor unchanged) if there is none."""
         t = self.tok
         if t.kind == "number":
-            self.advance()
             if re.fullmatch(r"-?\d+", t.text):
+                self.advance()
                 return int(t.text)
-            return float(t.text)
+            value = float(t.text)
+            if math.isinf(value):  # spec 1.2: a number literal is finite in float64
+                raise self.fail("a number beyond the float64 range (it would round to "
+                                "infinity; write inf for infinity)")
+            self.advance()
+            return value
         if t.kind == "name" and t.text in ("true", "false"):
             self.advance()
             return t.text == "true"

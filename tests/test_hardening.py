@@ -18,6 +18,7 @@ import pytest
 from lintra.reference import (
     LintraError,
     LintraTypeError,
+    ParseError,
     ShapeError,
     check,
     derived,
@@ -31,6 +32,7 @@ from lintra.reference.syntax import (
     Binder,
     DType,
     Literal,
+    Program,
     Var,
     VarType,
 )
@@ -426,3 +428,33 @@ def test_python_dash_m_runs_an_indexing_example_in_mpmath(tmp_path) -> None:
         capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     assert "g: f64[2] = [4.0, 4.0]" in done.stdout
+
+
+# --------------------------------------------------------------------------------------------
+# Float literals beyond the range (spec 1.2, 2.2)
+
+
+@pytest.mark.parametrize("text", ["1e400", "-1e400", "1.8e308"])
+def test_a_number_beyond_the_float64_range_is_a_parse_error(text: str) -> None:
+    with pytest.raises(ParseError, match="beyond the float64 range") as raised:
+        parse_program(f"def f(x: f64[]) -> f64[]:\n    y = mul(x, {text})\n    return y\n")
+    assert raised.value.location is not None and raised.value.location.column == 16
+
+
+def test_a_float_literal_that_rounds_to_infinity_in_f32_is_refused_alike() -> None:
+    """3.5e38 is finite in f64, infinite in f32: refused by check and by the engine, as an
+    integer literal that rounds to infinity is; the largest f32 and inf are taken."""
+    import lintra.optimized as lo
+
+    def program(literal: str, dtype: str = "f32") -> Program:
+        return parse_program(f"def f(x: {dtype}[]) -> {dtype}[]:\n"
+                             f"    y = mul(x, {literal})\n    return y\n")
+
+    for literal in ("3.5e38", "-3.4028235677973366e38"):
+        with pytest.raises(LintraTypeError, match=r"float literal .* no finite value in f32"):
+            check(program(literal))
+        with pytest.raises(LintraTypeError):
+            lo.compile(program(literal))
+    for literal, dtype in (("3.4028234663852886e38", "f32"), ("inf", "f32"), ("3.5e38", "f64")):
+        check(program(literal, dtype))
+        lo.compile(program(literal, dtype))
