@@ -235,6 +235,8 @@ def literal_value(a: Literal, dtype: str) -> bool | int | float:
         if not lo <= a.value <= hi:
             raise LintraTypeError(f"literal {a} is outside the range of {dtype}")
         return int(a.value)
+    if dtype == "f32" and kind == "int":
+        return _int_to_f32(a.value)
     try:
         value = float(a.value)
     except OverflowError:
@@ -243,6 +245,24 @@ def literal_value(a: Literal, dtype: str) -> bool | int | float:
         raise LintraTypeError(f"literal {a} has no finite value in f32 (it rounds to "
                               "infinity; write inf for infinity)")
     return value
+
+
+def _int_to_f32(n: int) -> float:
+    """The float32 nearest the integer ``n`` (ties to even), as a Python float, rounded once:
+    ``float(n)`` would round to float64 first and could land on a float32 midpoint
+    (2^100 + 2^76 + 1 would become 2^100, not 2^100 + 2^77). A LintraTypeError where it
+    rounds to infinity."""
+    magnitude = abs(n)
+    shift = max(magnitude.bit_length() - 24, 0)  # float32 keeps 24 significant bits
+    kept, dropped = divmod(magnitude, 1 << shift)
+    half = (1 << shift) >> 1
+    if shift and (dropped > half or (dropped == half and kept & 1)):
+        kept += 1
+    rounded = kept << shift
+    if rounded >= 2**128:
+        raise LintraTypeError(f"literal {n} has no finite value in f32 (it rounds to "
+                              "infinity; write inf for infinity)")
+    return float(-rounded if n < 0 else rounded)
 
 
 F32_OVERFLOW = 2.0**128 - 2.0**103

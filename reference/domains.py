@@ -226,7 +226,7 @@ class Float64Domain(Domain):
     is_mp: bool = False
 
     def literal(self, value: LiteralValue, dtype: DType) -> np.ndarray:
-        return np.asarray(value, dtype=dtype.numpy)
+        return np.asarray(_literal_in(value, dtype))
 
     def argument(self, value: object, t: ArrayType) -> np.ndarray:
         if t.dtype.is_float:
@@ -279,7 +279,7 @@ class MpDomain(Domain):
     def literal(self, value: LiteralValue, dtype: DType) -> np.ndarray:
         if dtype.is_float:
             out = np.empty((), dtype=object)
-            out[()] = self.mpf(np.asarray(value, dtype=dtype.numpy).item())  # E-Lit: rounded
+            out[()] = self.mpf(_literal_in(value, dtype).item())  # E-Lit: rounded
             return out
         return np.asarray(value, dtype=dtype.numpy)
 
@@ -326,12 +326,22 @@ def to_float64(x: np.ndarray, dtype: DType) -> np.ndarray:
     return x.astype(dtype.numpy)
 
 
+def _literal_in(value: LiteralValue, dtype: DType) -> np.generic:
+    """E-Lit: a literal as a scalar of ``dtype``, rounded once: an integer literal of an f32
+    position rounds straight to float32 (through float64 it can round twice and land on
+    the other neighbour, 2^100 + 2^76 + 1 on 2^100 instead of 2^100 + 2^77)."""
+    if dtype is DType.f32 and type(value) is int:
+        return _nearest_f32(value)
+    return np.asarray(value, dtype=dtype.numpy)[()]
+
+
 def _nearest_f32(v: object) -> np.float32:
     """The float32 nearest the real ``v`` (an mpmath number or a Python number), ties to
     even, rounded once: through float64 the result can differ when ``v`` rounds to a float64
     exactly halfway between two float32 neighbours (then ``v`` itself decides the side)."""
     f = float(v)  # type: ignore[arg-type]
-    c = np.float32(f)
+    with np.errstate(over="ignore"):  # beyond the range: inf, and decided below
+        c = np.float32(f)
     if not math.isfinite(f) or float(c) == f:
         return c
     n = np.nextafter(c, np.float32(math.copysign(math.inf, f - float(c))))

@@ -458,3 +458,23 @@ def test_a_float_literal_that_rounds_to_infinity_in_f32_is_refused_alike() -> No
     for literal, dtype in (("3.4028234663852886e38", "f32"), ("inf", "f32"), ("3.5e38", "f64")):
         check(program(literal, dtype))
         lo.compile(program(literal, dtype))
+
+
+@pytest.mark.parametrize("literal, nearest", [
+    (2**100 + 2**76 + 1, 2**100 + 2**77),      # through float64: a tie, then 2^100
+    (-(2**100 + 2**76 + 1), -(2**100 + 2**77)),
+    (2**128 - 2**103 - 1, 2**128 - 2**104),    # through float64: a tie, then infinity
+    (2**24 + 1, 2**24),                        # true ties go to even
+    (2**24 + 3, 2**24 + 4),
+])
+def test_an_integer_literal_rounds_to_f32_once(literal: int, nearest: int) -> None:
+    """E-Lit: an integer literal in an f32 position is the float32 nearest the integer, in
+    both domains and in the engine, never the float32 nearest its float64 rounding."""
+    import lintra.optimized as lo
+
+    p = parse_program(f"def f(x: f32[]) -> f32[]:\n    y: f32[] = add(x, {literal})\n"
+                      "    return y\n")
+    zero = np.float32(0.0)
+    assert evaluate(p, zero)[0] == np.float32(nearest) and float(np.float32(nearest)) == nearest
+    assert float(evaluate(p, zero, dps=40)[0]) == nearest
+    assert lo.compile(p).evaluate(zero)[0] == np.float32(nearest)
