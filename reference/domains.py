@@ -20,7 +20,7 @@ from __future__ import annotations
 import abc
 import math
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -38,6 +38,13 @@ EXPONENT_LIMIT = 4096
 _EXP_ARGUMENT_LIMIT = 4096
 """Beyond this |x|, ``exp(x)`` (and ``expm1``, ``sinh``, ``cosh``) lies outside the range
 (4096 > 4096 ln 2): the guards answer without computing the huge value."""
+
+
+def indices(shape: tuple[int, ...]) -> Iterator[tuple[int, ...]]:
+    """Every index of an array of ``shape`` in row-major order: ``np.ndindex``, except that
+    an empty shape yields nothing at once (``np.ndindex`` builds a range the size of the
+    product of the other dimensions, gigabytes for ``f64[0, 2147483648]``)."""
+    return iter(()) if 0 in shape else np.ndindex(shape)
 
 
 def within_range(ctx: mpmath.MPContext, v: object) -> object:
@@ -267,7 +274,7 @@ class MpDomain(Domain):
         array itself when no element is beyond the range."""
         ctx = self.ctx
         out = None
-        for index in np.ndindex(np.shape(x)):
+        for index in indices(np.shape(x)):
             v = x[index]
             r = within_range(ctx, v)
             if r is not v:
@@ -301,7 +308,7 @@ class MpDomain(Domain):
         xs = np.broadcast_arrays(*[np.asarray(x, dtype=object) for x in xs])
         out = np.empty(xs[0].shape, dtype=object)
         ctx = self.ctx
-        for index in np.ndindex(out.shape):
+        for index in indices(out.shape):
             out[index] = within_range(ctx, fn(*(x[index] for x in xs)))
         return out
 

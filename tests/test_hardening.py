@@ -478,3 +478,18 @@ def test_an_integer_literal_rounds_to_f32_once(literal: int, nearest: int) -> No
     assert evaluate(p, zero)[0] == np.float32(nearest) and float(np.float32(nearest)) == nearest
     assert float(evaluate(p, zero, dps=40)[0]) == nearest
     assert lo.compile(p).evaluate(zero)[0] == np.float32(nearest)
+
+
+@pytest.mark.parametrize("text", [
+    "y: f64[0, 2147483648] = sin(x)",
+    "y: f64[0, 2147483648] = mul(x, x)",
+    "y: f64[2147483648, 0] = transpose(x, permutation=(1, 0))",
+    "y: f64[0] = reduce_sum(x, axes=(1,))",
+])
+def test_empty_arrays_with_a_long_dimension_evaluate_in_mpmath_at_once(text: str) -> None:
+    """Walking the elements of an empty f64[0, 2^31] costs nothing (np.ndindex alone would
+    build a range of 2^31 entries per walk: gigabytes, in each elementwise step)."""
+    result = text.split(":")[1].split("=")[0].strip()
+    p = parse_program(f"def f(x: f64[0, 2147483648]) -> {result}:\n    {text}\n    return y\n")
+    (y,) = evaluate(p, np.zeros((0, 2**31)), dps=20)
+    assert y.size == 0

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from lintra.reference.domains import Domain
+from lintra.reference.domains import Domain, indices
 from lintra.reference.primitives.base import (
     ALL,
     DerivativeClaim,
@@ -110,7 +110,7 @@ def dot_general_eval(d: Domain, xs: Arrays, ps: Params, outs: Types) -> Arrays:
 def _as_mp(d: Domain, r: np.ndarray) -> np.ndarray:
     """Every element as a number of the domain's own context."""
     out = np.empty(r.shape, dtype=object)
-    for i in np.ndindex(r.shape):
+    for i in indices(r.shape):
         out[i] = d.mpf(r[i])  # type: ignore[attr-defined]
     return out
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from lintra.reference.domains import Domain
+from lintra.reference.domains import indices as all_indices
 from lintra.reference.errors import EvaluationError, LintraTypeError
 from lintra.reference.primitives.base import (
     NONE,
@@ -152,7 +153,7 @@ def scatter_add_eval(d: Domain, xs: Arrays, ps: Params, outs: Types) -> Arrays:
     result = np.moveaxis(x.copy(), axis, 0)
     moved = np.moveaxis(updates, list(range(axis, axis + indices.ndim)),
                         list(range(indices.ndim)))
-    for position in np.ndindex(indices.shape):  # increasing (row-major) position order
+    for position in all_indices(indices.shape):  # increasing (row-major) position order
         k = int(idx[position])
         # A length-1 slice keeps this an array operation: integers wrap without a warning.
         result[k:k + 1] += moved[position]

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from lintra.reference.domains import Domain
+from lintra.reference.domains import Domain, indices
 from lintra.reference.errors import LintraTypeError
 from lintra.reference.primitives.base import (
     ALL,
@@ -140,7 +140,7 @@ def reduce_sum_eval(d: Domain, xs: Arrays, ps: Params, outs: Types) -> Arrays:
         # Exact: mpmath's fsum of each group, rounded once to the working precision.
         moved = grouped(x, axes)
         out = np.empty(moved.shape[:-1], dtype=object)
-        for i in np.ndindex(out.shape):
+        for i in indices(out.shape):
             out[i] = d.ctx.fsum(moved[i])  # type: ignore[attr-defined]
         return (out,)
     with np.errstate(all="ignore"):
@@ -181,7 +181,7 @@ def arg_extreme(d: Domain, xs: Arrays, ps: Params, outs: Types, largest: bool) -
     axis = normalize_axis(ps["axis"], x.ndim)  # type: ignore[arg-type]
     moved = np.moveaxis(x, axis, -1)
     out = np.empty(moved.shape[:-1], dtype=outs[0].dtype.numpy)
-    for i in np.ndindex(out.shape):
+    for i in indices(out.shape):
         row = moved[i]
         best = 0
         for k in range(1, len(row)):
@@ -244,7 +244,7 @@ def sort_eval(d: Domain, xs: Arrays, ps: Params, outs: Types) -> Arrays:
     keys = int(ps["num_keys"])  # type: ignore[arg-type]
     moved = [np.moveaxis(x, axis, -1) for x in xs]
     results = [m.copy() for m in moved]
-    for i in np.ndindex(moved[0].shape[:-1]):
+    for i in indices(moved[0].shape[:-1]):
         n = moved[0].shape[-1]
         order = sorted(range(n), key=lambda k: tuple(sort_key(d, m[i][k]) for m in moved[:keys]))
         for m, r in zip(moved, results):
