@@ -485,6 +485,9 @@ def test_an_integer_literal_rounds_to_f32_once(literal: int, nearest: int) -> No
     "y: f64[0, 2147483648] = mul(x, x)",
     "y: f64[2147483648, 0] = transpose(x, permutation=(1, 0))",
     "y: f64[0] = reduce_sum(x, axes=(1,))",
+    "y: f64[0, 2147483648] = cumsum(x, axis=1)",
+    "y: f64[0, 2147483648] = cumprod(x, axis=0, reverse=true)",
+    "y: f64[0, 2147483648] = sort(x, dimension=0)",
 ])
 def test_empty_arrays_with_a_long_dimension_evaluate_in_mpmath_at_once(text: str) -> None:
     """Walking the elements of an empty f64[0, 2^31] costs nothing (np.ndindex alone would

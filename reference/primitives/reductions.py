@@ -203,6 +203,8 @@ def argmin_eval(d: Domain, xs: Arrays, ps: Params, outs: Types) -> Arrays:
 
 def scan(d: Domain, x: np.ndarray, ps: Params, combine: Combine) -> np.ndarray:
     """Inclusive scan along ``axis`` (from the end if ``reverse``), sequentially."""
+    if x.size == 0:  # nothing to combine, however long the scanned axis
+        return x.copy()
     axis = normalize_axis(ps["axis"], x.ndim)  # type: ignore[arg-type]
     moved = np.moveaxis(x, axis, 0)
     if ps["reverse"]:
@@ -244,6 +246,8 @@ def sort_eval(d: Domain, xs: Arrays, ps: Params, outs: Types) -> Arrays:
     keys = int(ps["num_keys"])  # type: ignore[arg-type]
     moved = [np.moveaxis(x, axis, -1) for x in xs]
     results = [m.copy() for m in moved]
+    if xs[0].size == 0:  # nothing to order, however many empty lines
+        return tuple(np.moveaxis(r, -1, axis).copy() for r in results)
     for i in indices(moved[0].shape[:-1]):
         n = moved[0].shape[-1]
         order = sorted(range(n), key=lambda k: tuple(sort_key(d, m[i][k]) for m in moved[:keys]))
