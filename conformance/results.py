@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
+from lintra.reference.syntax import DType
+
 
 class Status(enum.Enum):
     PASS = "pass"
@@ -176,8 +178,8 @@ def format_point(values: Sequence[object], limit: int = 6) -> str:
     return "; ".join(parts)
 
 
-_DTYPE_NAMES = {"float64": "f64", "float32": "f32", "int64": "i64", "int32": "i32",
-                "bool": "bool"}
+_DTYPE_NAMES = {np.dtype(d.numpy).name: d.value for d in DType}
+"""NumPy's dtype names to the language's (``float64`` to ``f64``)."""
 
 
 def format_inputs(values: Sequence[object], labels: Sequence[str] | None = None) -> str:

@@ -25,6 +25,7 @@ from lintra.optimized.ir import (
     lookup,
     require_float_results,
 )
+from lintra.reference.check import FLOAT_OVERFLOW
 from lintra.reference.errors import LinearityError, LintraError, LintraTypeError
 from lintra.reference.syntax import (
     ArrayType,
@@ -265,8 +266,8 @@ def _int_to_f32(n: int) -> float:
     return float(-rounded if n < 0 else rounded)
 
 
-F32_OVERFLOW = 2.0**128 - 2.0**103
-"""The least magnitude that rounds to infinity in f32 (halfway above its largest float)."""
+F32_OVERFLOW = FLOAT_OVERFLOW[DType.f32]
+"""The least magnitude that rounds to infinity in f32 (spec 2.2's threshold)."""
 
 
 def _check_linear_uses(p: Program, env: dict[str, Atom], uses: dict[str, int]) -> None:
