@@ -7,7 +7,7 @@
   sign of zero included. Elsewhere each element must be within the primitive's ulp claim
   (the ``ulp`` columns of spec 3.1 and 3.2) of the mpmath truth, in ulps of the dtype at the
   truth; nan, ±inf and zeros are compared as exact classes, sign included, with the float64
-  reference (spec 3.4).
+  reference (spec 3.0.4).
 * Derivatives (jvp, linearize, vjp, transpose, linear_map, hvp) are compared with the
   reference's by the suite's own rule for two computations of one quantity (spec 7.3: each
   within the derived bound of the truth, so within twice the bound of each other), or
@@ -95,8 +95,8 @@ def assert_within_ulps(got: object, truth: np.ndarray, reference: np.ndarray, dt
                        claim: float, label: str, operands: tuple[np.ndarray, ...] = ()) -> None:
     """Each element within ``claim`` ulps of the mpmath ``truth``, in ulps of ``dtype`` at
     the truth (a zero or subnormal truth: in smallest subnormals); where the float64
-    ``reference`` is nan, ±inf or ±0, the same class, sign included (spec 3.4). Where an
-    operand is -0 the truth does not apply (mpmath computes at +0; spec 3.1: such results are
+    ``reference`` is nan, ±inf or ±0, the same class, sign included (spec 3.0.4). Where an
+    operand is -0 the truth does not apply (mpmath computes at +0; spec 3.0.1: such results are
     float64 facts): the reference, itself within the claim, is compared instead, allowed
     twice the claim (spec 7.3, two computations of one quantity)."""
     g = np.asarray(got)
@@ -597,7 +597,7 @@ VALUE_FINDINGS = {
 
 
 def test_subnormals_are_kept(backend: Backend, request: pytest.FixtureRequest) -> None:
-    """IEEE arithmetic keeps subnormal operands and results (spec 3.1: the reference's
+    """IEEE arithmetic keeps subnormal operands and results (spec 3.0.1: the reference's
     float64 domain is NumPy's)."""
     known(request, backend, VALUE_FINDINGS, "subnormal")
     p = parse_program("def f(x: f64[2], y: f32[2]) -> (f64[2], f32[2]):\n"
@@ -658,7 +658,7 @@ def test_ill_typed_programs_are_refused(backend: Backend, text: str, args: list[
 
 @pytest.mark.parametrize("text, args", RUNTIME_ERRORS)
 def test_runtime_errors(backend: Backend, text: str, args: list[object]) -> None:
-    """Values for which spec 3.3 defines no result raise EvaluationError, as in the
+    """Values for which spec 3.0.3 defines no result raise EvaluationError, as in the
     reference (the adapters see concrete values in evaluate)."""
     p = parse_program(text)
     with pytest.raises(EvaluationError):

@@ -1,4 +1,4 @@
-"""The mpmath domain's exponent range and shared contexts (spec 3.1).
+"""The mpmath domain's exponent range and shared contexts (spec 3.0.1).
 
 Every example here used to hang, raise mpmath's ``OverflowError`` or ``MemoryError``, or take
 seconds; each evaluation now runs under a one-second alarm, far above its measured few

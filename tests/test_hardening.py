@@ -1,4 +1,4 @@
-"""Misuse at the API boundary (spec 2.1, 2.6, 3.2 E-Args, 5.3): every bad argument, argnums,
+"""Misuse at the API boundary (spec 2.1, 2.6, 3.0.2 E-Args, 5.3): every bad argument, argnums,
 program or shape raises a specific lintra error naming what was expected, in both number
 domains, and nothing wraps, truncates or rounds silently."""
 

@@ -197,7 +197,7 @@ def test_edge_cases_arrays(name: str, dtype: type, dps: int | None) -> None:
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=DTYPE_IDS)
 @pytest.mark.parametrize("name", NAMES)
 def test_negative_zero_enters_mpmath_as_zero(name: str, dtype: type) -> None:
-    """Spec 3.1: -0.0 enters the mpmath domain as 0, so the result is that of +0."""
+    """Spec 3.0.1: -0.0 enters the mpmath domain as 0, so the result is that of +0."""
     values = np.array([-0.0, 0.0, 1.0, -2.0, INF, -INF], dtype=dtype)
     x = np.repeat(values, len(values))
     y = np.tile(values, len(values))

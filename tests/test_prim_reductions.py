@@ -278,7 +278,7 @@ def round_to_bits(q: Fraction, p: int) -> Fraction:
 
 
 def gamma(m: int, u: Fraction) -> Fraction:
-    """γ_m = m u / (1 − m u) (spec 3.4)."""
+    """γ_m = m u / (1 − m u) (spec 3.0.4)."""
     return m * u / (1 - m * u)
 
 
@@ -490,7 +490,7 @@ def test_integer_reduce_sum_wraps(shape: tuple[int, ...], dtype: type, data: st.
 @given(shapes, floats, st.data())
 def test_reduce_sum_float64_domain_within_the_stated_bound(
         shape: tuple[int, ...], dtype: type, data: st.DataObject) -> None:
-    """Spec 3.4/3.7: |computed − exact| ≤ γ_(n−1) Σ|x| over the n summed elements, for any
+    """Spec 3.0.4/3.7: |computed − exact| ≤ γ_(n−1) Σ|x| over the n summed elements, for any
     order: any summation tree puts each term through at most n − 1 roundings (1 + δ), whose
     product is within γ_(n−1) of 1. n = 0 and n = 1 are exact (γ_0 = 0)."""
     x = data.draw(float_arrays(shape, dtype, wide_floats(dtype)))

@@ -3,7 +3,7 @@
 * ``lintra`` blocks parse and type-check;
 * ``lintra-invalid`` blocks raise exactly the error class named on their first line;
 * ``lintra-eval`` blocks: the mpmath evaluation at 50 digits, rounded to float64, equals the
-  stated value exactly, and the float64 evaluation agrees with it as chapter 3.4 bounds it.
+  stated value exactly, and the float64 evaluation agrees with it as 3.0.4 bounds it.
 * ``lintra-transform`` blocks (worked examples of chapters 4-5): the first line names a
   stage (``# jvp_program``, ``# primal``, ``# linear``, ``# transposed``, ``# grad_program``)
   applied to the first def of the preceding ``lintra`` block; the rest is exactly the printed

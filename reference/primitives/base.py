@@ -456,7 +456,7 @@ def elementwise(
     ``f64(*arrays, **params)`` is a NumPy function used in the float64 domain and, in both
     domains, for integer and boolean operands. ``mp(ctx, *scalars, **params)`` computes one
     element from mpmath numbers of context ``ctx``; it is used for float operands in the mpmath
-    domain, where operands and results are put within the domain's exponent range (spec 3.1:
+    domain, where operands and results are put within the domain's exponent range (spec 3.0.1:
     a value from a sum or product beyond it is ±inf before a function sees it, so no mpmath
     call meets a huge argument). Rank-0 operands broadcast. Floating-point exceptions are not
     warnings: the spec states the value (nan, inf, signed zero) each primitive gives.
