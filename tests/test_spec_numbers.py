@@ -37,3 +37,22 @@ def test_family_files_carry_their_file_numbers() -> None:
         first = path.read_text(encoding="utf-8").splitlines()[0]
         number = path.name.split("-", 1)[0]
         assert first.startswith(f"# {number} "), f"{path.name} opens with {first!r}"
+
+
+def test_notes_are_marked_and_hold_the_implementation_pointers() -> None:
+    """spec/README.md: a note is a block quote opening with **Note.**; pointers into the
+    reference's modules ("Reference: ...") are informative, so they live in notes."""
+    for path in sorted(SPEC.glob("*.md")):
+        fenced, quote_start = False, True
+        for k, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if line.startswith("```"):
+                fenced = not fenced
+            if fenced:
+                continue
+            if line.startswith(">"):
+                if quote_start:
+                    assert line.startswith("> **Note.** "), f"{path.name}:{k}: {line!r}"
+                quote_start = False
+                continue
+            quote_start = True
+            assert "Reference: `lintra." not in line, f"{path.name}:{k} outside a note"
