@@ -14,10 +14,13 @@ Each judgment of chapter 2 has one function here, named after it:
 
 from __future__ import annotations
 
+import functools
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import NamedTuple
 
 from lintra.reference.errors import (
     LinearityError,
@@ -70,10 +73,11 @@ PARAM_INT_RANGE = INT_RANGE[DType.i64]
 """Integer values in static parameters (sizes, axes, bounds, exponents) lie in i64's range."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EquationTyping:
     """What the checker learned about one equation: resolved operand and result types, and
-    the parameters with their defaults filled in."""
+    the parameters with their defaults filled in (read-only: equations with the same
+    primitive, operand types and parameters may share one typing)."""
 
     inputs: tuple[VarType, ...]
     outputs: tuple[VarType, ...]
@@ -87,6 +91,25 @@ class ProgramTyping:
     program: Program
     variables: Mapping[str, VarType] = field(repr=False)
     equations: tuple[EquationTyping, ...] = field(repr=False)
+
+
+_KEPT_TYPING = "_checked_typing"
+"""Where a checked program keeps its typing: an entry of the program object's ``__dict__``,
+as :func:`functools.cached_property` keeps a computed attribute. It is not a field, so it
+takes no part in equality, hashing, printing or pickling."""
+
+
+def keep_typing(typing: ProgramTyping) -> ProgramTyping:
+    """Keep ``typing`` on its program, so that the transformations and the evaluator that
+    meet the same program object again do not infer its types again; returns ``typing``."""
+    object.__setattr__(typing.program, _KEPT_TYPING, (typing.variables, typing.equations))
+    return typing
+
+
+def kept_typing(p: Program) -> ProgramTyping | None:
+    """The typing :func:`keep_typing` kept on ``p``, or ``None``."""
+    kept = getattr(p, "__dict__", {}).get(_KEPT_TYPING)
+    return None if kept is None else ProgramTyping(p, *kept)
 
 
 def annotate(typing: ProgramTyping) -> Program:
@@ -172,8 +195,19 @@ def type_limits(t: object) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096, typed=True)
+def _valid_type(dtype: object, linear: object, *shape: object) -> bool:
+    """Whether T-Type holds for a type, remembered per type (``typed``: a dimension ``True``
+    or ``1.0`` is not the dimension ``1``); a program has few distinct types."""
+    return type_limits(ArrayType(dtype, shape)) is None and (  # type: ignore[arg-type]
+        not linear or dtype.is_float)  # type: ignore[attr-defined]
+
+
 def check_binder_type(vt: VarType, name: str, scope: _Scope, loc: Location | None) -> None:
     """T-Type: a linear variable has a float dtype; the shape is within the limits of 2.1."""
+    if (type(vt) is VarType and type(vt.array) is ArrayType and type(vt.array.shape) is tuple
+            and _valid_type(vt.array.dtype, vt.linear, *vt.array.shape)):
+        return
     if not isinstance(vt, VarType):
         raise _fail(LintraTypeError, f"{name} has no type of the language ({vt!r})", scope,
                     loc=loc, variable=name)
@@ -342,60 +376,71 @@ def resolve_literal_dtypes(prim: Primitive, e: Equation, scope: _Scope) -> list[
     return [common if i in shared else None for i in range(len(e.inputs))]
 
 
-def check_linearity(
-    prim: Primitive, e: Equation, operands: list[VarType], scope: _Scope, index: int
-) -> bool:
-    """L-Never, L-Together, L-AtMostOne, L-LinearOnly: whether the results are linear."""
-    n = len(operands)
-    lin = [vt.linear for vt in operands]
+class LinearityBreach(NamedTuple):
+    """Which linearity rule an equation's operands break, and at which operands."""
+
+    rule: str  # "linear_only", "never", "position", "together" or "at_most_one"
+    operand: int  # the operand the error points at
+    other: int = -1  # the linear operand it is mixed with ("together", "at_most_one")
+
+
+def linearity_judgment(prim: Primitive, lin: Sequence[bool]) -> bool | LinearityBreach:
+    """L-Never, L-Together, L-AtMostOne, L-LinearOnly on the operands' linearity flags:
+    whether the results are linear, or the first rule broken."""
+    n = len(lin)
     rule = prim.linearity
-    positions = rule.positions.indices(n)
-
-    def name(i: int) -> str:
-        a = e.inputs[i]
-        return a.name if isinstance(a, Var) else f"literal {a}"
-
-    def fail(msg: str, i: int | None = None) -> LintraError:
-        a = e.inputs[i] if i is not None else None
-        return _fail(
-            LinearityError, msg, scope,
-            loc=a.loc if a is not None else None, eqn=e, index=index,
-            variable=a.name if isinstance(a, Var) else None,
-        )
-
     if rule.kind is LinearityKind.LINEAR_ONLY:
         for i in range(n):
             if not lin[i]:
-                raise fail(
-                    f"{prim.name} takes only linear operands, but {name(i)} is non-linear", i
-                )
+                return LinearityBreach("linear_only", i)
         return True
+    positions = rule.positions.indices(n)
     for i in range(n):
         if lin[i] and i not in positions:
-            if rule.kind is LinearityKind.NEVER:
-                raise fail(
-                    f"{prim.name} is not linear, so it cannot take the linear value {name(i)} "
-                    "(no value may flow from a linear variable into a non-linear result)", i,
-                )
-            raise fail(
-                f"operand {i + 1} of {prim.name} ({name(i)}) must be non-linear: "
-                f"{rule.describe(n)}", i,
-            )
+            return LinearityBreach("never" if rule.kind is LinearityKind.NEVER else "position", i)
     linear_here = [i for i in positions if lin[i]]
     if rule.kind is LinearityKind.TOGETHER and linear_here and len(linear_here) < len(positions):
         other = next(i for i in positions if not lin[i])
-        hint = " (a literal is non-linear: adding a constant is affine, not linear)" if isinstance(
-            e.inputs[other], Literal) else ""
-        raise fail(
-            f"{prim.name} mixes linear {name(linear_here[0])} with non-linear {name(other)}: "
-            f"{rule.describe(n)}{hint}", other,
-        )
+        return LinearityBreach("together", other, linear_here[0])
     if rule.kind is LinearityKind.AT_MOST_ONE and len(linear_here) > 1:
-        raise fail(
-            f"{prim.name} of two linear values ({name(linear_here[0])}, {name(linear_here[1])}) "
-            f"is not linear: {rule.describe(n)}", linear_here[1],
-        )
+        return LinearityBreach("at_most_one", linear_here[1], linear_here[0])
     return bool(linear_here)
+
+
+def check_linearity(
+    prim: Primitive, e: Equation, operands: Sequence[VarType], scope: _Scope, index: int
+) -> bool:
+    """L-Never, L-Together, L-AtMostOne, L-LinearOnly: whether the results are linear, or the
+    :class:`LinearityError` naming the operand that breaks the rule."""
+    judgment = linearity_judgment(prim, [vt.linear for vt in operands])
+    if not isinstance(judgment, LinearityBreach):
+        return judgment
+    n = len(operands)
+    i = judgment.operand
+
+    def name(k: int) -> str:
+        a = e.inputs[k]
+        return a.name if isinstance(a, Var) else f"literal {a}"
+
+    describe = prim.linearity.describe(n)
+    if judgment.rule == "linear_only":
+        msg = f"{prim.name} takes only linear operands, but {name(i)} is non-linear"
+    elif judgment.rule == "never":
+        msg = (f"{prim.name} is not linear, so it cannot take the linear value {name(i)} "
+               "(no value may flow from a linear variable into a non-linear result)")
+    elif judgment.rule == "position":
+        msg = f"operand {i + 1} of {prim.name} ({name(i)}) must be non-linear: {describe}"
+    elif judgment.rule == "together":
+        hint = (" (a literal is non-linear: adding a constant is affine, not linear)"
+                if isinstance(e.inputs[i], Literal) else "")
+        msg = (f"{prim.name} mixes linear {name(judgment.other)} with non-linear {name(i)}: "
+               f"{describe}{hint}")
+    else:
+        msg = (f"{prim.name} of two linear values ({name(judgment.other)}, {name(i)}) "
+               f"is not linear: {describe}")
+    a = e.inputs[i]
+    raise _fail(LinearityError, msg, scope, loc=a.loc, eqn=e, index=index,
+                variable=a.name if isinstance(a, Var) else None)
 
 
 def _short(n: int) -> str:
@@ -404,32 +449,89 @@ def _short(n: int) -> str:
     return text if len(text) <= 40 else f"{text[:12]}...({len(text.lstrip('-'))} digits)"
 
 
-def check_param_ints(e: Equation, scope: _Scope, index: int) -> None:
+def param_int_problem(params: tuple[tuple[str, ParamValue], ...]) -> str | None:
     """Integers in parameter values lie in i64's range (spec 2.1), so that no shape rule
-    meets an integer that a machine integer cannot hold."""
+    meets an integer that a machine integer cannot hold: the first one that does not, or
+    ``None``."""
     lo, hi = PARAM_INT_RANGE
-    for name, value in e.params:
+    for name, value in params:
         stack = [value]
         while stack:
             v = stack.pop()
             if isinstance(v, tuple):
                 stack.extend(v)
             elif isinstance(v, int) and not isinstance(v, bool) and not lo <= v <= hi:
-                raise _fail(
-                    LintraTypeError,
-                    f"parameter {name} holds {_short(v)}, outside the range of i64 "
-                    "(integers in parameters are at most 2^63 - 1 in magnitude)",
-                    scope, eqn=e, index=index,
-                )
+                return (f"parameter {name} holds {_short(v)}, outside the range of i64 "
+                        "(integers in parameters are at most 2^63 - 1 in magnitude)")
+    return None
 
 
 def check_params(prim: Primitive, e: Equation, scope: _Scope, index: int) -> dict[str, ParamValue]:
     """T-Params: known parameter names of the right kinds, defaults filled in."""
-    check_param_ints(e, scope, index)
+    problem = param_int_problem(e.params)
+    if problem is not None:
+        raise _fail(LintraTypeError, problem, scope, eqn=e, index=index)
     try:
         return prim.param_values(e.param_dict)
     except LintraError as err:
         raise _located(err, scope, e, index) from None
+
+
+def exact_params(params: tuple[tuple[str, ParamValue], ...]) -> tuple | None:
+    """``params`` written out so that two are equal only when their values are the same
+    values of the same types (``True`` is not ``1``, ``-0.0`` is not ``0.0``, as they are
+    for ``==``), or ``None`` for a value of another type. One loop, no recursion."""
+    out: list[object] = []
+    stack: list[object] = [params]
+    while stack:
+        v = stack.pop()
+        kind = type(v)
+        if kind is tuple:
+            out.append(("(", len(v)))  # type: ignore[arg-type]
+            stack.extend(reversed(v))  # type: ignore[arg-type]
+        elif kind is float:
+            out.append((kind, v.hex()))  # type: ignore[attr-defined]
+        elif kind is int or kind is bool or kind is str:
+            out.append((kind, v))
+        else:
+            return None
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=4096)
+def _typing_by_signature(primitive: str, operands: tuple[VarType, ...],
+                         params: tuple[tuple[str, ParamValue], ...], exact: tuple
+                         ) -> EquationTyping | None:
+    """T-Params, the linearity rules and the primitive's type rule, which depend on the
+    primitive, the operand types and the parameters alone, remembered for each such
+    signature (``exact`` makes equal keys mean identical parameters): a long program repeats
+    a few signatures many times. ``None`` when a judgment fails."""
+    prim = lookup(primitive)
+    if param_int_problem(params) is not None:
+        return None
+    try:
+        values = prim.param_values(dict(params))
+        linear = linearity_judgment(prim, [vt.linear for vt in operands])
+        if isinstance(linear, LinearityBreach):
+            return None
+        results = prim.type_rule(tuple(vt.array for vt in operands), values)
+    except LintraError:
+        return None
+    outputs = tuple(VarType(t, linear) for t in results)
+    return EquationTyping(operands, outputs, MappingProxyType(values))
+
+
+def known_typing(prim: Primitive, operands: tuple[VarType, ...], e: Equation
+                 ) -> EquationTyping | None:
+    """The remembered typing of ``e``'s signature, or ``None`` where there is none to
+    remember (``zero`` takes its type from its binder) or a judgment fails (the caller
+    then runs the judgments in order, which raise the error at its place)."""
+    if prim.result_from_annotation:
+        return None
+    exact = exact_params(e.params) if e.params else ()
+    if exact is None:
+        return None
+    return _typing_by_signature(prim.name, operands, e.params, exact)
 
 
 def check_equation(
@@ -450,7 +552,17 @@ def check_equation(
             scope, eqn=e, index=index,
         )
     hints = resolve_literal_dtypes(prim, e, scope)
-    operands = [check_operand(a, h, scope, e, index) for a, h in zip(e.inputs, hints)]
+    operands = tuple(check_operand(a, h, scope, e, index) for a, h in zip(e.inputs, hints))
+    typing = known_typing(prim, operands, e)
+    if typing is None:
+        typing = judge_equation(prim, e, operands, scope, index)
+    bind_results(e, index, typing.outputs, scope)
+    return typing
+
+
+def judge_equation(prim: Primitive, e: Equation, operands: tuple[VarType, ...], scope: _Scope,
+                   index: int) -> EquationTyping:
+    """T-Params, then linearity, then the result types, each raising its error at its place."""
     params = check_params(prim, e, scope, index)
     linear = check_linearity(prim, e, operands, scope, index)
     if prim.result_from_annotation:
@@ -460,9 +572,7 @@ def check_equation(
             results = prim.type_rule(tuple(vt.array for vt in operands), params)
         except LintraError as err:
             raise _located(err, scope, e, index) from None
-    outputs = tuple(VarType(t, linear) for t in results)
-    bind_results(e, index, outputs, scope)
-    return EquationTyping(tuple(operands), outputs, params)
+    return EquationTyping(operands, tuple(VarType(t, linear) for t in results), params)
 
 
 def annotated_results(prim: Primitive, e: Equation, scope: _Scope, index: int

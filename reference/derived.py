@@ -15,12 +15,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lintra.reference.check import ProgramTyping, check
+from lintra.reference.check import ProgramTyping
 from lintra.reference.emit import (
     Emitter,
     NameSupply,
     build_program,
     check_argument,
+    checked,
+    checked_result,
     program_names,
 )
 from lintra.reference.errors import LintraTypeError, ShapeError
@@ -191,7 +193,7 @@ def vjp(p: Program, *primals: object, dps: int | None = None
 
 
 def _scalar_output(p: Program, what: str) -> VarType:
-    typing = check(require_program(p, what))
+    typing = checked(require_program(p, what))
     types = typing.program.result_types
     if len(types) != 1 or types[0].array.shape != () or not types[0].array.dtype.is_float:
         shown = ", ".join(str(t) for t in types)
@@ -317,7 +319,7 @@ def jacfwd(p: Program, *primals: object, argnums: int | Sequence[int] = 0,
     ``result.shape + argument.shape``; nested as JAX does (one result and an int ``argnums``
     give one array).
     """
-    _all_float_outputs(check(require_program(p, "jacfwd")).program, "jacfwd")
+    _all_float_outputs(checked(require_program(p, "jacfwd")).program, "jacfwd")
     nums = _argnums(p, argnums, "jacfwd")
     _, lin = linearize(p, *primals, dps=dps)
     ins = lin.input_types
@@ -338,7 +340,7 @@ def jacrev(p: Program, *primals: object, argnums: int | Sequence[int] = 0,
            dps: int | None = None) -> object:
     """The Jacobian by reverse mode: one pullback per result element (same layout as
     :func:`jacfwd`)."""
-    _all_float_outputs(check(require_program(p, "jacrev")).program, "jacrev")
+    _all_float_outputs(checked(require_program(p, "jacrev")).program, "jacrev")
     nums = _argnums(p, argnums, "jacrev")
     _, pullback = vjp(p, *primals, dps=dps)
     outs = pullback.input_types
@@ -384,8 +386,7 @@ def vjp_program(p: Program) -> Program:
     outs = em.inline(primal, [Var(b.name) for b in p.inputs])
     bars = em.inline(backward, [*outs[len(p.outputs):], *cts])
     result = build_program(p.name + "_vjp", inputs, em, bars)  # type: ignore[arg-type]
-    check(result)
-    return result
+    return checked_result(result)
 
 
 def grad_program(p: Program, argnums: int | Sequence[int] = 0) -> Program:
@@ -395,15 +396,14 @@ def grad_program(p: Program, argnums: int | Sequence[int] = 0) -> Program:
     products)."""
     out_type = _scalar_output(p, "grad_program")
     nums = _argnums(p, argnums, "grad_program")
-    typing = check(p)
+    typing = checked(p)
     em = Emitter(NameSupply(program_names(p)))
     inputs = _ordinary_parameters(em, p, typing)
     one = em.constant(1.0, out_type.array, "one")
     bars = em.inline(vjp_program(p), [*(Var(b.name) for b in p.inputs), one])
     selected = [bars[_float_index(p, k)] for k in nums]
     result = build_program(p.name + "_grad", inputs, em, selected)  # type: ignore[arg-type]
-    check(result)
-    return result
+    return checked_result(result)
 
 
 def hessian(p: Program, *primals: object, argnums: int | Sequence[int] = 0,

@@ -19,7 +19,14 @@ from typing import cast
 
 import numpy as np
 
-from lintra.reference.check import CALL, DEFAULT_LITERAL_DTYPE, ProgramTyping, check
+from lintra.reference.check import (
+    CALL,
+    DEFAULT_LITERAL_DTYPE,
+    ProgramTyping,
+    check,
+    keep_typing,
+    kept_typing,
+)
 from lintra.reference.errors import LintraError, LintraTypeError
 from lintra.reference.primitives import lookup
 from lintra.reference.syntax import (
@@ -87,20 +94,35 @@ def _typing_of(p: Program) -> ProgramTyping:
 
 
 def checked(p: Program) -> ProgramTyping:
-    """``check(p)`` for a call-free program, remembered for the last 1024 distinct programs.
+    """``check(p)`` for a call-free program, done once per program object and remembered for
+    the last 1024 distinct programs.
 
     The transformations and the evaluator check the same programs over and over (the
     oracle evaluates one program at a dozen points, the analysis linearizes the same
-    equation at every corner); hashing a program costs a tenth of checking it. A memo of a
-    pure function of immutable values, not state: the result is the same whether or not it
-    was remembered (the typing returned always names ``p`` itself, whose source locations
-    may differ from an equal program's). Ill-typed programs raise every time.
+    equation at every corner). The typing is kept on the program object itself
+    (:func:`~lintra.reference.check.keep_typing`), so meeting that object again costs
+    nothing; an equal program built anew is found by value (hashing a program costs a
+    fifth of checking it). Memos of a pure function of immutable values, not state: the
+    result is the same whether or not it was remembered (the typing returned always names
+    ``p`` itself, whose source locations may differ from an equal program's). Ill-typed
+    programs raise every time.
     """
+    kept = kept_typing(p)
+    if kept is not None:
+        return kept
     try:
         typing = _typing_of(p)
     except TypeError:  # a parameter value that cannot be hashed: check without the memo
-        return cast(ProgramTyping, check(p))
-    return typing if typing.program is p else replace(typing, program=p)
+        typing = cast(ProgramTyping, check(p))
+    return keep_typing(typing if typing.program is p else replace(typing, program=p))
+
+
+def checked_result(p: Program) -> Program:
+    """A transformation's result, checked before it is returned (J-Program, spec 4.2), with
+    its typing kept on it, so that the transformation or evaluation that takes it next does
+    not check it again."""
+    keep_typing(cast(ProgramTyping, check(p)))
+    return p
 
 
 def program_names(p: Program) -> set[str]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import cast
 
 from lintra.reference.check import CALL, ProgramTyping, annotate, call_order, check
-from lintra.reference.emit import Emitter, NameSupply, program_names
+from lintra.reference.emit import Emitter, NameSupply, checked_result, program_names
 from lintra.reference.errors import LintraTypeError
 from lintra.reference.syntax import (
     Atom,
@@ -47,9 +47,7 @@ def inline_calls(module: Module, name: str | None = None) -> Program:
         flat[def_name] = _flatten(annotate(typings[def_name]), flat)
         if def_name == name:
             break
-    result = flat[name].program
-    check(result)
-    return result
+    return checked_result(flat[name].program)
 
 
 @dataclass(frozen=True)

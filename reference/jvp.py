@@ -12,12 +12,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from lintra.reference.check import CALL, DEFAULT_LITERAL_DTYPE, check
+from lintra.reference.check import CALL, DEFAULT_LITERAL_DTYPE
 from lintra.reference.emit import (
     Emitter,
     NameSupply,
     build_program,
     check_argument,
+    checked,
+    checked_result,
     program_names,
     rule_error,
 )
@@ -54,7 +56,7 @@ def jvp_program(p: Program) -> Program:
     typing = check_argument(p, "jvp_program")
     if any(vt.linear for vt in typing.variables.values()):
         p = forget_linearity(p)
-        typing = check(p)
+        typing = checked(p)
     names = NameSupply(program_names(p))
     em = Emitter(names)
     tangents: dict[str, Tangent] = {}
@@ -104,8 +106,7 @@ def jvp_program(p: Program) -> Program:
         em,
         list(p.outputs) + tangent_outputs,
     )
-    check(result)
-    return result
+    return checked_result(result)
 
 
 def forget_linearity(p: Program) -> Program:

@@ -11,7 +11,7 @@ import enum
 import json
 import math
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -60,7 +60,7 @@ _NUMPY_DTYPES = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ArrayType:
     """``dtype[d0, d1, ...]``: an array of statically known shape; ``f64[]`` is a scalar."""
 
@@ -79,7 +79,7 @@ class ArrayType:
         return f"{self.dtype}[{', '.join(str(d) for d in self.shape)}]"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class VarType:
     """The type of a variable: an array type and whether the variable is linear (``lin``)."""
 
@@ -94,7 +94,7 @@ class VarType:
 # Atoms, binders, equations, programs
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Var:
     """A use of a variable."""
 
@@ -190,7 +190,7 @@ def format_param(value: ParamValue) -> str:
     return format_literal(value)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Binder:
     """A variable introduced by a parameter or an equation, with its (optional) annotation."""
 
@@ -202,7 +202,7 @@ class Binder:
         return self.name if self.type is None else f"{self.name}: {self.type}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Equation:
     """``outputs = primitive(inputs, params)``; ``drop(t)`` has no outputs."""
 
@@ -239,6 +239,11 @@ class Program:
     equations: tuple[Equation, ...]
     outputs: tuple[Var, ...]
     loc: Location | None = field(default=None, compare=False, repr=False)
+
+    def __getstate__(self) -> dict[str, object]:
+        """The fields alone (pickling, copying): a typing that the checker keeps on the
+        program object is not part of the program."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
     def __str__(self) -> str:
         return "\n".join(self.lines())

@@ -13,12 +13,13 @@ cotangents emits nothing (T-Skip).
 
 from __future__ import annotations
 
-from lintra.reference.check import CALL, check
+from lintra.reference.check import CALL
 from lintra.reference.emit import (
     Emitter,
     NameSupply,
     build_program,
     check_argument,
+    checked_result,
     program_names,
     rule_error,
 )
@@ -98,5 +99,4 @@ def transpose_program(lp: Program) -> Program:
             ct = cotangents.get(b.name)
             outputs.append(ct if ct is not None else em.zero(vt.array, "ct_" + b.name))
     result = build_program(lp.name + "_t", residual_inputs + cotangent_inputs, em, outputs)
-    check(result)
-    return result
+    return checked_result(result)

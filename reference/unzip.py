@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Literal as Choice
 
-from lintra.reference.check import ProgramTyping, check
-from lintra.reference.emit import check_argument
+from lintra.reference.check import ProgramTyping
+from lintra.reference.emit import check_argument, checked_result
 from lintra.reference.errors import LintraTypeError
 from lintra.reference.syntax import Binder, Equation, Program, Var, VarType
 
@@ -111,6 +111,4 @@ def unzip(
         equations=tuple(annotated(e) for e in recomputed + linear_eqns),
         outputs=tuple(linear_outputs),
     )
-    check(primal)
-    check(linear)
-    return primal, linear
+    return checked_result(primal), checked_result(linear)
