@@ -838,10 +838,11 @@ def getitem(x: Any, index: Any) -> Tracer:
     used = builtins.sum(1 for i in items if i is not None and i is not Ellipsis)
     if used > t.ndim:
         raise ShapeError(f"too many indices for an array of rank {t.ndim}", program=str(site))
-    if Ellipsis in [i if i is Ellipsis else None for i in items]:
-        k = next(n for n, i in enumerate(items) if i is Ellipsis)
+    k = next((n for n, i in enumerate(items) if i is Ellipsis), None)
+    if k is not None:
         items[k:k + 1] = [slice(None)] * (t.ndim - used)
-    items += [slice(None)] * (t.ndim - used)
+    else:
+        items += [slice(None)] * (t.ndim - used)
     starts, limits, strides, reversed_dims = [], [], [], []
     squeezed, new_axes, advanced = [], [], []
     dim = 0
@@ -1124,8 +1125,14 @@ def softmax(x: Any, axis: Any = -1) -> Tracer:
 
 @lnp_function
 def log_softmax(x: Any, axis: Any = -1) -> Tracer:
-    """``x - logsumexp(x)`` along ``axis``."""
-    return subtract(x, logsumexp(x, axis=axis, keepdims=True))
+    """``x - logsumexp(x)`` along ``axis``, computed from ``x - max(x)`` (as the largest
+    element's shift is exact, no cancellation against a large logsumexp)."""
+    t = _tracer(x)
+    if _KIND[t.type.dtype] < 2:
+        t = astype(t, "f64")
+    m = stop_gradient(max(t, axis=axis, keepdims=True))
+    shifted = subtract(t, where(isfinite(m), m, 0.0))
+    return subtract(shifted, log(sum(exp(shifted), axis=axis, keepdims=True)))
 
 
 # --------------------------------------------------------------------------------------------

@@ -234,27 +234,43 @@ def ordinary(g: Graph) -> Graph:
 # Graph transformations
 
 
-def _restricted(g: Graph, wrt: Sequence[int]) -> Graph:
+def _restricted(g: Graph, wrt: Sequence[int]) -> tuple[Graph, dict[Var, Var]]:
     """``g`` with every float parameter outside ``wrt`` passed through ``stop_gradient``:
-    its tangent is then never read, and differentiation costs nothing along it."""
+    its tangent is then never read, and differentiation costs nothing along it. Also the
+    map from each new parameter to the variable it stands for (:func:`_unrestricted`)."""
     chosen = set(wrt)
-    inputs, first = [], []
+    inputs, first, swap = [], [], {}
     for k, v in enumerate(g.inputs):
         if k in chosen or not v.type.is_float:
             inputs.append(v)
             continue
         fresh = Var(v.type)
         inputs.append(fresh)
+        swap[fresh] = v
         first.append(Eqn("stop_gradient", (fresh,), (v,), {}))
     if not first:
+        return g, swap
+    return Graph(g.name, inputs, first + list(g.eqns), g.outputs), swap
+
+
+def _unrestricted(g: Graph, swap: dict[Var, Var]) -> Graph:
+    """``g`` without the ``stop_gradient`` equations :func:`_restricted` added: each
+    original variable becomes the parameter again. They only kept this transformation
+    from differentiating along those parameters; left in, they would stop an enclosing
+    transformation's derivative too (``grad`` of a function that calls ``grad`` of a
+    closure over its argument)."""
+    if not swap:
         return g
-    return Graph(g.name, inputs, first + list(g.eqns), g.outputs)
+    eqns = [e for e in g.eqns if not (e.prim == "stop_gradient" and e.ins[0] in swap)]
+    return Graph(g.name, [swap.get(v, v) for v in g.inputs], eqns, g.outputs)
 
 
-def _jvp_parts(g: Graph, wrt: Sequence[int], of: Sequence[int] | None = None) -> Graph:
+def _jvp_parts(g: Graph, wrt: Sequence[int], of: Sequence[int] | None = None
+               ) -> tuple[Graph, dict[Var, Var]]:
     """The JVP graph of ``g``: parameters, then one tangent per ``wrt`` parameter; results,
-    then one tangent per ``of`` result (default: every float result)."""
-    g2 = _restricted(g, wrt)
+    then one tangent per ``of`` result (default: every float result). Also the map of
+    :func:`_restricted`, to be undone on the graphs that take the primal parameters."""
+    g2, swap = _restricted(g, wrt)
     jg = jvp_graph(g2)
     n_in, n_out = len(g2.inputs), len(g2.outputs)
     float_in = [k for k, v in enumerate(g2.inputs) if v.type.is_float]
@@ -263,28 +279,29 @@ def _jvp_parts(g: Graph, wrt: Sequence[int], of: Sequence[int] | None = None) ->
     tangent_out = dict(zip(float_out, jg.outputs[n_out:]))
     chosen = float_out if of is None else of
     return Graph(jg.name, [*jg.inputs[:n_in], *(tangent_in[k] for k in wrt)], jg.eqns,
-                 [*jg.outputs[:n_out], *(tangent_out[k] for k in chosen)])
+                 [*jg.outputs[:n_out], *(tangent_out[k] for k in chosen)]), swap
 
 
 def jvp_of(g: Graph, wrt: Sequence[int]) -> Graph:
     """``(xs, dxs[wrt]) -> (ys, dys of the float results)``, an ordinary graph."""
-    return ordinary(_jvp_parts(g, wrt))
+    jg, swap = _jvp_parts(g, wrt)
+    return ordinary(_unrestricted(jg, swap))
 
 
 def linearize_of(g: Graph, wrt: Sequence[int]) -> tuple[Graph, Graph]:
     """``(primal, linear)``: ``xs -> (ys, residuals)`` and ``(residuals, dxs[wrt]) -> dys``
     (ordinary graphs)."""
-    jg = _jvp_parts(g, wrt)
+    jg, swap = _jvp_parts(g, wrt)
     primal, linear = unzip_graph(jg, len(g.inputs), len(g.outputs))
-    return primal, ordinary(linear)
+    return _unrestricted(primal, swap), ordinary(linear)
 
 
 def vjp_of(g: Graph, wrt: Sequence[int], of: Sequence[int]) -> tuple[Graph, Graph]:
     """``(primal, transposed)``: ``xs -> (ys, residuals)`` and ``(residuals, cts of the
     of-results) -> cts of the wrt parameters`` (ordinary graphs)."""
-    jg = _jvp_parts(g, wrt, of)
+    jg, swap = _jvp_parts(g, wrt, of)
     primal, linear = unzip_graph(jg, len(g.inputs), len(g.outputs))
-    return primal, ordinary(transpose_graph(linear))
+    return _unrestricted(primal, swap), ordinary(transpose_graph(linear))
 
 
 def grad_of(g: Graph, wrt: Sequence[int], of: int) -> tuple[Graph, Graph]:
