@@ -247,6 +247,32 @@ PARAM_VALUES = {
 }
 
 
+LEGAL_SHAPES = st.one_of(
+    st.lists(st.integers(0, 3), max_size=4).map(tuple),
+    # extreme sides that spec 2.1 allows: a huge side beside a zero one, one huge side
+    st.permutations([0, 2**59]).map(tuple), st.sampled_from([(2**31,), (0, 2**31, 3)]))
+
+
+def literals_of(dtype: DType) -> st.SearchStrategy[object]:
+    """Literal values a ``dtype`` operand's literal partner can take."""
+    if dtype.is_float:
+        return st.sampled_from(FLOATS)
+    return st.booleans() if dtype == DType.bool else st.sampled_from(INTS)
+
+
+def fitting_params(rank: int) -> dict[ParamKind, st.SearchStrategy[object]]:
+    """Parameter values that fit an operand of ``rank``: axes within it, small sizes."""
+    axes = st.integers(-rank, rank - 1) if rank else st.just(0)
+    small = st.integers(0, 3)
+    return {
+        ParamKind.INT: st.one_of(axes, small),
+        ParamKind.INTS: st.one_of(st.lists(axes, max_size=rank, unique=True).map(tuple),
+                                  st.lists(small, min_size=rank, max_size=rank).map(tuple)),
+        ParamKind.INTS_PAIR: st.tuples(st.lists(axes, max_size=1).map(tuple),
+                                       st.lists(axes, max_size=1).map(tuple)),
+    }
+
+
 @st.composite
 def single_equation_programs(draw: st.DrawFn) -> Program:
     """``def f(params) -> results: outs = prim(operands, params...)`` with operand types of
@@ -256,21 +282,35 @@ def single_equation_programs(draw: st.DrawFn) -> Program:
     prim = PRIMITIVES[draw(st.sampled_from(sorted(PRIMITIVES)))]
     n = draw(st.integers(prim.arity.min, (prim.arity.max if prim.arity.max is not None
                                           else prim.arity.min + 2)))
-    base = ArrayType(draw(DTYPES), draw(SHAPES))
+    # coherent draws give operands one type (an index operand a rank-0 integer) and
+    # parameters that fit its rank, so that extreme shapes and values get past check into
+    # evaluation and the transformations; the others draw every type and value freely
+    coherent = draw(st.integers(0, 3)) > 0
+    base = ArrayType(draw(DTYPES), draw(LEGAL_SHAPES if coherent else SHAPES))
+    index = ArrayType(draw(st.sampled_from([DType.i32, DType.i64])), ())
     inputs: list[Binder] = []
     operands: list[Var | Literal] = []
     for k in range(n):
-        if draw(st.integers(0, 5)) == 0:
-            operands.append(Literal(draw(st.one_of(st.sampled_from(FLOATS),
-                                                   st.sampled_from(INTS), st.booleans()))))
+        if draw(st.integers(0, 5 if not coherent else 11)) == 0:
+            operands.append(Literal(draw(literals_of(base.dtype) if coherent else st.one_of(
+                st.sampled_from(FLOATS), st.sampled_from(INTS), st.booleans()))))
             continue
-        t = base if draw(st.booleans()) else ArrayType(draw(DTYPES), draw(SHAPES))
-        inputs.append(Binder(f"x{k}", VarType(t, linear=False)))
+        if coherent:
+            t = base if k == 0 or draw(st.integers(0, 3)) > 0 else index
+        else:
+            t = base if draw(st.booleans()) else ArrayType(draw(DTYPES), draw(SHAPES))
+        # the linear-only primitives take linear operands (spec 3.8)
+        linear = coherent and prim.name in ("dup", "drop") and t.dtype.is_float
+        inputs.append(Binder(f"x{k}", VarType(t, linear=linear)))
         operands.append(Var(f"x{k}"))
+    fitting = fitting_params(base.rank)
     params = []
     for spec in prim.params:
         if spec.required or draw(st.booleans()):
-            params.append((spec.name, draw(PARAM_VALUES[spec.kind])))
+            kind = spec.kind
+            values = fitting.get(kind) if coherent else None
+            params.append((spec.name, draw(values if values is not None
+                                           else PARAM_VALUES[kind])))
     results = 1 if prim.name not in ("dup", "sort") else draw(st.integers(1, 2))
     outs = tuple(Binder(f"y{k}", None) for k in range(results))
     result_types = tuple(VarType(ArrayType(draw(DTYPES), draw(SHAPES)), False)
