@@ -17,15 +17,55 @@ read. Equations are visited from last to first, so a chain of cheap steps
 (``sub``, then ``mul``) is recomputed as a chain. The copies compute the same operations on
 the same operands: the results are bit for bit those of the graph without the pass. One pass
 over the equations, and work only where a cheap residual exists; never recursive.
+
+A first step (:func:`recompute_from_sources`) handles residuals that are a short elementwise
+recipe away from their *sources*, the values the recipe reads that it does not recompute:
+
+* a residual made by views and cheap steps from the graph's parameters alone (``reshape(
+  slice(xs))``, one step's input of an unrolled loop) is recomputed where the backward sweep
+  reads it: a view costs nothing to make again, and each one kept is an array object alive
+  across the whole sweep;
+* residuals made from one source that is not kept otherwise, by recipes of elementwise
+  primitives of any cost, are recomputed from that source when they weigh more than it: in
+  a tanh RNN, ``h = tanh(z)`` and the coefficient ``tanh′(z)`` (computed from ``z`` for
+  accuracy, spec 3.1) are two arrays per step, ``z`` one. The sweep then keeps ``z`` and
+  computes both again from it, as a hand-written pass that keeps one array per step does.
+
+The step keeps its result only when the largest number of bytes alive at once (views
+counted as arrays) does not grow, and looks only at graphs of at most
+:data:`SOURCES_GRAPH_LIMIT` equations.
 """
 
 from __future__ import annotations
 
-from lintra.optimized.ir import Eqn, Graph, Var
+from typing import NamedTuple
+
+from lintra.optimized.ir import Eqn, Graph, Var, lookup
+from lintra.optimized.simplify import prune
 
 CHEAP = frozenset({"neg", "add", "sub", "mul", "abs", "max", "min"})
 """Elementwise primitives worth recomputing: one pass over memory and no transcendental
 function, so recomputing costs about what reading a saved copy back would."""
+
+VIEWS = frozenset({"slice", "reshape"})
+"""Primitives whose code makes a view (``reshape`` copies only an operand that is not
+contiguous): making one again costs nothing."""
+
+ELEMENTWISE_FAMILIES = frozenset({"unary", "binary"})
+"""The families whose primitives a recipe may recompute from a source (spec 3.1, 3.2)."""
+
+RECIPE_LIMIT = 16
+"""The most equations one recipe recomputes: enough for any coefficient of spec 3.1 and the
+step before it, and a bound on the work added per residual."""
+
+SOURCES_GRAPH_LIMIT = 20_000
+"""The largest graph (in equations) :func:`recompute_from_sources` looks at: its analysis
+costs a few microseconds per equation, which for larger graphs (long unrolled chains,
+compiled as step lists, see ``plan.py``) buys little and weighs on compile time."""
+
+RECOMPUTE_LIMIT = 3
+"""The most equations recomputing a group of residuals from their source may add to a run,
+per array it saves (the tanh RNN's step adds 3: the pre-activation's add twice and tanh)."""
 
 Position = tuple[int, int]
 """Where an equation runs: (index of the original equation it runs before or is, level);
@@ -36,6 +76,7 @@ def rematerialize(graph: Graph, backward_start: int) -> Graph:
     """``graph`` with the cheap residuals of its forward part (equations before
     ``backward_start``) recomputed where its backward part first reads them (module
     docstring). The same results, bit for bit; the same graph when nothing qualifies."""
+    graph, backward_start = recompute_from_sources(graph, backward_start)
     eqns = graph.eqns
     forward_end = min(backward_start, len(eqns))
     # the cheap one-result equations of the forward part, by the variable they define
@@ -125,3 +166,252 @@ def _renamed(e: Eqn, rename: dict[int, dict[Var, Var]]) -> Eqn:
         return e
     return Eqn(e.prim, tuple(changes.get(a, a) if type(a) is Var else a for a in e.ins),
                e.outs, e.params, e.origin)
+
+
+class _Recipe:
+    """How to compute a forward value again: its equation, the recipes of the operands it
+    recomputes too (``parts``), the values read but not recomputed (its ``sources``,
+    parameters excepted), a bound on its number of equations (``size``: shared steps
+    counted once per use) and whether every step is cheap (:data:`CHEAP` or
+    :data:`VIEWS`)."""
+
+    __slots__ = ("cheap", "eqn", "parts", "size", "sources")
+
+    def __init__(self, eqn: Eqn, parts: tuple[_Recipe, ...], sources: frozenset[Var],
+                 size: int, cheap: bool) -> None:
+        self.eqn = eqn
+        self.parts = parts
+        self.sources = sources
+        self.size = size
+        self.cheap = cheap
+
+    def steps(self) -> list[Eqn]:
+        """The equations, each once, every one after those it reads (a walk of the parts,
+        by a stack: never recursive)."""
+        out: dict[Eqn, None] = {}
+        stack: list[tuple[_Recipe, bool]] = [(self, False)]
+        while stack:
+            recipe, expanded = stack.pop()
+            if recipe.eqn in out:
+                continue
+            if expanded or not recipe.parts:
+                out[recipe.eqn] = None
+                continue
+            stack.append((recipe, True))
+            stack.extend((part, False) for part in reversed(recipe.parts))
+        return list(out)
+
+
+class _Analysis(NamedTuple):
+    """What :func:`_recipes` finds in one pass over the forward part."""
+
+    recipes: dict[Var, _Recipe]
+    forward_reads: dict[Var, int]
+    """How many operands of forward equations each value is."""
+    single_sources: set[Var]
+    """The sources of recipes with one source."""
+
+
+def _recipes(eqns: list[Eqn], forward_end: int, parameters: set[Var]) -> _Analysis:
+    """The recipe of each one-result forward value made by an elementwise or view
+    primitive, within :data:`RECIPE_LIMIT` equations. One pass in program order: a value's
+    recipe extends those of its operands, or starts from the operands themselves where that
+    leaves fewer sources (``z = add(add(p, q), b)`` from ``add(p, q)``, not from p and q)."""
+    recipes: dict[Var, _Recipe] = {}
+    forward_reads: dict[Var, int] = {}
+    single_sources: set[Var] = set()
+    families: dict[str, bool] = {}
+    no_sources: frozenset[Var] = frozenset()
+    for k in range(forward_end):
+        e = eqns[k]
+        operands = [a for a in e.ins if type(a) is Var and a not in parameters]
+        for a in operands:
+            forward_reads[a] = forward_reads.get(a, 0) + 1
+        outs = e.outs
+        if len(outs) != 1 or outs[0].linear:
+            continue
+        allowed = families.get(e.prim)
+        if allowed is None:
+            allowed = families[e.prim] = (e.prim in VIEWS or
+                                          lookup(e.prim).family in ELEMENTWISE_FAMILIES)
+        if not allowed:
+            continue
+        cheap = e.prim in CHEAP or e.prim in VIEWS
+        parts = [recipes.get(a) for a in operands]
+        if None in parts or not parts:  # some operands are sources: they all are
+            sources = frozenset(operands) if operands else no_sources
+            if len(sources) == 1:
+                single_sources.update(sources)
+            recipes[outs[0]] = _Recipe(e, (), sources, 1, cheap)
+            continue
+        first = parts[0].sources  # type: ignore[union-attr]
+        sources = first
+        for part in parts:
+            if part.sources is not first:  # type: ignore[union-attr]
+                sources = first.union(*(p.sources for p in parts))  # type: ignore[union-attr]
+                break
+        if len(sources) > len(set(operands)):  # fewer if the operands are the sources
+            sources = frozenset(operands)
+            if len(sources) == 1:
+                single_sources.update(sources)
+            recipes[outs[0]] = _Recipe(e, (), sources, 1, cheap)
+            continue
+        size = 1 + sum(p.size for p in parts)  # type: ignore[union-attr]
+        if size > RECIPE_LIMIT:
+            continue
+        if len(sources) == 1:
+            single_sources.update(sources)
+        recipes[outs[0]] = _Recipe(e, tuple(parts), sources,  # type: ignore[arg-type]
+                                   size, cheap and all(p.cheap for p in parts))  # type: ignore
+    return _Analysis(recipes, forward_reads, single_sources)
+
+
+def recompute_from_sources(graph: Graph, backward_start: int) -> tuple[Graph, int]:
+    """``graph`` with the residuals of the module docstring's first step recomputed in the
+    backward part, and the index where its backward part now starts; ``graph`` itself and
+    ``backward_start`` when nothing qualifies or the peak would not fall."""
+    eqns = graph.eqns
+    if len(eqns) > SOURCES_GRAPH_LIMIT:
+        return graph, backward_start
+    forward_end = min(backward_start, len(eqns))
+    parameters = set(graph.inputs)
+    recipes, forward_reads, single_sources = _recipes(eqns, forward_end, parameters)
+    if not recipes:
+        return graph, backward_start
+    returned = set(graph.outputs)
+    # the backward reads of values with a recipe: the first reader of each, and who reads
+    # them; which single sources the backward part reads
+    first_read: dict[Var, int] = {}
+    backward_readers: dict[Var, list[Eqn]] = {}
+    read_sources: set[Var] = set()
+    for k in range(forward_end, len(eqns)):
+        e = eqns[k]
+        for a in e.ins:
+            if a in recipes:
+                readers = backward_readers.get(a)  # type: ignore[call-overload]
+                if readers is None:
+                    first_read[a] = k  # type: ignore[index]
+                    backward_readers[a] = [e]  # type: ignore[index]
+                elif readers[-1] is not e:
+                    readers.append(e)
+            if a in single_sources:
+                read_sources.add(a)  # type: ignore[arg-type]
+    chosen: list[Var] = []
+    groups: dict[Var, list[Var]] = {}
+    for r in backward_readers:
+        recipe = recipes[r]
+        if r in returned:
+            continue
+        if not recipe.sources:
+            if recipe.cheap:
+                chosen.append(r)  # views and cheap steps of parameters alone
+        elif len(recipe.sources) == 1:
+            (source,) = recipe.sources
+            if source not in read_sources and source not in returned:
+                groups.setdefault(source, []).append(r)
+    for source, members in groups.items():
+        if len(members) < 2 or sum(_nbytes(r) for r in members) <= _nbytes(source):
+            continue
+        added = _added_steps(members, recipes, first_read, forward_reads, backward_readers,
+                             returned)
+        if added <= RECOMPUTE_LIMIT * (len(members) - 1):
+            chosen.extend(members)
+    if not chosen:
+        return graph, backward_start
+    # the recipes, copied just before each residual's first backward read; residuals read
+    # first by one equation share the copies of common steps
+    before: dict[int, list[Eqn]] = {}
+    made: dict[int, dict[Var, Var]] = {}
+    rename: dict[int, dict[Var, Var]] = {}
+    for r in chosen:
+        at = first_read[r]
+        copies = made.setdefault(at, {})
+        block = before.setdefault(at, [])
+        for step in recipes[r].steps():
+            out = step.outs[0]
+            if out in copies:
+                continue
+            new = Var(out.type, False)
+            copies[out] = new
+            block.append(Eqn(step.prim, tuple(copies.get(a, a) if type(a) is Var else a
+                                              for a in step.ins), (new,), step.params,
+                             step.origin))
+        for u in backward_readers[r]:
+            rename.setdefault(id(u), {})[r] = copies[r]
+    out_eqns: list[Eqn] = list(eqns[:forward_end])
+    backward: set[int] = set()
+    for k in range(forward_end, len(eqns)):
+        for c in before.get(k, ()):
+            backward.add(id(c))
+            out_eqns.append(c)
+        e = _renamed(eqns[k], rename)
+        backward.add(id(e))
+        out_eqns.append(e)
+    result = prune(Graph(graph.name, graph.inputs, out_eqns, graph.outputs))
+    if peak_bytes(result) > peak_bytes(graph):
+        return graph, backward_start
+    start = next((k for k, e in enumerate(result.eqns) if id(e) in backward),
+                 len(result.eqns))
+    return result, start
+
+
+def _added_steps(members: list[Var], recipes: dict[Var, _Recipe], first_read: dict[Var, int],
+                 forward_reads: dict[Var, int], backward_readers: dict[Var, list[Eqn]],
+                 returned: set[Var]) -> int:
+    """How many equations recomputing ``members`` from their source adds to a run: the
+    steps copied into the backward part (once per place) less the forward steps that
+    then no longer run (their values are read by nothing else)."""
+    copied: set[tuple[int, Eqn]] = set()
+    union: dict[Eqn, None] = {}
+    for r in members:
+        at = first_read[r]
+        steps = recipes[r].steps()
+        copied.update([(at, step) for step in steps])
+        union.update(dict.fromkeys(steps))
+    if len(copied) - len(union) > RECOMPUTE_LIMIT * (len(members) - 1):
+        return len(copied) - len(union)  # even if every forward step stopped running
+    keep = set(members)
+    dead_reads: dict[Var, int] = {}
+    dead = 0
+    for step in reversed(union):  # readers before the steps they read
+        v = step.outs[0]
+        if v in returned or (v in backward_readers and v not in keep):
+            continue
+        if dead_reads.get(v, 0) == forward_reads.get(v, 0):  # no live forward reader
+            dead += 1
+            for a in step.ins:
+                if type(a) is Var:
+                    dead_reads[a] = dead_reads.get(a, 0) + 1
+    return len(copied) - dead
+
+
+def _nbytes(v: Var) -> int:
+    return v.type.size * (4 if v.type.dtype in ("f32", "i32") else 1 if v.type.dtype == "bool"
+                          else 8)
+
+
+def peak_bytes(graph: Graph) -> int:
+    """The largest number of bytes of values alive at once: a value lives from its
+    equation to its last read (results to the end); parameters are the caller's. A view
+    counts as an array."""
+    last: dict[Var, int] = {}
+    for k, e in enumerate(graph.eqns):
+        for a in e.ins:
+            if type(a) is Var:
+                last[a] = k
+    end = len(graph.eqns)
+    for v in graph.outputs:
+        last[v] = end
+    ends = [0] * (end + 1)
+    alive = peak = 0
+    for k, e in enumerate(graph.eqns):
+        for v in e.outs:
+            j = last.get(v)
+            if j is not None:
+                size = _nbytes(v)
+                alive += size
+                ends[j] += size
+        if alive > peak:
+            peak = alive
+        alive -= ends[k]
+    return peak

@@ -12,7 +12,7 @@ from lintra.conformance.strategies import programs
 from lintra.optimized.api import _backward_start, _joined
 from lintra.optimized.ir import Graph, Var
 from lintra.optimized.plan import Plan
-from lintra.optimized.remat import rematerialize
+from lintra.optimized.remat import recompute_from_sources, rematerialize
 from lintra.reference.parse import parse_program
 from lintra.reference.syntax import DType, Program
 from tests.harness import same_bits
@@ -96,6 +96,58 @@ def test_cheap_chains_are_recomputed_and_only_the_states_are_kept() -> None:
     table = lo.compile(program).table
     for got, want in zip(Plan(after, table)(*args), Plan(graph, table)(*args), strict=True):
         same_bits(got, want)
+
+
+def tanh_rnn(steps: int, n: int = 4, m: int = 3) -> str:
+    """A small version of the benchmark's tanh RNN (benchmarks/workloads.py)."""
+    mv = "contracting_dims=((1,), (0,))"
+    lines = [f"def rnn(w: f64[{n}, {n}], u: f64[{n}, {m}], b: f64[{n}], xs: f64[{steps}, {m}], "
+             f"h0: f64[{n}]) -> f64[]:", "    h_0 = copy(h0)"]
+    for t in range(steps):
+        lines += [f"    r{t} = slice(xs, start=({t}, 0), limit=({t + 1}, {m}))",
+                  f"    x{t} = reshape(r{t}, new_sizes=({m},))",
+                  f"    p{t} = dot_general(w, h_{t}, {mv})",
+                  f"    q{t} = dot_general(u, x{t}, {mv})",
+                  f"    s{t} = add(p{t}, q{t})",
+                  f"    z{t} = add(s{t}, b)",
+                  f"    h_{t + 1} = tanh(z{t})"]
+    lines += [f"    sq = mul(h_{steps}, h_{steps})", "    loss = reduce_sum(sq, axes=(0,))",
+              "    return loss"]
+    return "\n".join(lines) + "\n"
+
+
+def test_a_tanh_rnn_keeps_one_array_per_step() -> None:
+    """h = tanh(z) and tanh'(z) (computed from z, spec 3.1) are two residuals per step, both
+    recomputed from the step's pre-activation, which is kept instead; each step's input, a
+    view of a parameter, is made again where the backward sweep reads it."""
+    steps, n, m = 5, 4, 3
+    program = parse_program(tanh_rnn(steps, n, m))
+    graph, start = gradient_graph(program)
+    after, after_start = recompute_from_sources(graph, start)
+    assert after is not graph
+    # before: per step the state, the coefficient and the input view; after: one array
+    # per step, the first state (a copy of h0) and the value
+    assert live_across(graph, start) >= steps * (2 * n + m) * 8
+    assert live_across(after, after_start) <= (steps + 1) * n * 8 + 8
+    assert peak_live(after) < peak_live(graph)
+    rng = np.random.default_rng(5)
+    args = (rng.standard_normal((n, n)), rng.standard_normal((n, m)), rng.standard_normal(n),
+            rng.standard_normal((steps, m)) * 30, rng.standard_normal(n))  # tanh saturates
+    table = lo.compile(program).table
+    for got, want in zip(Plan(rematerialize(graph, start), table)(*args),
+                         Plan(graph, table)(*args), strict=True):
+        same_bits(got, want)
+
+
+def test_recomputing_a_chain_the_forward_sweep_still_needs_is_declined() -> None:
+    """Coefficients along a chain of transcendental steps: recomputing them would repeat
+    the chain (more than RECOMPUTE_LIMIT equations per array saved), so nothing changes."""
+    lines = ["def f(x: f64[3]) -> f64[]:", "    v0 = sin(x)"]
+    for k in range(1, 40):
+        lines.append(f"    v{k} = sin(v{k - 1})" if k % 2 else f"    v{k} = mul(v{k - 1}, 1.5)")
+    lines += ["    r = reduce_sum(v39, axes=(0,))", "    return r"]
+    graph, start = gradient_graph(parse_program("\n".join(lines) + "\n"))
+    assert recompute_from_sources(graph, start) == (graph, start)
 
 
 def test_a_graph_without_cheap_residuals_is_returned_as_it_is() -> None:
