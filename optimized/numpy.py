@@ -147,6 +147,9 @@ def _flat_list(x: Any) -> list[Any]:
 
 def promote(ops: Sequence[_Operand]) -> str:
     """The dtype operands promote to (the rule stated in the module's docstring)."""
+    first = ops[0].dtype
+    if all(o.dtype == first and not o.weak for o in ops):
+        return first
     strong = [o.dtype for o in ops if not o.weak]
     weak_kind = builtins.max((_KIND[o.dtype] for o in ops if o.weak), default=-1)
     if not strong:
@@ -192,6 +195,9 @@ def _atom(o: _Operand, dtype: str, site: Site) -> Atom:
 
 def broadcast_shapes(*shapes: tuple[int, ...], site: Site | None = None) -> tuple[int, ...]:
     """NumPy's broadcast of ``shapes`` (a ShapeError naming them when they do not)."""
+    first = shapes[0] if shapes else ()
+    if all(s == first or not s for s in shapes):
+        return first if first or not shapes else builtins.max(shapes, key=len)
     rank = builtins.max((len(s) for s in shapes), default=0)
     out = [1] * rank
     for s in shapes:

@@ -70,6 +70,21 @@ class Site(Origin):
         return f"{self.file}:{self.line}"
 
 
+class ArgumentSite(Site):
+    """Where an argument tracer comes from: a leaf of the traced function's arguments."""
+
+    __slots__ = ("function", "leaf")
+
+    def __init__(self, file: str, line: int, function: str, leaf: int) -> None:
+        super().__init__(file, line)
+        self.function = function
+        self.leaf = leaf
+
+    def __str__(self) -> str:
+        return (f"argument leaf {self.leaf} of {self.function}, traced by the call at "
+                f"{self.file}:{self.line}")
+
+
 _UNKNOWN_SITE = Site("<unknown>", 0)
 
 
@@ -200,7 +215,8 @@ def trace_function(fn: Callable[..., Any], name: str, leaves: Sequence[Any],
     trace and what ``fn`` returned."""
     site = user_site()
     with Trace(name) as trace:
-        tracers = [trace.argument(type_of(x), w, site) for x, w in zip(leaves, weak)]
+        tracers = [trace.argument(type_of(x), w, ArgumentSite(site.file, site.line, name, k))
+                   for k, (x, w) in enumerate(zip(leaves, weak))]
         args, kwargs = rebuild(tracers)
         out = fn(*args, **kwargs)
     return trace, out
@@ -241,10 +257,16 @@ def is_weak(x: Any) -> bool:
 # Tracers
 
 
-def _numpy_module() -> Any:
-    from lintra.optimized import numpy as lnp
+_LNP: list[Any] = []
 
-    return lnp
+
+def _numpy_module() -> Any:
+    """:mod:`lintra.optimized.numpy`, imported on first use (it imports this module)."""
+    if not _LNP:
+        from lintra.optimized import numpy as lnp
+
+        _LNP.append(lnp)
+    return _LNP[0]
 
 
 class Tracer:

@@ -361,9 +361,10 @@ def _argnums_tuple(argnums: int | Sequence[int], n: int, site: Site) -> tuple[in
         argnums, bool) else tuple(argnums) if isinstance(argnums, (tuple, list)) else None
     if not nums or any(not isinstance(k, (int, np.integer)) or isinstance(k, bool)
                        or not -n <= k < n for k in nums):
+        plural = "s" if n != 1 else ""
         raise LintraTypeError(f"argnums must be an argument index or a tuple of them (the "
-                              f"function was called with {n} positional arguments), got "
-                              f"{argnums!r}", program=str(site))
+                              f"function was called with {n} positional argument{plural}), "
+                              f"got {argnums!r}", program=str(site))
     nums = tuple(int(k) % n for k in nums)
     if len(set(nums)) != len(nums):
         raise LintraTypeError(f"argnums {argnums!r} repeats an argument", program=str(site))
