@@ -149,13 +149,16 @@ def _trace(fn: Callable[..., Any], leaves: list[Any], tree: Any,
 
 
 class Runnable:
-    """A graph and, made on first concrete call, its plan."""
+    """A graph and, made on first concrete call, its plan. ``graph`` is ordinary; ``shown``
+    is the same computation as the transformation built it (with its linear types), for
+    display; ``plan_graph`` the same values computed as the plan should run them."""
 
-    __slots__ = ("_plan", "graph", "plan_graph")
+    __slots__ = ("_plan", "graph", "plan_graph", "shown")
 
     def __init__(self, graph: Graph, plan_graph: Graph | None = None) -> None:
-        self.graph = graph
-        self.plan_graph = plan_graph or graph
+        self.shown = graph
+        self.graph = ordinary(graph)
+        self.plan_graph = plan_graph or self.graph
         self._plan: Plan | None = None
 
     def __call__(self, inputs: Sequence[Any]) -> list[Any]:
@@ -290,18 +293,18 @@ def jvp_of(g: Graph, wrt: Sequence[int]) -> Graph:
 
 def linearize_of(g: Graph, wrt: Sequence[int]) -> tuple[Graph, Graph]:
     """``(primal, linear)``: ``xs -> (ys, residuals)`` and ``(residuals, dxs[wrt]) -> dys``
-    (ordinary graphs)."""
+    (the second with linear types)."""
     jg, swap = _jvp_parts(g, wrt)
     primal, linear = unzip_graph(jg, len(g.inputs), len(g.outputs))
-    return _unrestricted(primal, swap), ordinary(linear)
+    return _unrestricted(primal, swap), linear
 
 
 def vjp_of(g: Graph, wrt: Sequence[int], of: Sequence[int]) -> tuple[Graph, Graph]:
     """``(primal, transposed)``: ``xs -> (ys, residuals)`` and ``(residuals, cts of the
-    of-results) -> cts of the wrt parameters`` (ordinary graphs)."""
+    of-results) -> cts of the wrt parameters`` (the second with linear types)."""
     jg, swap = _jvp_parts(g, wrt, of)
     primal, linear = unzip_graph(jg, len(g.inputs), len(g.outputs))
-    return _unrestricted(primal, swap), ordinary(transpose_graph(linear))
+    return _unrestricted(primal, swap), transpose_graph(linear)
 
 
 def grad_of(g: Graph, wrt: Sequence[int], of: int) -> tuple[Graph, Graph]:
@@ -585,6 +588,39 @@ def _zeros(t: AType, like: Any) -> Any:
     return np.zeros(t.shape, LANGUAGE_DTYPES[t.dtype])
 
 
+class LinearFunction:
+    """A linear function at saved residuals (``f_jvp`` of :func:`linearize`, ``f_vjp`` of
+    :func:`vjp`, the result of :func:`linear_transpose`): call it; ``program`` is the
+    lintra program it runs (parameters ``r0, ...`` for the residuals, then ``t0, ...``),
+    ``residuals`` the saved values in that order, :meth:`residual_info` their types and
+    sizes."""
+
+    def __init__(self, apply: Callable[..., Any], graph: Graph, residuals: Sequence[Any],
+                 name: str) -> None:
+        self._apply = apply
+        self._graph = graph  # with its linear types
+        self.residuals = tuple(residuals)
+        self.__name__ = name
+
+    def __call__(self, *args: Any) -> Any:
+        return self._apply(*args)
+
+    @property
+    def program(self) -> Program:
+        n = len(self.residuals)
+        names = tuple(f"r{k}" for k in range(n)) + tuple(
+            f"t{k}" for k in range(len(self._graph.inputs) - n))
+        return to_program(self._graph, name=self.__name__, input_names=names)
+
+    def residual_info(self) -> list[tuple[str, str, int]]:
+        """``(name, type, bytes)`` of each residual."""
+        return [(f"r{k}", str(v.type), v.type.size * LANGUAGE_DTYPES[v.type.dtype].itemsize)
+                for k, v in enumerate(self._graph.inputs[:len(self.residuals)])]
+
+    def __repr__(self) -> str:
+        return f"<lintra linear function {self.__name__}, {len(self.residuals)} residuals>"
+
+
 def linearize(fn: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[..., Any]]:
     """``(fn(*primals), f_jvp)``: ``f_jvp(*tangents)`` is the JVP at ``primals``, running
     only the linear program on the saved residuals."""
@@ -607,8 +643,8 @@ def linearize(fn: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[...,
             next(touts) if i in float_out else _zeros(v.type, outs[i])
             for i, v in enumerate(staged.graph.outputs)])
 
-    f_jvp.program = lambda: to_program(linear.graph)  # type: ignore[attr-defined]
-    return optree.tree_unflatten(staged.out_tree, outs[:n_out]), f_jvp
+    return optree.tree_unflatten(staged.out_tree, outs[:n_out]), LinearFunction(
+        f_jvp, linear.shown, residuals, staged.name + "_jvp")
 
 
 def vjp(fn: Callable[..., Any], *primals: Any, has_aux: bool = False) -> tuple[Any, ...]:
@@ -640,11 +676,11 @@ def vjp(fn: Callable[..., Any], *primals: Any, has_aux: bool = False) -> tuple[A
         grads = transposed([*residuals, *(cts[i] for i in of)])
         return _unflatten_grads(grads, ranges, tuple(range(len(primals))), False)
 
-    f_vjp.program = lambda: to_program(transposed.graph)  # type: ignore[attr-defined]
+    pullback = LinearFunction(f_vjp, transposed.shown, residuals, staged.name + "_vjp")
     full = optree.tree_unflatten(staged.out_tree, outs[:n_out])
     if has_aux:
-        return full[0], f_vjp, full[1]
-    return full, f_vjp
+        return full[0], pullback, full[1]
+    return full, pullback
 
 
 def linear_transpose(fn: Callable[..., Any], *primals: Any) -> Callable[..., Any]:
@@ -655,7 +691,7 @@ def linear_transpose(fn: Callable[..., Any], *primals: Any) -> Callable[..., Any
 
     def make() -> Runnable:
         lin = linear_of(staged.graph, staged.n_args)
-        return Runnable(ordinary(transpose_graph(lin)))
+        return Runnable(transpose_graph(lin))
 
     transposed = staged.get("linear_transpose", make)
     out_types = [v.type for v in staged.graph.outputs]
@@ -665,7 +701,7 @@ def linear_transpose(fn: Callable[..., Any], *primals: Any) -> Callable[..., Any
         grads = transposed([*staged.consts, *cts])
         return _unflatten_grads(grads, ranges, tuple(range(len(primals))), False)
 
-    return f_t
+    return LinearFunction(f_t, transposed.shown, staged.consts, staged.name + "_transpose")
 
 
 def _stack(columns: list[Any], axis: int) -> Any:

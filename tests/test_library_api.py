@@ -225,6 +225,15 @@ def test_jvp_vjp_linearize_agree() -> None:
     within(ct, jac.T @ c, 32 * U * np.abs(jac.T) @ np.abs(c))
     np.testing.assert_allclose(lo.jacfwd(f)(x), jac, rtol=0, atol=32 * U)
     np.testing.assert_allclose(lo.jacrev(f)(x), jac, rtol=0, atol=32 * U)
+    # the programs they run, evaluated by the reference on their residuals
+    for linear_function, arg, got, bound in (
+            (f_jvp, v, f_jvp(v), 32 * U * np.abs(jac) @ np.abs(v)),
+            (f_vjp, c, ct, 32 * U * np.abs(jac.T) @ np.abs(c))):
+        program = linear_function.program
+        check(program)
+        assert all(b.type.linear for b in program.inputs[len(linear_function.residuals):])
+        (ref,) = evaluate(program, *linear_function.residuals, arg)
+        within(ref, got, bound)
     (back,) = lo.linear_transpose(lambda t: a @ t, x)(c)
     within(back, a.T @ c, 8 * U * np.abs(a.T) @ np.abs(c))
 

@@ -19,6 +19,7 @@ def test_the_library_guide_examples_run(capsys) -> None:
         exec(compile(code, f"{DOC.name}: python block {k}", "exec"), namespace)
     printed = capsys.readouterr().out
     assert "def h(x0: f64[3], c0: f64[3]) -> f64[]:" in printed
+    assert "t0: lin f64[2]" in printed  # the linear program shows its linear types
     assert "not supported yet" in printed
     assert "one scalar float value" in printed and "f64[3]" in printed
     assert "the closest is lnp.logsumexp" in printed
