@@ -106,6 +106,12 @@ def stage(fn: Callable[..., Any], args: Sequence[Any], kwargs: dict[str, Any] | 
     """The traced form of ``fn`` for these arguments' signature (from the cache when it was
     traced before) and the argument leaves to call it with."""
     kwargs = kwargs or {}
+    if static_argnums:
+        n = len(args)
+        if any(not -n <= k < n for k in static_argnums):
+            raise LintraTypeError(f"static_argnums {static_argnums} name arguments the call "
+                                  f"does not have ({n} positional)", program=str(user_site()))
+        static_argnums = tuple(sorted({k % n for k in static_argnums}))
     static = tuple((k, args[k]) for k in static_argnums)
     dynamic = tuple(a for k, a in enumerate(args) if k not in static_argnums)
     leaves, tree = optree.tree_flatten((dynamic, kwargs))

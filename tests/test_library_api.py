@@ -178,6 +178,20 @@ def test_rnn_written_with_a_python_loop() -> None:
     check_gradient(rnn_loss, (params, xs))
 
 
+def reaction_diffusion(state: tuple, steps: int = 8) -> Any:
+    u, r = state
+    for _ in range(steps):  # explicit steps with periodic neighbours
+        left = lnp.concatenate([u[-1:], u[:-1]])
+        right = lnp.concatenate([u[1:], u[:1]])
+        u = u + 0.1 * (left - 2.0 * u + right) + 0.05 * r * u * (1.0 - u)
+    return lnp.sum(u * u)
+
+
+def test_reaction_diffusion_step_loop() -> None:
+    u0 = np.random.default_rng(8).uniform(0.0, 1.0, 12)
+    check_gradient(reaction_diffusion, ((u0, np.array(1.5)),))
+
+
 # --------------------------------------------------------------------------------------------
 # Composition
 
