@@ -83,17 +83,25 @@ class Staged:
         return got
 
 
-_CACHES: weakref.WeakKeyDictionary[Any, dict[Any, Staged]] = weakref.WeakKeyDictionary()
+_CACHES: weakref.WeakKeyDictionary[Any, dict[tuple, dict[Any, Staged]]] = (
+    weakref.WeakKeyDictionary())
 
 
 def _cache_of(fn: Callable[..., Any]) -> dict[Any, Staged] | None:
+    """The cache of ``fn``'s traces, kept with the user's function (weakly) under the
+    chain of transformations applied to it, so that ``grad(grad(f))`` made anew finds the
+    traces of the last one."""
+    chain = []
+    while isinstance(fn, Transformed):
+        chain.append(fn.options())
+        fn = fn.fn
     try:
-        cache = _CACHES.get(fn)
-        if cache is None:
-            cache = _CACHES[fn] = {}
-        return cache
+        per_function = _CACHES.get(fn)
+        if per_function is None:
+            per_function = _CACHES[fn] = {}
     except TypeError:  # not weakly referenceable or not hashable: traced every call
         return None
+    return per_function.setdefault(tuple(chain), {})
 
 
 def _name_of(fn: Callable[..., Any]) -> str:
@@ -470,8 +478,7 @@ class Transformed:
         self.__doc__ = getattr(fn, "__doc__", None)
 
     def _key(self) -> tuple:
-        argnums = self.argnums if not isinstance(self.argnums, list) else tuple(self.argnums)
-        return (self.kind, self.fn, argnums, self.has_aux, self.static_argnums)
+        return (self.fn, *self.options())
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Transformed) and self._key() == other._key()
@@ -482,10 +489,54 @@ class Transformed:
     def __repr__(self) -> str:
         return f"<lintra {self.kind} of {getattr(self.fn, '__name__', self.fn)!r}>"
 
+    def options(self) -> tuple:
+        """What this transformation is, without the function (part of cache keys)."""
+        argnums = self.argnums if not isinstance(self.argnums, list) else tuple(self.argnums)
+        return (self.kind, argnums, self.has_aux, self.static_argnums)
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self.kind == "jit":
             return self._jit(args, kwargs)
+        if self.kind in ("jacfwd", "jacrev"):
+            return self._jacobian(args, kwargs)
         return self._grad(args, kwargs)
+
+    def _jacobian(self, args: tuple, kwargs: dict) -> Any:
+        site = user_site()
+        what = self.kind
+        if not _is_single(self.argnums):
+            raise LintraTypeError(f"{what} takes one argument index (argnums), got "
+                                  f"{self.argnums!r}", program=str(site))
+        (k,) = _argnums_tuple(self.argnums, len(args), site)
+        staged, leaves = stage(self.fn, args, kwargs)
+        ranges = _leaf_ranges(args)
+        if ranges[k][1] - ranges[k][0] != 1:
+            raise LintraTypeError(f"{what} differentiates with respect to one array, but "
+                                  f"argument {k} is a pytree of {ranges[k][1] - ranges[k][0]} "
+                                  "leaves", program=str(site))
+        wrt = tuple(_float_leaves(staged, ranges, (k,), what, site))
+        outputs = staged.graph.outputs
+        if not staged.out_tree.is_leaf() or not outputs[0].type.is_float:
+            shown = ", ".join(str(v.type) for v in outputs)
+            raise LintraTypeError(f"{what} needs the function to return one float array, "
+                                  f"got ({shown})", program=str(site))
+        t_in, t_out = staged.graph.inputs[wrt[0]].type, outputs[0].type
+        inputs = _inputs(staged, leaves)
+        if what == "jacfwd":
+            primal, linear = staged.get(("linearize", wrt), lambda: tuple(
+                Runnable(g) for g in linearize_of(staged.graph, wrt)))
+            residuals = primal(inputs)[1:]
+            flat = [_reshape(linear([*residuals, e])[0], (-1,)) for e in _basis(t_in)]
+            axis = -1
+        else:
+            primal, transposed = staged.get(("vjp", wrt, (0,)), lambda: tuple(
+                Runnable(g) for g in vjp_of(staged.graph, wrt, (0,))))
+            residuals = primal(inputs)[1:]
+            flat = [_reshape(transposed([*residuals, e])[0], (-1,)) for e in _basis(t_out)]
+            axis = 0
+        if not flat:
+            return np.zeros(t_out.shape + t_in.shape, LANGUAGE_DTYPES[t_in.dtype])
+        return _reshape(_stack(flat, axis), t_out.shape + t_in.shape)
 
     def _jit(self, args: tuple, kwargs: dict) -> Any:
         staged, leaves = stage(self.fn, args, kwargs, self.static_argnums)
@@ -726,65 +777,27 @@ def _reshape(x: Any, shape: tuple[int, ...]) -> Any:
     return np.reshape(x, shape)
 
 
-def _array_arg(args: Sequence[Any], argnums: int, what: str, site: Site) -> AType:
-    if not _is_single(argnums) or not -len(args) <= argnums < len(args):
-        raise LintraTypeError(f"{what} takes one argument index (argnums), got {argnums!r}",
-                              program=str(site))
-    return type_of(args[argnums])
-
-
-def jacfwd(fn: Callable[..., Any], argnums: int = 0) -> Callable[..., Any]:
-    """The Jacobian of ``fn`` (one array result) with respect to array argument
+def jacfwd(fn: Callable[..., Any], argnums: int = 0) -> Transformed:
+    """The Jacobian of ``fn`` (one float array result) with respect to the array argument
     ``argnums``, column by column: the linearization applied to each basis tangent. Shape
     ``result.shape + argument.shape``."""
-
-    def jacobian(*args: Any) -> Any:
-        t = _array_arg(args, argnums, "jacfwd", user_site())
-        k = int(argnums) % len(args)
-
-        def partial(x: Any) -> Any:
-            return fn(*args[:k], x, *args[k + 1:])
-
-        out, f_jvp = linearize(partial, args[k])
-        dtype = LANGUAGE_DTYPES[t.dtype]
-        columns = [f_jvp(np.eye(1, t.size, i, dtype=dtype).reshape(t.shape))
-                   for i in range(t.size)]
-        out_shape = tuple(np.shape(out)) if type(out) is not Tracer else out.shape
-        if not columns:
-            return np.zeros(out_shape + t.shape, dtype)
-        flat = [_reshape(c, (-1,)) for c in columns]
-        return _reshape(_stack(flat, -1), out_shape + t.shape)
-
-    return jacobian
+    return Transformed(fn, "jacfwd", argnums)
 
 
-def jacrev(fn: Callable[..., Any], argnums: int = 0) -> Callable[..., Any]:
+def jacrev(fn: Callable[..., Any], argnums: int = 0) -> Transformed:
     """The Jacobian by reverse mode: the pullback of each basis cotangent of the (one
-    array) result, row by row."""
-
-    def jacobian(*args: Any) -> Any:
-        t = _array_arg(args, argnums, "jacrev", user_site())
-        k = int(argnums) % len(args)
-
-        def partial(x: Any) -> Any:
-            return fn(*args[:k], x, *args[k + 1:])
-
-        out, f_vjp = vjp(partial, args[k])
-        out_t = out.type if type(out) is Tracer else type_of(np.asarray(out))
-        dtype = LANGUAGE_DTYPES[out_t.dtype]
-        rows = [f_vjp(np.eye(1, out_t.size, i, dtype=dtype).reshape(out_t.shape))[0]
-                for i in range(out_t.size)]
-        if not rows:
-            return np.zeros(out_t.shape + t.shape, LANGUAGE_DTYPES[t.dtype])
-        flat = [_reshape(r, (-1,)) for r in rows]
-        return _reshape(_stack(flat, 0), out_t.shape + t.shape)
-
-    return jacobian
+    float array) result, row by row."""
+    return Transformed(fn, "jacrev", argnums)
 
 
-def hessian(fn: Callable[..., Any], argnums: int = 0) -> Callable[..., Any]:
+def hessian(fn: Callable[..., Any], argnums: int = 0) -> Transformed:
     """The Hessian of a scalar ``fn``: forward mode over reverse mode."""
     return jacfwd(jacrev(fn, argnums), argnums)
+
+
+def _basis(t: AType) -> list[np.ndarray]:
+    dtype = LANGUAGE_DTYPES[t.dtype]
+    return [np.eye(1, t.size, i, dtype=dtype).reshape(t.shape) for i in range(t.size)]
 
 
 def make_program(fn: Callable[..., Any], static_argnums: int | Sequence[int] = (),

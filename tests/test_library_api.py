@@ -298,6 +298,17 @@ def test_a_second_call_with_the_same_signature_traces_nothing() -> None:
     lo.jit(f, static_argnums=1)(x, 3)
     assert len(traces) == 4
 
+    def g(x: Any) -> Any:
+        traces.append(2)
+        return lnp.sum(lnp.sin(x) ** 3)
+
+    for _ in range(3):  # nested transformations made anew each time find their traces
+        lo.grad(lambda v: lnp.sum(lo.grad(g)(v)))(x)
+        lo.hessian(g)(x)
+    # g is traced once: the outer lambdas (new each time) are traced again, and each of
+    # their traces and the hessian's reuse g's trace and its derivatives
+    assert traces.count(2) == 1
+
 
 # --------------------------------------------------------------------------------------------
 # Programs
