@@ -269,6 +269,10 @@ def _unary(prim: str, numeric: bool = False) -> Callable[[Any], Tracer]:
 
     def unary(x: Any) -> Tracer:
         site = user_site()
+        if type(x) is Tracer and x.trace is _ACTIVE[-1]:  # fast path: no conversion
+            d = x.atom.type.dtype
+            if d in _FLOAT or (numeric and d != "bool"):
+                return _result(x.trace.emit(prim, (x.atom,), site), x.weak)
         o = _operand(x)
         d = o.dtype
         if numeric:
@@ -283,13 +287,63 @@ def _unary(prim: str, numeric: bool = False) -> Callable[[Any], Tracer]:
     return unary
 
 
+_FLOAT = frozenset({"f32", "f64"})
+_FAST_DTYPES = {"numeric": frozenset({"i32", "i64", "f32", "f64"}), "float": _FLOAT,
+                "compare": frozenset(_KIND), "logic": frozenset({"bool"})}
+"""Per kind of binary function, the operand dtype that is already the promoted one when
+both operands have it (no conversion, the result of that dtype or bool)."""
+_KEEP_WEAK = frozenset({"numeric", "float"})
+
+OPERATOR_AT: dict[str, Callable[[Any, Any, Site], Tracer]] = {}
+"""Each binary primitive's function with the user's site given (the traced arrays'
+operators find it without walking the library's frames)."""
+
+
+def _fast_pair(x: Any, y: Any, dtypes: frozenset[str], site: Site
+               ) -> tuple[Atom, Atom, bool] | None:
+    """The operands of a binary function when no promotion or broadcast is needed (tracers
+    of the current trace, of one dtype in ``dtypes``, of one shape or one of rank 0; or such
+    a float tracer with a Python int or float), with whether both are weak; else None."""
+    trace = _ACTIVE[-1]
+    tx, ty = type(x) is Tracer, type(y) is Tracer
+    if tx and ty:
+        if x.trace is not trace or y.trace is not trace:
+            return None
+        a, b = x.atom, y.atom
+        ta, tb = a.type, b.type
+        if ta.dtype != tb.dtype or ta.dtype not in dtypes or (
+                ta.shape != tb.shape and ta.shape and tb.shape):
+            return None
+        return a, b, x.weak and y.weak
+    if tx:
+        t, scalar = x, y
+    elif ty:
+        t, scalar = y, x
+    else:
+        return None
+    kind = type(scalar)
+    if (kind is not float and kind is not int) or t.trace is not trace:
+        return None
+    a = t.atom
+    d = a.type.dtype
+    if d not in _FLOAT or d not in dtypes:
+        return None
+    lit = Lit(float(scalar) if d == "f64" else _scalar_value(scalar, d, site), d)
+    return (a, lit, t.weak) if tx else (lit, a, t.weak)
+
+
 def _binary(prim: str, kind: str = "numeric") -> Callable[[Any, Any], Tracer]:
     """The public function of binary primitive ``prim``. ``kind``: ``numeric`` (promoted
     dtype), ``float`` (at least f64 for integers), ``compare`` (a bool result), ``logic``
     (bool operands)."""
 
-    def binary(x: Any, y: Any) -> Tracer:
-        site = user_site()
+    fast_dtypes = _FAST_DTYPES[kind]
+
+    def binary_at(x: Any, y: Any, site: Site) -> Tracer:
+        fast = _fast_pair(x, y, fast_dtypes, site)
+        if fast is not None:
+            a, b, weak = fast
+            return _result(_ACTIVE[-1].emit(prim, (a, b), site), weak and kind in _KEEP_WEAK)
         if kind == "logic":
             atoms, _, _ = _prepared((x, y), site, dtype="bool")
         else:
@@ -299,6 +353,10 @@ def _binary(prim: str, kind: str = "numeric") -> Callable[[Any, Any], Tracer]:
         out = _emit(prim, atoms, site)
         return _result(out, kind not in ("compare", "logic") and _all_weak((x, y)))
 
+    def binary(x: Any, y: Any) -> Tracer:
+        return binary_at(x, y, user_site())
+
+    OPERATOR_AT[prim] = binary_at
     binary.__name__ = prim
     binary.__doc__ = f"Elementwise ``{prim}`` with NumPy broadcasting and promotion."
     return binary

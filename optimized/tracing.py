@@ -88,15 +88,29 @@ class ArgumentSite(Site):
 _UNKNOWN_SITE = Site("<unknown>", 0)
 
 
-def user_site() -> Site:
-    """The innermost calling frame outside :mod:`lintra.optimized`: the user's line."""
-    frame = sys._getframe(1)
+_LIBRARY_CODE: dict[int, Any] = {}
+"""The code objects of this package met in the stack, by id (kept alive here, so an id is
+never reused for another code object): one dictionary lookup per library frame instead of
+a comparison of file names."""
+
+
+def site_from(frame: Any) -> Site:
+    """The first frame from ``frame`` outward outside :mod:`lintra.optimized`, as a site."""
+    library = _LIBRARY_CODE
     while frame is not None:
-        name = frame.f_code.co_filename
-        if not name.startswith(_PACKAGE_DIR):
-            return Site(name, frame.f_lineno)
+        code = frame.f_code
+        if id(code) not in library:
+            name = code.co_filename
+            if not name.startswith(_PACKAGE_DIR):
+                return Site(name, frame.f_lineno)
+            library[id(code)] = code
         frame = frame.f_back
     return _UNKNOWN_SITE
+
+
+def user_site() -> Site:
+    """The innermost calling frame outside :mod:`lintra.optimized`: the user's line."""
+    return site_from(sys._getframe(2))
 
 
 # --------------------------------------------------------------------------------------------
@@ -257,16 +271,22 @@ def is_weak(x: Any) -> bool:
 # Tracers
 
 
-_LNP: list[Any] = []
+def _binary_operator(prim: str, public: str, reflected: bool) -> Callable[..., Tracer]:
+    """An arithmetic or comparison operator of :class:`Tracer`: inside a trace, ``lnp``'s
+    function of primitive ``prim`` with the caller's line as the site (found from the
+    calling frame, without walking the library's own); outside any, the public function
+    ``public`` (which refuses an escaped tracer)."""
 
+    def operator(self: Tracer, other: Any) -> Tracer:
+        if _ACTIVE:
+            at = _lnp.OPERATOR_AT[prim]
+            site = site_from(sys._getframe(1))
+            return at(other, self, site) if reflected else at(self, other, site)
+        fn = getattr(_lnp, public)
+        return fn(other, self) if reflected else fn(self, other)
 
-def _numpy_module() -> Any:
-    """:mod:`lintra.optimized.numpy`, imported on first use (it imports this module)."""
-    if not _LNP:
-        from lintra.optimized import numpy as lnp
-
-        _LNP.append(lnp)
-    return _LNP[0]
+    operator.__name__ = f"__{'r' if reflected else ''}{public}__"
+    return operator
 
 
 class Tracer:
@@ -346,178 +366,166 @@ class Tracer:
 
     # NumPy ufuncs on tracers (np.sin(t), array * t) run as lnp functions
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
-        return _numpy_module().apply_ufunc(ufunc, method, inputs, kwargs)
+        return _lnp.apply_ufunc(ufunc, method, inputs, kwargs)
 
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
-        return _numpy_module().apply_array_function(func, args, kwargs)
+        return _lnp.apply_array_function(func, args, kwargs)
 
     # operators ------------------------------------------------------------------------------
-    def __add__(self, other: Any) -> Tracer:
-        return _numpy_module().add(self, other)
+    __add__ = _binary_operator("add", "add", False)
 
-    def __radd__(self, other: Any) -> Tracer:
-        return _numpy_module().add(other, self)
+    __radd__ = _binary_operator("add", "add", True)
 
-    def __sub__(self, other: Any) -> Tracer:
-        return _numpy_module().subtract(self, other)
+    __sub__ = _binary_operator("sub", "subtract", False)
 
-    def __rsub__(self, other: Any) -> Tracer:
-        return _numpy_module().subtract(other, self)
+    __rsub__ = _binary_operator("sub", "subtract", True)
 
-    def __mul__(self, other: Any) -> Tracer:
-        return _numpy_module().multiply(self, other)
+    __mul__ = _binary_operator("mul", "multiply", False)
 
-    def __rmul__(self, other: Any) -> Tracer:
-        return _numpy_module().multiply(other, self)
+    __rmul__ = _binary_operator("mul", "multiply", True)
 
-    def __truediv__(self, other: Any) -> Tracer:
-        return _numpy_module().true_divide(self, other)
+    __truediv__ = _binary_operator("div", "true_divide", False)
 
-    def __rtruediv__(self, other: Any) -> Tracer:
-        return _numpy_module().true_divide(other, self)
+    __rtruediv__ = _binary_operator("div", "true_divide", True)
 
     def __floordiv__(self, other: Any) -> Tracer:
-        return _numpy_module().floor_divide(self, other)
+        return _lnp.floor_divide(self, other)
 
     def __rfloordiv__(self, other: Any) -> Tracer:
-        return _numpy_module().floor_divide(other, self)
+        return _lnp.floor_divide(other, self)
 
     def __mod__(self, other: Any) -> Tracer:
-        return _numpy_module().remainder(self, other)
+        return _lnp.remainder(self, other)
 
     def __rmod__(self, other: Any) -> Tracer:
-        return _numpy_module().remainder(other, self)
+        return _lnp.remainder(other, self)
 
     def __pow__(self, other: Any) -> Tracer:
-        return _numpy_module().power(self, other)
+        return _lnp.power(self, other)
 
     def __rpow__(self, other: Any) -> Tracer:
-        return _numpy_module().power(other, self)
+        return _lnp.power(other, self)
 
     def __matmul__(self, other: Any) -> Tracer:
-        return _numpy_module().matmul(self, other)
+        return _lnp.matmul(self, other)
 
     def __rmatmul__(self, other: Any) -> Tracer:
-        return _numpy_module().matmul(other, self)
+        return _lnp.matmul(other, self)
 
     def __neg__(self) -> Tracer:
-        return _numpy_module().negative(self)
+        return _lnp.negative(self)
 
     def __pos__(self) -> Tracer:
         return self
 
     def __abs__(self) -> Tracer:
-        return _numpy_module().abs(self)
+        return _lnp.abs(self)
 
     def __invert__(self) -> Tracer:
-        return _numpy_module().logical_not(self)
+        return _lnp.logical_not(self)
 
     def __and__(self, other: Any) -> Tracer:
-        return _numpy_module().logical_and(self, other)
+        return _lnp.logical_and(self, other)
 
     def __rand__(self, other: Any) -> Tracer:
-        return _numpy_module().logical_and(other, self)
+        return _lnp.logical_and(other, self)
 
     def __or__(self, other: Any) -> Tracer:
-        return _numpy_module().logical_or(self, other)
+        return _lnp.logical_or(self, other)
 
     def __ror__(self, other: Any) -> Tracer:
-        return _numpy_module().logical_or(other, self)
+        return _lnp.logical_or(other, self)
 
-    def __eq__(self, other: Any) -> Tracer:  # type: ignore[override]
-        return _numpy_module().equal(self, other)
+    __eq__ = _binary_operator("eq", "equal", False)  # type: ignore[override]
 
-    def __ne__(self, other: Any) -> Tracer:  # type: ignore[override]
-        return _numpy_module().not_equal(self, other)
+    __ne__ = _binary_operator("ne", "not_equal", False)  # type: ignore[override]
 
-    def __lt__(self, other: Any) -> Tracer:
-        return _numpy_module().less(self, other)
+    __lt__ = _binary_operator("lt", "less", False)
 
-    def __le__(self, other: Any) -> Tracer:
-        return _numpy_module().less_equal(self, other)
+    __le__ = _binary_operator("le", "less_equal", False)
 
-    def __gt__(self, other: Any) -> Tracer:
-        return _numpy_module().greater(self, other)
+    __gt__ = _binary_operator("gt", "greater", False)
 
-    def __ge__(self, other: Any) -> Tracer:
-        return _numpy_module().greater_equal(self, other)
+    __ge__ = _binary_operator("ge", "greater_equal", False)
 
     def __getitem__(self, index: Any) -> Tracer:
-        return _numpy_module().getitem(self, index)
+        return _lnp.getitem(self, index)
 
     # methods --------------------------------------------------------------------------------
     @property
     def T(self) -> Tracer:
-        return _numpy_module().transpose(self)
+        return _lnp.transpose(self)
 
     def sum(self, axis: Any = None, dtype: Any = None, keepdims: bool = False) -> Tracer:
-        return _numpy_module().sum(self, axis=axis, dtype=dtype, keepdims=keepdims)
+        return _lnp.sum(self, axis=axis, dtype=dtype, keepdims=keepdims)
 
     def mean(self, axis: Any = None, keepdims: bool = False) -> Tracer:
-        return _numpy_module().mean(self, axis=axis, keepdims=keepdims)
+        return _lnp.mean(self, axis=axis, keepdims=keepdims)
 
     def max(self, axis: Any = None, keepdims: bool = False) -> Tracer:
-        return _numpy_module().max(self, axis=axis, keepdims=keepdims)
+        return _lnp.max(self, axis=axis, keepdims=keepdims)
 
     def min(self, axis: Any = None, keepdims: bool = False) -> Tracer:
-        return _numpy_module().min(self, axis=axis, keepdims=keepdims)
+        return _lnp.min(self, axis=axis, keepdims=keepdims)
 
     def prod(self, axis: Any = None, keepdims: bool = False) -> Tracer:
-        return _numpy_module().prod(self, axis=axis, keepdims=keepdims)
+        return _lnp.prod(self, axis=axis, keepdims=keepdims)
 
     def var(self, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Tracer:
-        return _numpy_module().var(self, axis=axis, ddof=ddof, keepdims=keepdims)
+        return _lnp.var(self, axis=axis, ddof=ddof, keepdims=keepdims)
 
     def std(self, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Tracer:
-        return _numpy_module().std(self, axis=axis, ddof=ddof, keepdims=keepdims)
+        return _lnp.std(self, axis=axis, ddof=ddof, keepdims=keepdims)
 
     def argmax(self, axis: Any = None) -> Tracer:
-        return _numpy_module().argmax(self, axis=axis)
+        return _lnp.argmax(self, axis=axis)
 
     def argmin(self, axis: Any = None) -> Tracer:
-        return _numpy_module().argmin(self, axis=axis)
+        return _lnp.argmin(self, axis=axis)
 
     def cumsum(self, axis: Any = None) -> Tracer:
-        return _numpy_module().cumsum(self, axis=axis)
+        return _lnp.cumsum(self, axis=axis)
 
     def cumprod(self, axis: Any = None) -> Tracer:
-        return _numpy_module().cumprod(self, axis=axis)
+        return _lnp.cumprod(self, axis=axis)
 
     def reshape(self, *shape: Any, order: str = "C") -> Tracer:
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
-        return _numpy_module().reshape(self, shape, order=order)
+        return _lnp.reshape(self, shape, order=order)
 
     def transpose(self, *axes: Any) -> Tracer:
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
-        return _numpy_module().transpose(self, axes or None)
+        return _lnp.transpose(self, axes or None)
 
     def swapaxes(self, axis1: int, axis2: int) -> Tracer:
-        return _numpy_module().swapaxes(self, axis1, axis2)
+        return _lnp.swapaxes(self, axis1, axis2)
 
     def squeeze(self, axis: Any = None) -> Tracer:
-        return _numpy_module().squeeze(self, axis)
+        return _lnp.squeeze(self, axis)
 
     def ravel(self) -> Tracer:
-        return _numpy_module().ravel(self)
+        return _lnp.ravel(self)
 
     def flatten(self) -> Tracer:
-        return _numpy_module().ravel(self)
+        return _lnp.ravel(self)
 
     def astype(self, dtype: Any) -> Tracer:
-        return _numpy_module().astype(self, dtype)
+        return _lnp.astype(self, dtype)
 
     def dot(self, other: Any) -> Tracer:
-        return _numpy_module().dot(self, other)
+        return _lnp.dot(self, other)
 
     def clip(self, a_min: Any = None, a_max: Any = None) -> Tracer:
-        return _numpy_module().clip(self, a_min, a_max)
+        return _lnp.clip(self, a_min, a_max)
 
 
 def is_tracer(x: Any) -> bool:
     return type(x) is Tracer
 
+
+from lintra.optimized import numpy as _lnp  # noqa: E402  (it imports this module's names)
 
 __all__ = ["ConcretizationError", "EscapedTracerError", "Site", "Trace", "Tracer",
            "current_trace", "is_tracer", "trace_function", "type_of", "user_site"]

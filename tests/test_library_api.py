@@ -405,3 +405,26 @@ def test_a_traced_value_that_escapes() -> None:
     lo.jit(f)(1.0)
     with pytest.raises(lo.EscapedTracerError):
         lo.jit(lambda y: y + kept[0])(1.0)
+    with pytest.raises(lo.EscapedTracerError):
+        kept[0] * 2.0  # outside any transformation
+
+
+def test_errors_name_the_exact_line_of_an_operator() -> None:
+    def f(x: Any) -> Any:
+        y = x * 2.0 + 1.0
+        z = lnp.sin(y)
+        return z - np.ones(4)  # line + 3: shapes that do not broadcast
+
+    def g(x: Any) -> Any:
+        return helper(x)
+
+    def helper(x: Any) -> Any:
+        return x / np.ones((2, 2))  # helper's line + 1
+
+    line = f.__code__.co_firstlineno
+    with pytest.raises(ShapeError, match="could not be broadcast") as err:
+        lo.jit(f)(np.ones(3))
+    assert f"{HERE}:{line + 3}" in str(err.value)
+    with pytest.raises(ShapeError, match="could not be broadcast") as err:
+        lo.grad(g)(np.ones(3))
+    assert f"{HERE}:{helper.__code__.co_firstlineno + 1}" in str(err.value)
