@@ -502,41 +502,60 @@ class Transformed:
         return self._grad(args, kwargs)
 
     def _jacobian(self, args: tuple, kwargs: dict) -> Any:
+        """The Jacobian of every float result leaf with respect to every leaf of the
+        ``argnums`` arguments, nested as JAX nests it: the result's structure, each leaf
+        holding the argument's structure (a tuple of them for a tuple ``argnums``) of
+        blocks shaped ``result_leaf.shape + argument_leaf.shape``."""
         site = user_site()
         what = self.kind
-        if not _is_single(self.argnums):
-            raise LintraTypeError(f"{what} takes one argument index (argnums), got "
-                                  f"{self.argnums!r}", program=str(site))
-        (k,) = _argnums_tuple(self.argnums, len(args), site)
+        nums = _argnums_tuple(self.argnums, len(args), site)
         staged, leaves = stage(self.fn, args, kwargs)
         ranges = _leaf_ranges(args)
-        if ranges[k][1] - ranges[k][0] != 1:
-            raise LintraTypeError(f"{what} differentiates with respect to one array, but "
-                                  f"argument {k} is a pytree of {ranges[k][1] - ranges[k][0]} "
-                                  "leaves", program=str(site))
-        wrt = tuple(_float_leaves(staged, ranges, (k,), what, site))
+        wrt = tuple(_float_leaves(staged, ranges, nums, what, site))
         outputs = staged.graph.outputs
-        if not staged.out_tree.is_leaf() or not outputs[0].type.is_float:
-            shown = ", ".join(str(v.type) for v in outputs)
-            raise LintraTypeError(f"{what} needs the function to return one float array, "
-                                  f"got ({shown})", program=str(site))
-        t_in, t_out = staged.graph.inputs[wrt[0]].type, outputs[0].type
+        for k, v in enumerate(outputs):
+            if not v.type.is_float:
+                raise LintraTypeError(f"{what} needs float results, but result leaf {k} has "
+                                      f"type {v.type}", program=str(site))
+        t_in = [staged.graph.inputs[i].type for i in wrt]
+        t_out = [v.type for v in outputs]
         inputs = _inputs(staged, leaves)
+        # blocks[o][i]: result leaf o with respect to argument leaf wrt[i], flattened columns
+        blocks: list[list[list[Any]]] = [[[] for _ in wrt] for _ in outputs]
         if what == "jacfwd":
             primal, linear = staged.get(("linearize", wrt), lambda: tuple(
                 Runnable(g) for g in linearize_of(staged.graph, wrt)))
-            residuals = primal(inputs)[1:]
-            flat = [_reshape(linear([*residuals, e])[0], (-1,)) for e in _basis(t_in)]
+            residuals = primal(inputs)[len(outputs):]
+            zeros = [np.zeros(t.shape, LANGUAGE_DTYPES[t.dtype]) for t in t_in]
+            for i, t in enumerate(t_in):
+                for e in _basis(t):
+                    columns = linear([*residuals, *zeros[:i], e, *zeros[i + 1:]])
+                    for o, c in enumerate(columns):
+                        blocks[o][i].append(_reshape(c, (-1,)))
             axis = -1
         else:
-            primal, transposed = staged.get(("vjp", wrt, (0,)), lambda: tuple(
-                Runnable(g) for g in vjp_of(staged.graph, wrt, (0,))))
-            residuals = primal(inputs)[1:]
-            flat = [_reshape(transposed([*residuals, e])[0], (-1,)) for e in _basis(t_out)]
+            of = tuple(range(len(outputs)))
+            primal, transposed = staged.get(("vjp", wrt, of), lambda: tuple(
+                Runnable(g) for g in vjp_of(staged.graph, wrt, of)))
+            residuals = primal(inputs)[len(outputs):]
+            zeros = [np.zeros(t.shape, LANGUAGE_DTYPES[t.dtype]) for t in t_out]
+            for o, t in enumerate(t_out):
+                for e in _basis(t):
+                    rows = transposed([*residuals, *zeros[:o], e, *zeros[o + 1:]])
+                    for i, r in enumerate(rows):
+                        blocks[o][i].append(_reshape(r, (-1,)))
             axis = 0
-        if not flat:
-            return np.zeros(t_out.shape + t_in.shape, LANGUAGE_DTYPES[t_in.dtype])
-        return _reshape(_stack(flat, axis), t_out.shape + t_in.shape)
+        jac = []
+        for o, to in enumerate(t_out):
+            per_leaf = []
+            for i, ti in enumerate(t_in):
+                shape = to.shape + ti.shape
+                if not blocks[o][i]:
+                    per_leaf.append(np.zeros(shape, LANGUAGE_DTYPES[ti.dtype]))
+                else:
+                    per_leaf.append(_reshape(_stack(blocks[o][i], axis), shape))
+            jac.append(_unflatten_grads(per_leaf, ranges, nums, _is_single(self.argnums)))
+        return optree.tree_unflatten(staged.out_tree, jac)
 
     def _jit(self, args: tuple, kwargs: dict) -> Any:
         staged, leaves = stage(self.fn, args, kwargs, self.static_argnums)
@@ -777,20 +796,21 @@ def _reshape(x: Any, shape: tuple[int, ...]) -> Any:
     return np.reshape(x, shape)
 
 
-def jacfwd(fn: Callable[..., Any], argnums: int = 0) -> Transformed:
-    """The Jacobian of ``fn`` (one float array result) with respect to the array argument
-    ``argnums``, column by column: the linearization applied to each basis tangent. Shape
-    ``result.shape + argument.shape``."""
+def jacfwd(fn: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Transformed:
+    """The Jacobian of ``fn`` (float results, a pytree of them) with respect to argument(s)
+    ``argnums`` (pytrees of float arrays), column by column: the linearization applied to
+    each basis tangent. Nested as JAX nests it: the result's structure, each leaf holding
+    the argument's structure of blocks ``result_leaf.shape + argument_leaf.shape``."""
     return Transformed(fn, "jacfwd", argnums)
 
 
-def jacrev(fn: Callable[..., Any], argnums: int = 0) -> Transformed:
-    """The Jacobian by reverse mode: the pullback of each basis cotangent of the (one
-    float array) result, row by row."""
+def jacrev(fn: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Transformed:
+    """The Jacobian by reverse mode: the pullback of each basis cotangent of the results,
+    row by row; nested as :func:`jacfwd`'s."""
     return Transformed(fn, "jacrev", argnums)
 
 
-def hessian(fn: Callable[..., Any], argnums: int = 0) -> Transformed:
+def hessian(fn: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Transformed:
     """The Hessian of a scalar ``fn``: forward mode over reverse mode."""
     return jacfwd(jacrev(fn, argnums), argnums)
 

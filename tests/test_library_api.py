@@ -428,3 +428,41 @@ def test_errors_name_the_exact_line_of_an_operator() -> None:
     with pytest.raises(ShapeError, match="could not be broadcast") as err:
         lo.grad(g)(np.ones(3))
     assert f"{HERE}:{helper.__code__.co_firstlineno + 1}" in str(err.value)
+
+
+# --------------------------------------------------------------------------------------------
+# Jacobians of pytrees
+
+
+def test_jacobians_of_pytrees_nest_as_jax_does() -> None:
+    """The result's structure outside, the argument's inside, blocks shaped result leaf +
+    argument leaf; each entry a few roundings of its closed form (cos, sin, products)."""
+    w, v = np.array([0.3, -1.2]), np.array(0.7)
+
+    def f(p: Any, scale: Any) -> Any:
+        return {"y": lnp.sin(p["w"]) * p["v"] * scale, "z": lnp.sum(p["w"] ** 2) + p["v"] ** 3}
+
+    p = {"w": w, "v": v}
+    want = {"y": {"w": np.diag(np.cos(w) * v * 2.0), "v": np.sin(w) * 2.0},
+            "z": {"w": 2 * w, "v": 3 * v ** 2}}
+    for jac in (lo.jacfwd(f)(p, 2.0), lo.jacrev(f)(p, 2.0)):
+        assert optree.tree_structure(jac) == optree.tree_structure(want)
+        for got, expected in zip(optree.tree_leaves(jac), optree.tree_leaves(want)):
+            assert got.shape == expected.shape
+            within(got, expected, 4 * U * np.abs(expected))
+    both = lo.jacrev(f, argnums=(0, 1))(p, 2.0)
+    assert optree.tree_structure(both["y"]) == optree.tree_structure(({"v": 0, "w": 0}, 0))
+    within(both["y"][1], np.sin(w) * v, 4 * U * np.abs(np.sin(w) * v))
+    within(both["z"][1], np.zeros(()), 0.0)
+
+    def g(p: Any) -> Any:
+        return lnp.sum(p["w"] ** 2) * p["v"]
+
+    h = lo.hessian(g)(p)
+    want_h = {"w": {"w": 2 * v * np.eye(2), "v": 2 * w}, "v": {"w": 2 * w, "v": np.zeros(())}}
+    assert optree.tree_structure(h) == optree.tree_structure(want_h)
+    for got, expected in zip(optree.tree_leaves(h), optree.tree_leaves(want_h)):
+        assert got.shape == expected.shape
+        within(got, expected, 4 * U * np.abs(expected))
+    with pytest.raises(LintraTypeError, match="float results"):
+        lo.jacfwd(lambda x: (x, lnp.argmax(x)))(w)
