@@ -39,6 +39,7 @@ from lintra.optimized.tracing import (
     _ACTIVE,
     LANGUAGE_DTYPES,
     NUMPY_DTYPES,
+    ConcretizationError,
     Site,
     Trace,
     Tracer,
@@ -891,28 +892,22 @@ def _slice_axis(t: Tracer, ax: int, start: int, stop: int, site: Site) -> Tracer
 
 @lnp_function
 def getitem(x: Any, index: Any) -> Tracer:
-    """``x[index]`` with static ints, slices, ``None``, ``...`` and at most one integer
-    array (NumPy's ``take``; its values must lie in range, negative ones only when
-    static)."""
+    """``x[index]`` with static ints, slices (any step), ``None``, ``...``, integer arrays
+    (static or traced, several broadcast together) and static boolean masks (their counts
+    are known at trace time: a mask is the integer arrays of its ``nonzero()``). As in
+    NumPy, the broadcast index dimensions replace the indexed ones where the array indices
+    (integers among them) are adjacent in the index, and come first where they are not.
+    Integer arrays become one ``gather`` along the indexed dimensions merged into one."""
     site = user_site()
     t = _tracer(x, site)
-    items = list(index) if isinstance(index, tuple) else [index]
-    if builtins.sum(1 for i in items if i is Ellipsis) > 1:
-        raise LintraTypeError("an index can only have a single ellipsis", program=str(site))
-    used = builtins.sum(1 for i in items if i is not None and i is not Ellipsis)
-    if used > t.ndim:
-        raise ShapeError(f"too many indices for an array of rank {t.ndim}", program=str(site))
-    k = next((n for n, i in enumerate(items) if i is Ellipsis), None)
-    if k is not None:
-        items[k:k + 1] = [slice(None)] * (t.ndim - used)
-    else:
-        items += [slice(None)] * (t.ndim - used)
+    items = _expanded_index(list(index) if isinstance(index, tuple) else [index], t, site)
+    has_arrays = builtins.any(_is_index_array(i) for i in items)
     starts, limits, strides, reversed_dims = [], [], [], []
-    squeezed, new_axes, advanced = [], [], []
+    layout: list[tuple[Any, ...]] = []  # per item: ("new",) ("slice", d) ("int", d) ("array", d, i)
     dim = 0
-    for pos, item in enumerate(items):
+    for item in items:
         if item is None:
-            new_axes.append(pos)
+            layout.append(("new",))
             continue
         n = t.shape[dim]
         if isinstance(item, slice):
@@ -928,7 +923,8 @@ def getitem(x: Any, index: Any) -> Tracer:
                 starts.append(first)
                 limits.append(first + (count - 1) * (-step) + 1 if count else first)
                 strides.append(-step)
-        elif isinstance(item, (int, np.integer)) and not isinstance(item, (bool, np.bool_)):
+            layout.append(("slice", dim))
+        elif _is_int(item) and not has_arrays:
             i = int(item)
             if not -n <= i < n:
                 raise ShapeError(f"index {i} is out of bounds for axis {dim} with size {n}",
@@ -937,12 +933,12 @@ def getitem(x: Any, index: Any) -> Tracer:
             starts.append(i)
             limits.append(i + 1)
             strides.append(1)
-            squeezed.append((pos, dim))
-        else:
+            layout.append(("int", dim))
+        else:  # an integer array, or an int among arrays (a rank-0 array index)
             starts.append(0)
             limits.append(n)
             strides.append(1)
-            advanced.append((pos, dim, item))
+            layout.append(("array", dim, item))
         dim += 1
     out = t
     if reversed_dims:
@@ -951,80 +947,121 @@ def getitem(x: Any, index: Any) -> Tracer:
             s != 1 for s in strides):
         out = _emit("slice", (out.atom,), site, start=tuple(starts), limit=tuple(limits),
                     strides=tuple(strides))
-    shape = list(out.shape)
-    extra = 0  # dimensions an integer array index adds
-    if advanced:
-        if len(advanced) > 1:
-            raise UnsupportedPrimitiveError("indexing with more than one integer array is not "
-                                            "supported", program=str(site))
-        pos, adim, idx = advanced[0]
-        if squeezed and builtins.any(abs_gap(p, pos) for p, _ in squeezed):
-            raise UnsupportedPrimitiveError(
-                "an integer array index separated from integer indices by a slice is not "
-                "supported (NumPy moves such dimensions first)", program=str(site))
-        indices = _index_array(idx, t.shape[adim], site)
-        out = _emit("gather", (out.atom, indices.atom), site, axis=adim)
-        extra = indices.ndim - 1
-        shape = list(out.shape)
-    if squeezed:
-        drop = {d if not advanced or d < advanced[0][1] else d + extra for _, d in squeezed}
-        shape = [n for k, n in enumerate(shape) if k not in drop]
-    if new_axes:
-        # positions of None in the index, counted among the result's dimensions
-        result_rank = len(shape) + len(new_axes)
-        it = iter(shape)
-        result, k = [], 0
-        kept_positions = _result_positions(items, extra)
-        for r in range(result_rank):
-            result.append(1 if r in kept_positions else next(it))
-            k += 1
-        shape = result
-    if tuple(shape) != out.shape:
-        out = reshape(out, tuple(shape))
+    sliced = out.shape
+    if not has_arrays:
+        shape = [1 if e[0] == "new" else sliced[e[1]] for e in layout if e[0] != "int"]
+        return reshape(out, tuple(shape)) if tuple(shape) != out.shape else out
+    arrays = [(pos, e) for pos, e in enumerate(layout) if e[0] == "array"]
+    positions = [pos for pos, _ in arrays]
+    adjacent = positions == list(range(positions[0], positions[-1] + 1))
+    dims = [e[1] for _, e in arrays]
+    flat, batch = _flat_index([e[2] for _, e in arrays], [t.shape[d] for d in dims], site)
+    if not adjacent:
+        out = transpose(out, dims + [d for d in range(out.ndim) if d not in dims])
+    first = dims[0] if adjacent else 0
+    merged = math.prod(out.shape[first:first + len(dims)])
+    out = reshape(out, (*out.shape[:first], merged, *out.shape[first + len(dims):]))
+    out = _emit("gather", (out.atom, _tracer(flat, site).atom), site, axis=first)
+    shape: list[int] = [] if adjacent else list(batch)
+    for e in layout:
+        if e[0] == "new":
+            shape.append(1)
+        elif e[0] == "slice":
+            shape.append(sliced[e[1]])
+        elif adjacent and e[1] == dims[0]:
+            shape.extend(batch)
+    return reshape(out, tuple(shape)) if tuple(shape) != out.shape else out
+
+
+def _is_int(item: Any) -> bool:
+    return isinstance(item, (int, np.integer)) and not isinstance(item, (bool, np.bool_))
+
+
+def _is_index_array(item: Any) -> bool:
+    return type(item) is Tracer or isinstance(item, (list, tuple, np.ndarray))
+
+
+def _expanded_index(items: list[Any], t: Tracer, site: Site) -> list[Any]:
+    """``items`` with the ellipsis spelled out as slices and each static boolean mask
+    replaced by the integer arrays of its ``nonzero()`` (checked against the dimensions it
+    covers); a traced mask or a Python bool is refused."""
+    masks = {}
+    for k, item in enumerate(items):
+        if isinstance(item, (bool, np.bool_)):
+            raise UnsupportedPrimitiveError("a Python bool as an index is not supported",
+                                            program=str(site))
+        if type(item) is Tracer and item.type.dtype == "bool":
+            raise ConcretizationError(
+                f"a traced boolean mask ({item.type}, made at {item.site}) selects a number "
+                "of elements known only when the function runs, and array shapes must be "
+                "known when it is traced: use a static (NumPy) mask, or lnp.where(mask, x, "
+                "0) to keep the shape", program=str(site))
+        if isinstance(item, (list, tuple, np.ndarray)) and type(item) is not Tracer:
+            arr = np.asarray(item)
+            if arr.dtype == np.bool_:
+                masks[k] = arr
+    if builtins.sum(1 for i in items if i is Ellipsis) > 1:
+        raise LintraTypeError("an index can only have a single ellipsis", program=str(site))
+    used = builtins.sum(masks[k].ndim if k in masks else 1 for k, i in enumerate(items)
+                        if i is not None and i is not Ellipsis)
+    if used > t.ndim:
+        raise ShapeError(f"too many indices for an array of rank {t.ndim}", program=str(site))
+    out: list[Any] = []
+    dim = 0
+    for k, item in enumerate(items):
+        if item is Ellipsis:
+            out += [slice(None)] * (t.ndim - used)
+            dim += t.ndim - used
+        elif k in masks:
+            mask = masks[k]
+            covered = t.shape[dim:dim + mask.ndim]
+            if mask.shape != covered:
+                raise ShapeError(f"a boolean mask of shape {mask.shape} does not match the "
+                                 f"dimensions {covered} it indexes", program=str(site))
+            out += list(np.nonzero(mask)) if mask.ndim else [np.nonzero(mask)[0]]
+            dim += mask.ndim
+        else:
+            out.append(item)
+            dim += item is not None
+    if not builtins.any(i is Ellipsis for i in items):
+        out += [slice(None)] * (t.ndim - used)
     return out
 
 
-def abs_gap(p: int, q: int) -> bool:
-    """Whether index positions ``p`` and ``q`` are not adjacent."""
-    return builtins.abs(p - q) > 1
+def _flat_index(indices: list[Any], sizes: list[int], site: Site
+                ) -> tuple[Any, tuple[int, ...]]:
+    """Integer index arrays into dimensions of ``sizes``, broadcast together, as one index
+    into those dimensions merged (row-major): static ones combined in NumPy, traced ones by
+    equations; with the broadcast shape."""
+    parts = [_index_array(i, n, site) for i, n in zip(indices, sizes)]
+    batch = broadcast_shapes(*(tuple(p.shape) for p in parts), site=site)
+    flat: Any = None
+    for k, p in enumerate(parts):
+        stride = math.prod(sizes[k + 1:])
+        term = p if stride == 1 else p * stride
+        flat = term if flat is None else flat + term
+    if tuple(flat.shape) != batch:
+        flat = np.broadcast_to(flat, batch) if type(flat) is not Tracer else broadcast_to(
+            flat, batch)
+    return flat, batch
 
 
-def _result_positions(items: list[Any], extra: int) -> set[int]:
-    """Where the ``None`` items land among the result's dimensions."""
-    positions, r = set(), 0
-    for item in items:
-        if item is None:
-            positions.add(r)
-            r += 1
-        elif isinstance(item, slice):
-            r += 1
-        elif isinstance(item, (int, np.integer)):
-            continue
-        else:
-            r += 1 + extra
-    return positions
-
-
-def _index_array(idx: Any, n: int, site: Site) -> Tracer:
-    """An integer index array as a traced i64 array; static negative indices wrap, a static
-    boolean mask becomes the positions it selects."""
+def _index_array(idx: Any, n: int, site: Site) -> Any:
+    """An integer index into a dimension of size ``n``: a traced one as an i64 tracer (its
+    values must lie in range), a static one as an i64 NumPy array, negative values
+    wrapped (out of range refused)."""
     if type(idx) is Tracer:
         if idx.type.dtype not in ("i64", "i32"):
             raise LintraTypeError(f"an index array must be integer, got {idx.type}",
                                   program=str(site))
-        return idx
+        return idx if idx.type.dtype == "i64" else astype(idx, "i64")
     arr = np.asarray(idx)
-    if arr.dtype == np.bool_:
-        if arr.ndim != 1 or arr.shape[0] != n:
-            raise ShapeError(f"a boolean mask must be one-dimensional of length {n}",
-                             program=str(site))
-        arr = np.nonzero(arr)[0]
-    if arr.dtype.kind not in "iu":
+    if arr.dtype.kind not in "iu" or arr.dtype == np.bool_:
         raise LintraTypeError(f"an index array must be integer, got {arr.dtype}",
                               program=str(site))
     if arr.size and (arr.min() < -n or arr.max() >= n):
         raise ShapeError(f"an index is out of bounds for size {n}", program=str(site))
-    return _tracer(np.where(arr < 0, arr + n, arr).astype(np.int64), site)
+    return np.where(arr < 0, arr + n, arr).astype(np.int64)
 
 
 @lnp_function
@@ -1034,7 +1071,7 @@ def take(a: Any, indices: Any, axis: int | None = None) -> Tracer:
     if axis is None:
         t, axis = ravel(t), 0
     ax = _axis(axis, t.ndim, site)
-    idx = _index_array(indices, t.shape[ax], site)
+    idx = _tracer(_index_array(indices, t.shape[ax], site), site)
     return _emit("gather", (t.atom, idx.atom), site, axis=ax)
 
 

@@ -17,6 +17,8 @@ import scipy.special
 
 import lintra.optimized as lo
 import lintra.optimized.numpy as lnp
+from lintra.reference import check
+from lintra.reference import grad as reference_grad
 from lintra.reference.errors import LintraTypeError, ShapeError, UnsupportedPrimitiveError
 
 U = np.finfo(np.float64).eps / 2
@@ -226,7 +228,17 @@ INDICES = [(1,), (-1,), (slice(None), 2), (Ellipsis, 1), (slice(1, None), slice(
            (slice(None, None, -1),), (slice(None), slice(3, 0, -2)), (None, 0),
            (0, None, slice(1, 3)), (slice(None), np.array([2, 0, 2])), (np.array([[1, 0]]),),
            (0, np.array([3, -1])), (np.array([True, False, True]),), (Ellipsis, None),
-           (1, 2, 3)]
+           (1, 2, 3),
+           # several integer arrays, broadcast together; adjacent ones stay in place, ones
+           # separated by a slice (or None) come first; ints among arrays are arrays
+           (np.array([[0, 2], [-1, 1]]), np.array([1, 3])), (slice(None), [0, 3], [4, 1]),
+           (np.array([2, 0]), slice(None), np.array([[4], [1]])), (np.array([1, 2]), 3),
+           (1, slice(1, 3), np.array([0, 4])), (None, [0, 1], [2, 3], slice(None, None, -2)),
+           ([0, 2], None, [1, 3]), ([0, 1, 2], [1, 2, 3], [4, 3, 2]),
+           # static boolean masks of any rank (their counts are known when traced)
+           (np.arange(12).reshape(3, 4) % 3 == 0,), (slice(None), np.array([1, 0, 1, 1], bool)),
+           (np.arange(12).reshape(3, 4) % 5 == 1, None), (np.zeros((3, 4, 5), bool),),
+           (Ellipsis, np.array([0, 1, 0, 0, 1], bool))]
 
 
 @pytest.mark.parametrize("index", INDICES, ids=[str(i) for i in range(len(INDICES))])
@@ -236,10 +248,43 @@ def test_indexing_matches_numpy(index: tuple) -> None:
     assert np.array_equal(got, a[index]) and got.shape == a[index].shape
 
 
+def test_indexing_gradients_agree_with_the_reference() -> None:
+    """An integer array index is a gather; its gradient (a scatter-add, repeated indices
+    adding up) against the reference's on the traced program: sums of at most two equal
+    terms here, so the two agree to the unit roundoff of the largest magnitude."""
+    a = RNG.standard_normal((3, 4, 5))
+    for index in INDICES[15:]:
+        def f(v: object, index: tuple = index) -> object:
+            return lnp.sum(lnp.sin(v[index]) * v[index])
+
+        program, constants = lo.make_program(f, with_constants=True)(a)
+        check(program)
+        want = reference_grad(program, a, *constants)
+        got = lo.grad(f)(a)
+        assert np.all(np.abs(got - want) <= 2 * U * np.max(np.abs(want))), index
+
+
 def test_traced_integer_index() -> None:
     a = np.arange(12.0).reshape(3, 4)
     got = lo.jit(lambda v, i: v[i])(a, np.array([2, 1]))
     assert np.array_equal(got, a[[2, 1]])
+    b = np.arange(60.0).reshape(3, 4, 5)
+    i, j = np.array([0, 2, 1]), np.array([[4], [1]], dtype=np.int32)
+    got = lo.jit(lambda v, p, q: v[p, :, q])(b, i, j)
+    assert np.array_equal(got, b[i, :, j]) and got.shape == (2, 3, 4)
+    got = lo.jit(lambda v, p: v[p, 1, p])(b, i)  # a traced array with a static one
+    assert np.array_equal(got, b[i, 1, i])
+
+
+def test_a_traced_boolean_mask_is_refused_naming_the_line() -> None:
+    def f(v: object) -> object:
+        return v[v > 0]
+
+    with pytest.raises(lo.ConcretizationError, match="traced boolean mask") as err:
+        lo.jit(f)(np.ones(3))
+    assert f"test_library_numpy.py:{f.__code__.co_firstlineno + 1}" in str(err.value)
+    with pytest.raises(ShapeError, match="does not match"):
+        lo.jit(lambda v: v[np.ones(4, bool)])(np.ones(3))
 
 
 def test_constants_match_numpy() -> None:
