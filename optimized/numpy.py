@@ -1318,34 +1318,33 @@ def tensordot(a: Any, b: Any, axes: Any = 2) -> Tracer:
 
 @lnp_function
 def einsum(subscripts: str, *operands: Any) -> Tracer:
-    """Einstein summation over one or more operands (no ``...``, no repeated index within
-    one operand): pairwise ``dot_general`` from the left, indices no later operand or the
-    result needs summed first."""
+    """Einstein summation over one or more operands, with ``...`` (broadcast dimensions,
+    NumPy's rule) and repeated indices within one operand (a diagonal, taken by a gather
+    on the repeated dimensions merged): pairwise ``dot_general`` from the left, indices no
+    later operand or the result needs summed first."""
     site = user_site()
     spec = subscripts.replace(" ", "")
-    if "..." in spec:
-        raise UnsupportedPrimitiveError("einsum with '...' is not supported", program=str(site))
-    if "->" in spec:
-        lhs, out = spec.split("->")
-    else:
-        lhs = spec
-        counts = {c: lhs.count(c) for c in lhs if c.isalpha()}
-        out = "".join(sorted(c for c, n in counts.items() if n == 1))
+    lhs, out = spec.split("->") if "->" in spec else (spec, None)
     specs = lhs.split(",")
     if len(specs) != len(operands):
         raise LintraTypeError(f"einsum: {len(specs)} operand subscripts for "
                               f"{len(operands)} operands", program=str(site))
-    sizes: dict[str, int] = {}
-    terms: list[tuple[Tracer, str]] = []
-    for s, x in zip(specs, operands):
-        t = _tracer(x, site)
+    tracers = [_tracer(x, site) for x in operands]
+    if "..." in spec:
+        specs, out, tracers = _einsum_ellipsis(specs, out, tracers, site)
+    if out is None:
+        counts = {c: lhs.count(c) for c in lhs if c.isalpha()}
+        out = "".join(sorted(c for c, n in counts.items() if n == 1))
+    for k, (s, t) in enumerate(zip(specs, tracers)):
         if len(s) != t.ndim:
             raise ShapeError(f"einsum: subscripts {s!r} for an operand of rank {t.ndim}",
                              program=str(site))
         if len(set(s)) != len(s):
-            raise UnsupportedPrimitiveError(f"einsum: a repeated index within one operand "
-                                            f"({s!r}, a diagonal) is not supported",
-                                            program=str(site))
+            specs[k], tracers[k] = _einsum_diagonal(s, t, site)
+    operands = tuple(tracers)
+    sizes: dict[str, int] = {}
+    terms: list[tuple[Tracer, str]] = []
+    for s, t in zip(specs, operands):
         for c, n in zip(s, t.shape):
             if sizes.setdefault(c, n) != n:
                 raise ShapeError(f"einsum: index {c} has sizes {sizes[c]} and {n}",
@@ -1374,6 +1373,71 @@ def einsum(subscripts: str, *operands: Any) -> Tracer:
     if gone:
         t, s = sum(t, axis=gone), "".join(c for c in s if c in out)
     return transpose(t, [s.index(c) for c in out]) if s != out else t
+
+
+def _einsum_ellipsis(specs: list[str], out: str | None, tracers: list[Tracer], site: Site
+                     ) -> tuple[list[str], str, list[Tracer]]:
+    """``...`` spelled out with letters the subscripts do not use, the operands' ellipsis
+    dimensions broadcast together (right-aligned, NumPy's rule); an implicit output puts
+    them first, then the indices used once, sorted."""
+    used = set("".join(specs) + (out or ""))
+    ranks = []
+    for s, t in zip(specs, tracers):
+        if s.count("...") > 1 or (s.replace("...", "") != s.replace(".", "")):
+            raise LintraTypeError(f"einsum: bad subscripts {s!r}", program=str(site))
+        ranks.append(t.ndim - (len(s) - 3) if "..." in s else 0)
+        if ranks[-1] < 0:
+            raise ShapeError(f"einsum: subscripts {s!r} for an operand of rank {t.ndim}",
+                             program=str(site))
+    rank = builtins.max(ranks)
+    free = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" if c not in used]
+    if len(free) < rank:
+        raise LintraTypeError("einsum: too many dimensions under '...'", program=str(site))
+    letters = "".join(free[:rank])
+    shapes = [t.shape[s.index("..."):s.index("...") + r] if "..." in s else ()
+              for s, t, r in zip(specs, tracers, ranks)]
+    common = broadcast_shapes(*shapes, site=site)
+    new_specs, new_tracers = [], []
+    for s, t, r, shape in zip(specs, tracers, ranks, shapes):
+        if "..." in s:
+            at = s.index("...")
+            wanted = common[rank - r:]
+            if shape != wanted:
+                t = broadcast_to(t, t.shape[:at] + wanted + t.shape[at + r:])
+            s = s.replace("...", letters[rank - r:])
+        new_specs.append(s)
+        new_tracers.append(t)
+    if out is None:
+        joined = "".join(new_specs)
+        out = letters + "".join(sorted(c for c in set(joined) if c not in letters
+                                       and joined.count(c) == 1))
+    elif "..." in out:
+        out = out.replace("...", letters)
+    elif rank:
+        raise LintraTypeError("einsum: the operands have dimensions under '...' but the "
+                              "output names none ('...' missing)", program=str(site))
+    return new_specs, out, new_tracers
+
+
+def _einsum_diagonal(s: str, t: Tracer, site: Site) -> tuple[str, Tracer]:
+    """An operand with an index repeated (``'ii'``) as its diagonal: the repeated
+    dimensions moved last, merged, and the diagonal's positions gathered."""
+    for c in dict.fromkeys(s):
+        where_c = [k for k, d in enumerate(s) if d == c]
+        if len(where_c) < 2:
+            continue
+        sizes = {t.shape[k] for k in where_c}
+        if len(sizes) != 1:
+            raise ShapeError(f"einsum: index {c} has sizes {sorted(sizes)} in {s!r}",
+                             program=str(site))
+        (n,) = sizes
+        rest = [k for k in range(len(s)) if k not in where_c]
+        moved = transpose(t, rest + where_c)
+        merged = reshape(moved, (*tuple(t.shape[k] for k in rest), n ** len(where_c)))
+        step = builtins.sum(n ** k for k in range(len(where_c)))
+        t = take(merged, np.arange(n, dtype=np.int64) * step, axis=len(rest))
+        s = "".join(s[k] for k in rest) + c
+    return s, t
 
 
 @lnp_function
