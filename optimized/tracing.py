@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from lintra.optimized.arrays import table_of
 from lintra.optimized.ir import Atom, AType, Builder, Graph, Lit, Origin, Var
 from lintra.reference.errors import LintraError, LintraTypeError
 
@@ -249,6 +250,13 @@ def type_of(x: Any) -> AType:
         return AType("f64", ())
     if isinstance(x, (np.ndarray, np.generic)):
         dtype = NUMPY_DTYPES.get(x.dtype)
+        if dtype is None:
+            raise LintraTypeError(f"an argument of dtype {x.dtype} has no lintra dtype (f64, "
+                                  "f32, i64, i32, bool): convert it first",
+                                  program=str(user_site()))
+        return AType(dtype, tuple(x.shape))
+    if table_of(x).name != "numpy":  # an array of another library (CuPy, the gpu extra)
+        dtype = NUMPY_DTYPES.get(np.dtype(x.dtype))
         if dtype is None:
             raise LintraTypeError(f"an argument of dtype {x.dtype} has no lintra dtype (f64, "
                                   "f32, i64, i32, bool): convert it first",

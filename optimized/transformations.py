@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import optree
 
-from lintra.optimized.arrays import table
+from lintra.optimized.arrays import table, table_of
 from lintra.optimized.convert import to_program
 from lintra.optimized.ir import AType, Builder, Eqn, Graph, Lit, Var
 from lintra.optimized.jvp import jvp_graph
@@ -165,20 +165,31 @@ def _trace(fn: Callable[..., Any], leaves: list[Any], tree: Any,
 class Runnable:
     """A graph and, made on first concrete call, its plan. ``graph`` is ordinary; ``shown``
     is the same computation as the transformation built it (with its linear types), for
-    display; ``plan_graph`` the same values computed as the plan should run them."""
+    display; ``plan_graph`` the same values computed as the plan should run them. An
+    argument of another array library (a CuPy array, with the ``gpu`` extra) runs a plan
+    bound to that library's table, the other arguments moved to it; results stay there."""
 
-    __slots__ = ("_plan", "graph", "plan_graph", "shown")
+    __slots__ = ("_plan", "_plans", "graph", "plan_graph", "shown")
 
     def __init__(self, graph: Graph, plan_graph: Graph | None = None) -> None:
         self.shown = graph
         self.graph = ordinary(graph)
         self.plan_graph = plan_graph or self.graph
         self._plan: Plan | None = None
+        self._plans: dict[Any, Plan] = {}  # plans bound to other array libraries' tables
 
     def __call__(self, inputs: Sequence[Any]) -> list[Any]:
+        device = None
         for x in inputs:
-            if type(x) is Tracer:
+            kind = type(x)
+            if kind is Tracer:
                 return _inline(self.graph, inputs)
+            if kind is not np.ndarray and device is None and kind not in _SCALARS:
+                tab = table_of(x)
+                if tab is not _NUMPY:
+                    device = tab
+        if device is not None:
+            return self._run_on(device, inputs)
         plan = self._plan
         if plan is None:
             plan = self._plan = Plan(self.plan_graph, _NUMPY)
@@ -188,6 +199,18 @@ class Runnable:
             args.append(x if type(x) is np.ndarray and x.dtype == dtype else
                         np.asarray(x, dtype=dtype))
         return list(plan(*args))
+
+    def _run_on(self, tab: Any, inputs: Sequence[Any]) -> list[Any]:
+        """The plan bound to array library ``tab``, every input moved there."""
+        plan = self._plans.get(tab)
+        if plan is None:
+            plan = self._plans[tab] = Plan(self.plan_graph, tab)
+        args = [tab.xp.asarray(x, dtype=tab.dtype(v.type.dtype))
+                for v, x in zip(self.graph.inputs, inputs)]
+        return list(plan(*args))
+
+
+_SCALARS = frozenset({bool, int, float, np.float64, np.float32, np.int64, np.int32, np.bool_})
 
 
 def _inline(graph: Graph, inputs: Sequence[Any]) -> list[Tracer]:

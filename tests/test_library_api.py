@@ -466,3 +466,63 @@ def test_jacobians_of_pytrees_nest_as_jax_does() -> None:
         within(got, expected, 4 * U * np.abs(expected))
     with pytest.raises(LintraTypeError, match="float results"):
         lo.jacfwd(lambda x: (x, lnp.argmax(x)))(w)
+
+
+# --------------------------------------------------------------------------------------------
+# Arrays of another library (CuPy with the gpu extra), through a stand-in
+
+
+class DeviceArray(np.ndarray):
+    """Stands for a CuPy array: NumPy's data, a type the engine's ``table_of`` takes for
+    CuPy's (its module is named ``cupy``)."""
+
+
+DeviceArray.__module__ = "cupy"
+
+
+class DeviceNamespace:
+    """Stands for the ``cupy`` module: NumPy's functions, ``asarray`` giving device arrays;
+    remembers which names plans asked for."""
+
+    def __init__(self) -> None:
+        self.used: set[str] = set()
+
+    def asarray(self, x: Any, dtype: Any = None) -> DeviceArray:
+        self.used.add("asarray")
+        return np.asarray(x, dtype=dtype).view(DeviceArray)
+
+    def __getattr__(self, name: str) -> Any:
+        self.used.add(name)
+        return getattr(np, name)
+
+
+def test_device_arrays_run_on_their_library(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A CuPy-like argument makes the transformation run the plan bound to that library's
+    table (the engine's CuPy path), the NumPy arguments and captured arrays moved there;
+    the same trace serves NumPy arguments."""
+    from lintra.optimized import arrays
+
+    xp = DeviceNamespace()
+    monkeypatch.setitem(arrays._FACTORIES, "cupy", lambda: arrays.ArrayTable(
+        "cupy", xp, arrays.LazyModule("scipy.special"), np.asarray))
+    monkeypatch.setattr(arrays, "_TABLES", {})  # the stand-in's table forgotten after
+    scale = np.array([1.0, 2.0, 3.0])
+    calls = []
+
+    def f(x: Any, y: Any) -> Any:
+        calls.append(1)
+        return lnp.sum(lnp.sin(x * scale) * y)
+
+    x, y = np.array([0.1, 0.2, 0.3]), np.array([1.0, -1.0, 0.5])
+    value, grads = lo.value_and_grad(f, argnums=(0, 1))(x, y)
+    dvalue, dgrads = lo.value_and_grad(f, argnums=(0, 1))(xp.asarray(x), y)
+    assert "sin" in xp.used  # the plan was bound to the device table
+    xp.used.clear()
+    dvalue, dgrads = lo.value_and_grad(f, argnums=(0, 1))(xp.asarray(x), y)
+    assert len(calls) == 1  # one trace for both libraries
+    assert "asarray" in xp.used  # the arguments moved to the device on every call
+    assert float(dvalue) == float(value)
+    for d, g in zip(dgrads, grads):
+        assert np.array_equal(np.asarray(d), g)
+    assert np.array_equal(np.asarray(lo.jit(lambda v: lnp.tanh(v))(xp.asarray(x))),
+                          np.tanh(x))
