@@ -808,7 +808,8 @@ def _stack(columns: list[Any], axis: int) -> Any:
         from lintra.optimized import numpy as lnp
 
         return lnp.stack(columns, axis=axis)
-    return np.stack([np.asarray(c) for c in columns], axis=axis)
+    xp = table_of(columns[0]).xp  # NumPy, or the library the plan ran on
+    return xp.stack([xp.asarray(c) for c in columns], axis=axis)
 
 
 def _reshape(x: Any, shape: tuple[int, ...]) -> Any:
@@ -816,7 +817,7 @@ def _reshape(x: Any, shape: tuple[int, ...]) -> Any:
         from lintra.optimized import numpy as lnp
 
         return lnp.reshape(x, shape)
-    return np.reshape(x, shape)
+    return x.reshape(shape) if hasattr(x, "reshape") else np.reshape(x, shape)
 
 
 def jacfwd(fn: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Transformed:

@@ -526,3 +526,6 @@ def test_device_arrays_run_on_their_library(monkeypatch: pytest.MonkeyPatch) -> 
         assert np.array_equal(np.asarray(d), g)
     assert np.array_equal(np.asarray(lo.jit(lambda v: lnp.tanh(v))(xp.asarray(x))),
                           np.tanh(x))
+    xp.used.clear()
+    jac = lo.jacrev(lambda v: lnp.sin(v) * 2.0)(xp.asarray(x))
+    assert "stack" in xp.used and np.array_equal(np.asarray(jac), np.diag(np.cos(x) * 2.0))
