@@ -321,9 +321,9 @@ def check_operand(
     return VarType(ArrayType(dtype, ()), linear=False)
 
 
-def check_literal(a: Literal, dtype: DType, scope: _Scope, e: Equation | None, index: int | None
-                  ) -> None:
-    """A literal must be representable in the dtype it takes (spec 2.2)."""
+def literal_problem(a: Literal, dtype: DType) -> str | None:
+    """Why literal ``a`` cannot take ``dtype`` (spec 2.2), or ``None``: it must be
+    representable there."""
     ok = {
         "bool": dtype is DType.bool,
         "int": dtype.is_numeric,
@@ -335,19 +335,21 @@ def check_literal(a: Literal, dtype: DType, scope: _Scope, e: Equation | None, i
     if (ok and a.kind in ("int", "float") and dtype.is_float
             and (a.kind == "int" or math.isfinite(a.value))
             and abs(a.value) >= FLOAT_OVERFLOW[dtype]):
-        raise _fail(
-            LintraTypeError,
-            f"the {'integer' if a.kind == 'int' else 'float'} literal {_short(a.value)} has no "
-            f"finite value in {dtype} (it rounds to infinity; write inf for infinity)",
-            scope, loc=a.loc, eqn=e, index=index,
-        )
+        return (f"the {'integer' if a.kind == 'int' else 'float'} literal {_short(a.value)} "
+                f"has no finite value in {dtype} (it rounds to infinity; write inf for "
+                "infinity)")
     if not ok:
-        raise _fail(
-            LintraTypeError,
-            f"literal {a} cannot take dtype {dtype} (a {a.kind} literal; "
-            "literals take the dtype of the other operands)",
-            scope, loc=a.loc, eqn=e, index=index,
-        )
+        return (f"literal {a} cannot take dtype {dtype} (a {a.kind} literal; "
+                "literals take the dtype of the other operands)")
+    return None
+
+
+def check_literal(a: Literal, dtype: DType, scope: _Scope, e: Equation | None, index: int | None
+                  ) -> None:
+    """A literal must be representable in the dtype it takes (spec 2.2)."""
+    problem = literal_problem(a, dtype)
+    if problem is not None:
+        raise _fail(LintraTypeError, problem, scope, loc=a.loc, eqn=e, index=index)
 
 
 def consume(scope: _Scope, v: Var, e: Equation | None, index: int | None) -> None:
@@ -521,17 +523,18 @@ def _typing_by_signature(primitive: str, operands: tuple[VarType, ...],
     return EquationTyping(operands, outputs, MappingProxyType(values))
 
 
-def known_typing(prim: Primitive, operands: tuple[VarType, ...], e: Equation
-                 ) -> EquationTyping | None:
-    """The remembered typing of ``e``'s signature, or ``None`` where there is none to
-    remember (``zero`` takes its type from its binder) or a judgment fails (the caller
-    then runs the judgments in order, which raise the error at its place)."""
+def known_typing(prim: Primitive, operands: tuple[VarType, ...],
+                 params: tuple[tuple[str, ParamValue], ...]) -> EquationTyping | None:
+    """The remembered typing of an equation of ``prim`` with these operand types and
+    parameters, or ``None`` where there is none to remember (``zero`` takes its type from
+    its binder) or a judgment fails (the caller then runs the judgments in order, which
+    raise the error at its place)."""
     if prim.result_from_annotation:
         return None
-    exact = exact_params(e.params) if e.params else ()
+    exact = exact_params(params) if params else ()
     if exact is None:
         return None
-    return _typing_by_signature(prim.name, operands, e.params, exact)
+    return _typing_by_signature(prim.name, operands, params, exact)
 
 
 def check_equation(
@@ -553,7 +556,7 @@ def check_equation(
         )
     hints = resolve_literal_dtypes(prim, e, scope)
     operands = tuple(check_operand(a, h, scope, e, index) for a, h in zip(e.inputs, hints))
-    typing = known_typing(prim, operands, e)
+    typing = known_typing(prim, operands, e.params)
     if typing is None:
         typing = judge_equation(prim, e, operands, scope, index)
     bind_results(e, index, typing.outputs, scope)

@@ -19,11 +19,10 @@ from lintra.reference.check import ProgramTyping
 from lintra.reference.emit import (
     Emitter,
     NameSupply,
-    build_program,
     check_argument,
     checked,
-    checked_result,
     program_names,
+    typed_program,
 )
 from lintra.reference.errors import LintraTypeError, ShapeError
 from lintra.reference.evaluate import evaluate
@@ -385,8 +384,7 @@ def vjp_program(p: Program) -> Program:
             cts.append(v)
     outs = em.inline(primal, [Var(b.name) for b in p.inputs])
     bars = em.inline(backward, [*outs[len(p.outputs):], *cts])
-    result = build_program(p.name + "_vjp", inputs, em, bars)  # type: ignore[arg-type]
-    return checked_result(result)
+    return typed_program(p.name + "_vjp", inputs, em, bars)  # type: ignore[arg-type]
 
 
 def grad_program(p: Program, argnums: int | Sequence[int] = 0) -> Program:
@@ -402,8 +400,7 @@ def grad_program(p: Program, argnums: int | Sequence[int] = 0) -> Program:
     one = em.constant(1.0, out_type.array, "one")
     bars = em.inline(vjp_program(p), [*(Var(b.name) for b in p.inputs), one])
     selected = [bars[_float_index(p, k)] for k in nums]
-    result = build_program(p.name + "_grad", inputs, em, selected)  # type: ignore[arg-type]
-    return checked_result(result)
+    return typed_program(p.name + "_grad", inputs, em, selected)  # type: ignore[arg-type]
 
 
 def hessian(p: Program, *primals: object, argnums: int | Sequence[int] = 0,

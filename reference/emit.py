@@ -22,10 +22,13 @@ import numpy as np
 from lintra.reference.check import (
     CALL,
     DEFAULT_LITERAL_DTYPE,
+    EquationTyping,
     ProgramTyping,
     check,
     keep_typing,
     kept_typing,
+    known_typing,
+    literal_problem,
 )
 from lintra.reference.errors import LintraError, LintraTypeError
 from lintra.reference.primitives import lookup
@@ -139,13 +142,17 @@ class Emitter:
 
     ``types`` holds the type of every variable in scope; ``equations`` the body so far.
     Linear results are those of equations with a linear operand (and ``zero``); whether the
-    operands respect the primitive's linearity declaration is checked when the finished
-    program is checked, never assumed.
+    operands respect the primitive's linearity declaration is judged by the checker, never
+    assumed: ``typings`` holds, for each equation, the typing the checker's own judgments of
+    its primitive, operand types and parameters give it (``check.known_typing``), or
+    ``None`` where they fail or the emitter cannot know them. :func:`typed_program` keeps a
+    complete record on the finished program and checks the program where it is incomplete.
     """
 
     names: NameSupply
     types: dict[str, VarType] = field(default_factory=dict)
     equations: list[Equation] = field(default_factory=list)
+    typings: list[EquationTyping | None] = field(default_factory=list)
 
     # -- variables ------------------------------------------------------------------------
 
@@ -185,15 +192,27 @@ class Emitter:
             (self.types[inputs[i].name].array.dtype for i in shared if isinstance(inputs[i], Var)),
             None,
         )
-        operands = [self.type_of(a, common if i in shared else None) for i, a in enumerate(inputs)]
-        linear = any(vt.linear for vt in operands)
-        results = prim.type_rule(tuple(vt.array for vt in operands), values)
+        operands = tuple(
+            self.type_of(a, common if i in shared else None) for i, a in enumerate(inputs)
+        )
         given = tuple(
             (spec.name, values[spec.name])
             for spec in prim.params
             if spec.required or values[spec.name] != spec.default
         )
-        outs = tuple(self.declare(hint, VarType(t, linear)) for t in results)
+        typing = known_typing(prim, operands, given)
+        if typing is not None and any(
+            isinstance(a, Literal) and literal_problem(a, vt.array.dtype) is not None
+            for a, vt in zip(inputs, operands)
+        ):
+            typing = None
+        if typing is not None:
+            result_types = typing.outputs
+        else:  # the checker will name what is wrong when the finished program is checked
+            linear = any(vt.linear for vt in operands)
+            results = prim.type_rule(tuple(vt.array for vt in operands), values)
+            result_types = tuple(VarType(t, linear) for t in results)
+        outs = tuple(self.declare(hint, vt) for vt in result_types)
         self.equations.append(
             Equation(
                 tuple(Binder(v.name, self.types[v.name]) for v in outs),
@@ -202,6 +221,7 @@ class Emitter:
                 given,
             )
         )
+        self.typings.append(typing)
         return outs
 
     def emit1(self, primitive: str, *inputs: Atom, hint: str = "v", **params: ParamValue) -> Var:
@@ -209,8 +229,10 @@ class Emitter:
         (out,) = self.emit(primitive, *inputs, hint=hint, **params)
         return out
 
-    def copy_equation(self, e: Equation, result_types: Sequence[VarType]) -> None:
-        """Append an equation of the source program unchanged, its binders annotated."""
+    def copy_equation(self, e: Equation, result_types: Sequence[VarType],
+                      typing: EquationTyping | None = None) -> None:
+        """Append an equation of the source program unchanged, its binders annotated;
+        ``typing`` is its typing there, where its operands have the same types here."""
         for b, vt in zip(e.outputs, result_types):
             self.bind_existing(b.name, vt)
         self.equations.append(
@@ -219,6 +241,7 @@ class Emitter:
                 e.primitive, e.inputs, e.params, e.loc,
             )
         )
+        self.typings.append(typing)
 
     def rename(self, v: Var, hint: str, since: int) -> Var:
         """Give ``v`` a fresh name from ``hint`` if an equation at index ``since`` or later
@@ -250,6 +273,7 @@ class Emitter:
         """The linear zero of type ``t``: ``z: lin t = zero()``."""
         z = self.declare(hint, VarType(t, linear=True))
         self.equations.append(Equation((Binder(z.name, self.types[z.name]),), "zero", ()))
+        self.typings.append(EquationTyping((), (self.types[z.name],), {}))  # T-Zero
         return z
 
     def constant(self, value: float, t: ArrayType, hint: str = "k") -> Var:
@@ -275,14 +299,21 @@ class Emitter:
     def inline(self, p: Program, args: Sequence[Atom], hint_prefix: str = "") -> list[Atom]:
         """Append the body of checked, call-free program ``p`` applied to ``args``.
 
-        Every variable of ``p`` is renamed freshly; returns the atoms ``p`` returns.
+        Every variable of ``p`` is renamed freshly; returns the atoms ``p`` returns. The
+        equations keep the typings they have in ``p`` where ``p`` carries its typing and
+        each argument is a variable of its parameter's type.
         """
         env: dict[str, Atom] = {b.name: a for b, a in zip(p.inputs, args)}
+        kept = kept_typing(p)
+        typings = kept.equations if kept is not None and all(
+            isinstance(a, Var) and self.types.get(a.name) == b.type
+            for b, a in zip(p.inputs, args)
+        ) else (None,) * len(p.equations)
 
         def rename(a: Atom) -> Atom:
             return env[a.name] if isinstance(a, Var) else a
 
-        for e in p.equations:
+        for e, typing in zip(p.equations, typings):
             if e.primitive == CALL:
                 raise LintraTypeError("inline needs a program without calls", program=p.name)
             outs = []
@@ -298,6 +329,7 @@ class Emitter:
             self.equations.append(
                 Equation(tuple(outs), e.primitive, tuple(rename(a) for a in e.inputs), e.params)
             )
+            self.typings.append(typing)
         return [rename(v) for v in p.outputs]
 
 
@@ -315,6 +347,18 @@ def share_linear_values(
     equations placed right after its definition, and its uses, in order, read the copies;
     a linear variable never used gets ``drop`` right after its definition.
     """
+    shared, _, outs = share_with_typings(inputs, equations, [None] * len(equations), outputs,
+                                         names)
+    return shared, outs
+
+
+def share_with_typings(
+    inputs: Sequence[Binder], equations: Sequence[Equation],
+    typings: Sequence[EquationTyping | None], outputs: Sequence[Var], names: NameSupply,
+) -> tuple[list[Equation], list[EquationTyping | None], list[Var]]:
+    """:func:`share_linear_values`, with the typing of each equation of the result: an
+    equation's given typing (reading a copy of a variable instead changes no type), and the
+    checker's typing of each ``dup`` and ``drop`` it adds."""
     uses: Counter[str] = Counter()
     linear: dict[str, VarType] = {}
     for b in inputs:
@@ -360,16 +404,26 @@ def share_linear_values(
             return Var(copies[a.name].popleft())
         return a
 
+    def typing_of(added: Equation, b: Binder) -> EquationTyping | None:
+        """The typing of a ``dup`` or ``drop`` of ``b``'s linear variable (or of a copy)."""
+        return known_typing(lookup(added.primitive), (b.type,), ())  # type: ignore[arg-type]
+
     out: list[Equation] = []
+    out_typings: list[EquationTyping | None] = []
     for b in inputs:
-        out.extend(shared(b))
-    for e in equations:
+        added = shared(b)
+        out.extend(added)
+        out_typings.extend(typing_of(d, b) for d in added)
+    for e, typing in zip(equations, typings):
         if any(isinstance(a, Var) and a.name in copies for a in e.inputs):
             e = Equation(e.outputs, e.primitive, tuple(use(a) for a in e.inputs), e.params, e.loc)
         out.append(e)
+        out_typings.append(typing)
         for b in e.outputs:
-            out.extend(shared(b))
-    return out, [use(v) for v in outputs]  # type: ignore[misc]
+            added = shared(b)
+            out.extend(added)
+            out_typings.extend(typing_of(d, b) for d in added)
+    return out, out_typings, [use(v) for v in outputs]  # type: ignore[misc]
 
 
 def build_program(
@@ -384,6 +438,38 @@ def build_program(
         equations=tuple(equations),
         outputs=tuple(outs),
     )
+
+
+def typed_program(
+    name: str, inputs: Sequence[Binder], em: Emitter, outputs: Sequence[Var]
+) -> Program:
+    """A transformation's result (:func:`build_program`) with its typing kept on it.
+
+    A transformation's result is well-typed by construction (spec 4.4, 5.1, 5.2): names are
+    fresh and bound once, each equation is emitted after its operands, rule *Share* uses
+    every linear variable once. What depends on the rules (result types, linearity, literal
+    dtypes) is judged by the checker's own judgments as each equation is emitted
+    (:attr:`Emitter.typings`). So the typing is assembled from those judgments instead of
+    walking the program again; where one is missing (a judgment failed, or an equation came
+    from elsewhere) the program is checked, which names the error. ``tests/
+    test_reference_scale.py`` compares these typings with ``check``'s on random programs.
+    """
+    equations, typings, outs = share_with_typings(inputs, em.equations, em.typings, outputs,
+                                                  em.names)
+    p = Program(
+        name=name,
+        inputs=tuple(inputs),
+        result_types=tuple(em.types[v.name] for v in outputs),
+        equations=tuple(equations),
+        outputs=tuple(outs),
+    )
+    if len(em.typings) != len(em.equations) or any(t is None for t in typings):
+        return checked_result(p)
+    variables = {b.name: b.type for b in inputs}
+    for e, et in zip(equations, typings):
+        variables.update(zip((b.name for b in e.outputs), et.outputs))  # type: ignore[union-attr]
+    keep_typing(ProgramTyping(p, variables, tuple(typings)))  # type: ignore[arg-type]
+    return p
 
 
 def rule_error(err: LintraError, prim: str, e: Equation, index: int, program: str,

@@ -16,12 +16,11 @@ from lintra.reference.check import CALL, DEFAULT_LITERAL_DTYPE
 from lintra.reference.emit import (
     Emitter,
     NameSupply,
-    build_program,
     check_argument,
     checked,
-    checked_result,
     program_names,
     rule_error,
+    typed_program,
 )
 from lintra.reference.errors import LintraError, UnsupportedPrimitiveError
 from lintra.reference.primitives import lookup
@@ -75,7 +74,7 @@ def jvp_program(p: Program) -> Program:
                 "jvp_program needs a call-free program (inline_calls(module, name) gives one)",
                 program=p.name, location=e.loc, equation=f"equation {index + 1}: {e}",
             )
-        em.copy_equation(e, et.outputs)
+        em.copy_equation(e, et.outputs, et)
         ts = tuple(tangents.get(a.name) if isinstance(a, Var) else None for a in e.inputs)
         if all(t is None for t in ts):
             continue
@@ -100,13 +99,12 @@ def jvp_program(p: Program) -> Program:
         if tangent_type(vt) is not None:
             dy = tangents.get(v.name)
             tangent_outputs.append(dy if dy is not None else em.zero(vt.array, "d" + v.name))
-    result = build_program(
+    return typed_program(
         p.name + "_jvp",
         [Binder(b.name, typing.variables[b.name]) for b in p.inputs] + tangent_inputs,
         em,
         list(p.outputs) + tangent_outputs,
     )
-    return checked_result(result)
 
 
 def forget_linearity(p: Program) -> Program:

@@ -17,11 +17,10 @@ from lintra.reference.check import CALL
 from lintra.reference.emit import (
     Emitter,
     NameSupply,
-    build_program,
     check_argument,
-    checked_result,
     program_names,
     rule_error,
+    typed_program,
 )
 from lintra.reference.errors import LinearityError, LintraError, UnsupportedPrimitiveError
 from lintra.reference.primitives import lookup
@@ -63,7 +62,7 @@ def transpose_program(lp: Program) -> Program:
         if is_linear_equation(e, typing):
             linear_eqns.append((index, e, et))
         else:
-            em.copy_equation(e, et.outputs)
+            em.copy_equation(e, et.outputs, et)
 
     cotangents: dict[str, Tangent] = {}
     cotangent_inputs: list[Binder] = []
@@ -98,5 +97,4 @@ def transpose_program(lp: Program) -> Program:
         if vt.linear:
             ct = cotangents.get(b.name)
             outputs.append(ct if ct is not None else em.zero(vt.array, "ct_" + b.name))
-    result = build_program(lp.name + "_t", residual_inputs + cotangent_inputs, em, outputs)
-    return checked_result(result)
+    return typed_program(lp.name + "_t", residual_inputs + cotangent_inputs, em, outputs)

@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Literal as Choice
 
-from lintra.reference.check import ProgramTyping
-from lintra.reference.emit import check_argument, checked_result
+from lintra.reference.check import EquationTyping, ProgramTyping, keep_typing
+from lintra.reference.emit import check_argument
 from lintra.reference.errors import LintraTypeError
 from lintra.reference.syntax import Binder, Equation, Program, Var, VarType
 
@@ -61,8 +61,10 @@ def unzip(
         )
     typing = check_argument(jp, "unzip")
     types = typing.variables
-    linear_eqns = [e for e in jp.equations if is_linear_equation(e, typing)]
-    primal_eqns = [e for e in jp.equations if not is_linear_equation(e, typing)]
+    linear_eqns: list[Equation] = []
+    primal_eqns: list[Equation] = []
+    for e in jp.equations:
+        (linear_eqns if is_linear_equation(e, typing) else primal_eqns).append(e)
 
     needed: set[str] = set()
     for e in linear_eqns:
@@ -88,6 +90,8 @@ def unzip(
     kept.reverse()
 
     def annotated(e: Equation) -> Equation:
+        if all(b.type is not None for b in e.outputs):  # checked: annotations are the types
+            return e
         return Equation(
             tuple(Binder(b.name, types[b.name], b.loc) for b in e.outputs),
             e.primitive, e.inputs, e.params, e.loc,
@@ -111,4 +115,20 @@ def unzip(
         equations=tuple(annotated(e) for e in recomputed + linear_eqns),
         outputs=tuple(linear_outputs),
     )
-    return checked_result(primal), checked_result(linear)
+    typing_of = dict(zip(map(id, jp.equations), typing.equations))
+    return (part_with_typing(primal, [typing_of[id(e)] for e in kept]),
+            part_with_typing(linear, [typing_of[id(e)] for e in recomputed + linear_eqns]))
+
+
+def part_with_typing(part: Program, typings: list[EquationTyping]) -> Program:
+    """``part``, whose equations are equations of a checked program in their order there, with
+    its typing kept on it (:func:`~lintra.reference.check.keep_typing`), given the typing each
+    equation had in that program: an equation's typing depends only on its operands' types
+    and its parameters, which are the same in the part, so no type is inferred again. That
+    each part passes the checker is what U-Split's construction guarantees (spec 5.1), and
+    ``tests/test_reference_scale.py`` compares these typings with ``check``'s."""
+    variables = {b.name: b.type for b in part.inputs}
+    for e, et in zip(part.equations, typings):
+        variables.update(zip((b.name for b in e.outputs), et.outputs))
+    keep_typing(ProgramTyping(part, variables, tuple(typings)))  # type: ignore[arg-type]
+    return part
