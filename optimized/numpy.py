@@ -973,6 +973,11 @@ def getitem(x: Any, index: Any) -> Tracer:
     return reshape(out, tuple(shape)) if tuple(shape) != out.shape else out
 
 
+_BASIC_INDEX = frozenset({slice, int, type(None), type(Ellipsis)})
+"""Index items that hold no array (their ``==`` is Python's, so ``in`` on a list of them is
+safe)."""
+
+
 def _is_int(item: Any) -> bool:
     return isinstance(item, (int, np.integer)) and not isinstance(item, (bool, np.bool_))
 
@@ -985,6 +990,19 @@ def _expanded_index(items: list[Any], t: Tracer, site: Site) -> list[Any]:
     """``items`` with the ellipsis spelled out as slices and each static boolean mask
     replaced by the integer arrays of its ``nonzero()`` (checked against the dimensions it
     covers); a traced mask or a Python bool is refused."""
+    if builtins.all(type(i) in _BASIC_INDEX for i in items):  # the common case: no arrays
+        used = builtins.sum(1 for i in items if i is not None and i is not Ellipsis)
+        if used > t.ndim:
+            raise ShapeError(f"too many indices for an array of rank {t.ndim}",
+                             program=str(site))
+        rest = [slice(None)] * (t.ndim - used)
+        if Ellipsis not in items:
+            return items + rest
+        if items.count(Ellipsis) > 1:
+            raise LintraTypeError("an index can only have a single ellipsis",
+                                  program=str(site))
+        k = items.index(Ellipsis)
+        return items[:k] + rest + items[k + 1:]
     masks = {}
     for k, item in enumerate(items):
         if isinstance(item, (bool, np.bool_)):
