@@ -1,7 +1,9 @@
 """lintra.optimized's transformations of Python functions, used as a user would use them.
 
-Every gradient is checked two ways: against the reference interpreter on the traced program
-(``lo.make_program(f)``, which the reference's ``check`` must accept), and against central
+Every gradient is checked three ways: against the reference interpreter on the traced
+program (``lo.make_program(f)``, which the reference's ``check`` must accept), against the
+conformance oracle (mpmath finite differences of the traced program, judged by the suite's
+``grad_vs_oracle`` property with the bound it derives), and against central float64
 finite differences along a random direction, whose tolerance is the difference quotient's
 own error estimate: the change between step h and h/2 (the truncation error shrinks
 fourfold, so the h/2 quotient is within a third of that change of the truth) plus the
@@ -24,6 +26,7 @@ import scipy.optimize
 
 import lintra.optimized as lo
 import lintra.optimized.numpy as lnp
+from lintra.conformance.properties import Case, Status, run_property
 from lintra.reference import check, evaluate
 from lintra.reference import grad as reference_grad
 from lintra.reference.errors import LinearityError, LintraTypeError, ShapeError
@@ -84,6 +87,47 @@ def check_gradient(f: Any, args: tuple, seed: int = 0) -> None:
     fd, err = directional_fd(f, args, direction)
     along = sum(float(np.sum(a * d)) for a, d in zip(got, direction))
     assert abs(along - fd) <= err, (along, fd, err)
+    check_gradient_against_the_oracle(f, args, got, direction)
+
+
+class LibraryGradient:
+    """The suite's backend protocol as far as ``grad_vs_oracle`` uses it: the pullback of
+    the traced program's one scalar result at cotangent 1 is ``lo.grad``'s gradient with
+    respect to the first argument's leaves, zero for the other parameters (along which the
+    case's tangent is zero)."""
+
+    name = "lintra.optimized grad"
+
+    def __init__(self, value: Any, grads: list[np.ndarray]) -> None:
+        self.value, self.grads = value, grads
+
+    def vjp(self, program: Any, primals: Any) -> tuple[tuple[Any, ...], Any]:
+        rest = [np.zeros(np.shape(p)) for p in primals[len(self.grads):]
+                if np.asarray(p).dtype.kind == "f"]
+
+        def pullback(cotangent: Any) -> tuple[Any, ...]:
+            assert float(cotangent) == 1.0
+            return (*self.grads, *rest)
+
+        return (self.value,), pullback
+
+
+def check_gradient_against_the_oracle(f: Any, args: tuple, got: list[np.ndarray],
+                                      direction: list[np.ndarray]) -> None:
+    """``<lo.grad(f), t>`` against the conformance oracle's mpmath directional derivative of
+    the traced program along ``t``, within the bound the suite derives (its
+    ``grad_vs_oracle`` property). The suite leaves out programs with ``stop_gradient``
+    (derivative zero by definition, not by the values it differences)."""
+    program, constants = lo.make_program(f, with_constants=True)(*args)
+    primals = (*leaves(args), *(np.asarray(c) for c in constants))
+    floats = [p for p in primals if p.dtype.kind == "f"]
+    tangents = (*direction, *(np.zeros(p.shape) for p in floats[len(direction):]))
+    case = Case(program, primals, tangents, (np.array(1.0),))
+    result = run_property("grad_vs_oracle", LibraryGradient(lo.jit(f)(*args), got), case)
+    if any(e.primitive == "stop_gradient" for e in program.equations):
+        assert result.status is Status.SKIP and "stop_gradient" in result.reason
+    else:
+        assert result.status is Status.PASS, result.reason
 
 
 # --------------------------------------------------------------------------------------------
