@@ -44,13 +44,14 @@ from dataclasses import dataclass, field, replace
 import mpmath
 import numpy as np
 
+from lintra.conformance.truth import cells, run_checked
 from lintra.conformance.truth_cache import cached
 from lintra.reference.check import ProgramTyping
 from lintra.reference.derived import vjp_program
 from lintra.reference.domains import MpDomain
 from lintra.reference.emit import NameSupply, checked, program_names
 from lintra.reference.errors import UnsupportedPrimitiveError
-from lintra.reference.evaluate import bind_arguments, evaluate
+from lintra.reference.evaluate import bind_arguments
 from lintra.reference.jvp import forget_linearity, jvp_program
 from lintra.reference.primitives import Primitive, lookup
 from lintra.reference.syntax import (
@@ -456,7 +457,7 @@ def _claim(state: _State, e: Equation, et: object, coefficients: Coefficients) -
         unsettled = np.zeros(shape, dtype=bool)
         rounding = _CONSTANTS.mpf(10) ** (1 - state.domain.dps) / u
         normal = smallest_normal(t.dtype)
-        for i in np.ndindex(shape):
+        for i in cells(shape):
             bound = deviation[i] + ulps * (2 * u * abs(c[i]) + eta)
             if 0 < abs(c[i]) < normal:  # no claim below the normal range: it may underflow
                 bound = max(bound, deviation[i] + normal)
@@ -528,7 +529,7 @@ def _outside_domain(state: _State, e: Equation, et: object,
     operands = [np.broadcast_to(np.asarray(_operand(state, a, vt)[0], dtype=object), shape)
                 for a, vt in zip(e.inputs, et.inputs) if vt.array.dtype.is_float]
     mask = np.zeros(shape, dtype=bool)
-    for i in np.ndindex(shape):
+    for i in cells(shape):
         mask[i] = bool(mpmath.isnan(y[i])) and all(bool(mpmath.isfinite(x[i]))
                                                   for x in operands)
     if not mask.any():
@@ -633,7 +634,7 @@ def _zero_inside(x: np.ndarray, err: np.ndarray) -> np.ndarray | None:
     ea = np.broadcast_to(np.asarray(err, dtype=object), xa.shape)
     out = xa.copy()
     changed = False
-    for i in np.ndindex(xa.shape):
+    for i in cells(xa.shape):
         if mpmath.isfinite(xa[i]) and xa[i] != 0 and abs(xa[i]) <= ea[i]:
             out[i] = _CONSTANTS.mpf(0)
             changed = True
@@ -643,7 +644,7 @@ def _zero_inside(x: np.ndarray, err: np.ndarray) -> np.ndarray | None:
 def _class_changes(y: np.ndarray, c: np.ndarray) -> np.ndarray:
     ya, ca = np.asarray(y, dtype=object), np.asarray(c, dtype=object)
     out = np.zeros(ya.shape, dtype=bool)
-    for i in np.ndindex(ya.shape):
+    for i in cells(ya.shape):
         out[i] = value_class(ya[i]) != value_class(ca[i])
     return out
 
@@ -652,7 +653,7 @@ def _finite(a: np.ndarray) -> np.ndarray:
     """Elementwise ``isfinite`` of an object array of mpf, as a bool array."""
     arr = np.asarray(a, dtype=object)
     out = np.zeros(arr.shape, dtype=bool)
-    for i in np.ndindex(arr.shape):
+    for i in cells(arr.shape):
         out[i] = bool(mpmath.isfinite(arr[i]))
     return out
 
@@ -754,7 +755,7 @@ def _partials_out_of_range(state: _State, e: Equation, et: object, xs: tuple, y:
         sizes = np.asarray(lookup(e.primitive).evaluate(state.domain, magnitudes, et.params,
                                                         (t,))[0], dtype=object)
         limit = overflow_threshold(t.dtype)
-        for i in np.ndindex(t.shape):
+        for i in cells(t.shape):
             mask[i] = bool(mpmath.isfinite(err[i]) and sizes[i] + err[i] >= limit)
     elif model.kind == "product" and t.rank:
         axis = int(et.params["axis"]) % t.rank
@@ -765,7 +766,7 @@ def _partials_out_of_range(state: _State, e: Equation, et: object, xs: tuple, y:
         if et.params.get("reverse", False):
             order = order[::-1]
         limit, normal = overflow_threshold(t.dtype), smallest_normal(t.dtype)
-        for line in np.ndindex(values.shape[:-1]):
+        for line in cells(values.shape[:-1]):
             passed = False
             for k in order:
                 at = (*line, k)
@@ -858,7 +859,7 @@ def _beyond_overflow(y: np.ndarray, dtype: DType) -> np.ndarray:
     limit = overflow_threshold(dtype)
     arr = np.asarray(y, dtype=object)
     out = np.zeros(arr.shape, dtype=bool)
-    for i in np.ndindex(arr.shape):
+    for i in cells(arr.shape):
         v = arr[i]
         out[i] = bool(mpmath.isfinite(v) and abs(v) > limit)
     return out
@@ -866,7 +867,7 @@ def _beyond_overflow(y: np.ndarray, dtype: DType) -> np.ndarray:
 
 def _add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     out = np.empty(np.shape(a), dtype=object)
-    for i in np.ndindex(out.shape):
+    for i in cells(out.shape):
         out[i] = a[i] + b[i]
     return out
 
@@ -878,7 +879,7 @@ def _near_overflow(y: np.ndarray, err: np.ndarray, dtype: DType) -> np.ndarray:
     limit = overflow_threshold(dtype)
     arr = np.asarray(y, dtype=object)
     out = np.zeros(arr.shape, dtype=bool)
-    for i in np.ndindex(arr.shape):
+    for i in cells(arr.shape):
         v = arr[i]
         out[i] = bool(mpmath.isfinite(v) and abs(abs(v) - limit) <= err[i])
     return out
@@ -922,7 +923,7 @@ def _affine(sizes: np.ndarray, scale: object, offset: object) -> np.ndarray:
     """``scale * size + offset`` elementwise."""
     arr = np.asarray(sizes, dtype=object)
     out = np.empty(arr.shape, dtype=object)
-    for i in np.ndindex(arr.shape):
+    for i in cells(arr.shape):
         out[i] = scale * arr[i] + offset
     return out
 
@@ -960,7 +961,7 @@ def _gamma(n: int, u: object) -> object:
 def _map(fn: object, y: np.ndarray) -> np.ndarray:
     arr = np.asarray(y, dtype=object)
     out = np.empty(arr.shape, dtype=object)
-    for i in np.ndindex(arr.shape):
+    for i in cells(arr.shape):
         out[i] = fn(arr[i])  # type: ignore[operator]
     return out
 
@@ -1008,13 +1009,14 @@ class _ByText:
 
 
 @functools.lru_cache(maxsize=4096)
-def _linearization(key: _ByText) -> tuple[Program, Program]:
-    """The primal program of ``unzip(jvp_program(p))`` (the results of ``p``, then the
-    residuals) and the magnitude program of its linear program (:func:`magnitude_program`),
-    for a one-equation program ``p``: symbolic, so the same at every value, and remembered
-    for the last 4096 distinct equations (a memo of a pure function of immutable values)."""
+def _linearization(key: _ByText) -> tuple[ProgramTyping, ProgramTyping]:
+    """The typings of the primal program of ``unzip(jvp_program(p))`` (the results of
+    ``p``, then the residuals) and of the magnitude program of its linear program
+    (:func:`magnitude_program`), for a one-equation program ``p``: symbolic, so the same at
+    every value, and remembered for the last 4096 distinct equations (a memo of a pure
+    function of immutable values)."""
     primal, linear = unzip(jvp_program(key.program))
-    return primal, magnitude_program(linear)
+    return checked(primal), checked(magnitude_program(linear))
 
 
 def _propagate(state: _State, e: Equation, et: object,
@@ -1028,10 +1030,10 @@ def _propagate(state: _State, e: Equation, et: object,
     if not carried or not any(vt.array.dtype.is_float for vt in et.outputs):
         return zeros
     primal, magnitudes = _linearization(_ByText(str(p), p))
-    dps = state.domain.dps
-    residuals = evaluate(primal, *[state.values[v.name] for v in order], dps=dps)[len(p.outputs):]
+    d = state.domain
+    residuals = run_checked(primal, [state.values[v.name] for v in order], d)[len(p.outputs):]
     floats = [v for v, b in zip(order, p.inputs) if b.type.array.dtype.is_float]
-    sizes = evaluate(magnitudes, *residuals, *[state.errors[v.name] for v in floats], dps=dps)
+    sizes = run_checked(magnitudes, [*residuals, *[state.errors[v.name] for v in floats]], d)
     out = list(zeros)
     k = 0
     for j, vt in enumerate(et.outputs):
@@ -1133,7 +1135,7 @@ def _periodic_reach(x: np.ndarray, err: np.ndarray, y: np.ndarray) -> np.ndarray
     es = np.broadcast_to(np.asarray(err, dtype=object), ya.shape)
     out = np.empty(ya.shape, dtype=object)
     quarter = _CONSTANTS.pi / 4
-    for i in np.ndindex(ya.shape):
+    for i in cells(ya.shape):
         wide = mpmath.isfinite(xs[i]) and mpmath.isfinite(ya[i]) and es[i] >= quarter
         out[i] = 1 + abs(ya[i]) if wide else _CONSTANTS.mpf(0)
     return out
@@ -1148,7 +1150,7 @@ def _shifted(x: np.ndarray, err: np.ndarray, sign: int) -> np.ndarray:
     xa = np.asarray(x, dtype=object)
     ea = np.broadcast_to(np.asarray(err, dtype=object), xa.shape)
     out = np.empty(xa.shape, dtype=object)
-    for i in np.ndindex(xa.shape):
+    for i in cells(xa.shape):
         out[i] = xa[i] + sign * ea[i]
     return out
 
@@ -1157,7 +1159,7 @@ def _distance(y: np.ndarray, c: np.ndarray) -> np.ndarray:
     """``|c - y|`` where both are finite, else 0 (class changes are judged apart)."""
     ya, ca = np.asarray(y, dtype=object), np.asarray(c, dtype=object)
     out = np.empty(ya.shape, dtype=object)
-    for i in np.ndindex(ya.shape):
+    for i in cells(ya.shape):
         finite = mpmath.isfinite(ya[i]) and mpmath.isfinite(ca[i])
         out[i] = abs(ca[i] - ya[i]) if finite else _CONSTANTS.mpf(0)
     return out
@@ -1167,7 +1169,7 @@ def _larger(a: np.ndarray | None, b: np.ndarray) -> np.ndarray:
     if a is None:
         return b
     out = np.empty(a.shape, dtype=object)
-    for i in np.ndindex(a.shape):
+    for i in cells(a.shape):
         out[i] = max(a[i], b[i])
     return out
 
@@ -1205,7 +1207,7 @@ def _pole_within_bounds(e: Equation, et: object,
     def zero_within(x: object, err: object) -> bool:
         return _holds_zero(x, err) and (exact_zeros or err > 0)
 
-    for i in np.ndindex(shape):
+    for i in cells(shape):
         if prim == "div":
             out[i] = zero_within(arrays[1][i], bounds[1][i])
         elif prim == "rem":  # nan at ±0 alike: an exact zero is judged as nan
@@ -1262,7 +1264,7 @@ def _differs(prim: str, t: ArrayType, y: np.ndarray, c: np.ndarray) -> np.ndarra
     ya, ca = np.asarray(y, dtype=object), np.asarray(c, dtype=object)
     out = np.zeros(t.shape, dtype=bool)
     step = prim in _STEPWISE
-    for i in np.ndindex(t.shape):
+    for i in cells(t.shape):
         a, b = ya[i], ca[i]
         out[i] = value_class(a) != value_class(b) or (step and a != b)
     return out
@@ -1279,7 +1281,7 @@ def _quotients_differ(operands: list, corner: list, shape: tuple[int, ...]) -> n
 
     (x0, y0), (x1, y1) = arrays(operands[0][0], operands[1][0]), arrays(corner[0], corner[1])
     out = np.zeros(shape, dtype=bool)
-    for i in np.ndindex(shape):
+    for i in cells(shape):
         q0, q1 = quotient(x0[i], y0[i]), quotient(x1[i], y1[i])
         out[i] = not (q0 is q1 or (q0 is not None and q1 is not None and q0 == q1))
     return out
@@ -1295,7 +1297,7 @@ def _ties_within_bounds(operands: list, et: object) -> bool:
         return False
     xs = np.moveaxis(np.asarray(x, dtype=object), axis, -1)
     es = np.moveaxis(np.asarray(err, dtype=object), axis, -1)
-    for i in np.ndindex(xs.shape[:-1]):
+    for i in cells(xs.shape[:-1]):
         row, bounds = xs[i], es[i]
         for a, b in itertools.combinations(range(len(row)), 2):
             if not (mpmath.isfinite(row[a]) and mpmath.isfinite(row[b])):

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from lintra.conformance.profiles import Profile
 from lintra.conformance.properties import Case
-from lintra.conformance.strategies import programs
+from lintra.conformance.strategies import programs, sampled
 from lintra.reference.errors import EvaluationError
 from lintra.reference.evaluate import evaluate
 from lintra.reference.primitives import PRIMITIVES
@@ -284,18 +284,18 @@ def _plant_tie(draw: st.DrawFn, arrays: list[np.ndarray], chosen: Sequence[int],
             if possible]
     if not ways:
         return [], []
-    way = draw(st.sampled_from(ways))
+    way = draw(sampled(ways))
     if way == "literal":
-        i = draw(st.sampled_from(chosen))
+        i = draw(sampled(chosen))
         k = draw(st.integers(0, arrays[i].size - 1))
         arrays[i].reshape(-1)[k] = draw(st.sampled_from(literals))
         return [(i, k)], [(None, (i, k))]
     if way == "pair":
-        a, b = draw(st.sampled_from(pairs))
+        a, b = draw(sampled(pairs))
         k = draw(st.integers(0, arrays[b].size - 1))
         copies = [((a, k if arrays[a].ndim else 0), (b, k))]
     else:
-        i = draw(st.sampled_from(lines))
+        i = draw(sampled(lines))
         shape = arrays[i].shape
         extreme = np.argmax if draw(st.booleans()) else np.argmin  # the inputs are finite
         source = np.unravel_index(int(extreme(arrays[i])), shape)
@@ -320,7 +320,7 @@ def _plant_specials(draw: st.DrawFn, arrays: list[np.ndarray], chosen: Sequence[
     slots = [(i, k) for i in chosen for k in range(arrays[i].size)
              if (i, k) not in tied and (i, k) not in hard]
     if len(slots) <= 1:
-        values = [draw(st.sampled_from(values))]
+        values = [draw(sampled(values))]
     if not slots:
         for slot in tied if len(tied) > 1 and not hard else ():
             _set(arrays, slot, values[0])
@@ -368,7 +368,7 @@ def cases(draw: st.DrawFn, profile: Profile, focus: str | None = None,
     float result, each starting from its own points."""
     allowed = None
     if focus is not None:
-        others = draw(st.sets(st.sampled_from(sorted(PRIMITIVES)), max_size=2))
+        others = draw(st.sets(sampled(sorted(PRIMITIVES)), max_size=2))
         allowed = {focus, *others}
     p: Program = draw(programs(dtypes=DTYPES, max_equations=profile.max_equations,
                                primitives=allowed, focus=focus, float_input=True))

@@ -59,10 +59,17 @@ from dataclasses import dataclass
 import mpmath
 import numpy as np
 
-from lintra.conformance.truth import MAX_DPS, ROUNDING_OF_STEP, TOLERANCES, floor_of
+from lintra.conformance.truth import (
+    MAX_DPS,
+    ROUNDING_OF_STEP,
+    TOLERANCES,
+    cells,
+    floor_of,
+    run_checked,
+)
 from lintra.conformance.truth_cache import cached
 from lintra.reference.domains import MpDomain
-from lintra.reference.evaluate import run
+from lintra.reference.emit import checked
 from lintra.reference.syntax import Equation, Program
 
 USEFUL = TOLERANCES.mpf(2) ** -60
@@ -93,7 +100,7 @@ class Estimate:
 def _mp(ctx: mpmath.MPContext, x: object) -> np.ndarray:
     arr = np.asarray(x, dtype=object)
     out = np.empty(arr.shape, dtype=object)
-    for i in np.ndindex(arr.shape):
+    for i in cells(arr.shape):
         v = arr[i]
         out[i] = ctx.mpf(v.item() if isinstance(v, np.generic) else v)
     return out
@@ -117,13 +124,14 @@ def _line(p: Program, primals: Sequence[object], tangents: Sequence[object], dps
     ts = {i: _mp(ctx, t) for i, t in zip(float_inputs, tangents)}
     h = ctx.mpf(10) ** (-(dps // 4)) * _scale(ctx, xs, ts)
     float_results = [k for k, t in enumerate(p.result_types) if t.array.dtype.is_float]
+    typing = checked(p)
 
     seen: dict[object, tuple[np.ndarray, ...]] = {}
 
     def at(step: object) -> tuple[np.ndarray, ...]:
         if step not in seen:  # the slope jumps revisit the points of the differences
             args = [x + step * ts[i] if i in ts else x for i, x in enumerate(xs)]
-            outs = run(p, args, domain)
+            outs = run_checked(typing, args, domain)
             seen[step] = tuple(np.asarray(outs[k], dtype=object) for k in float_results)
         return seen[step]
 
@@ -175,7 +183,7 @@ def _until_settled(estimate_at: Callable[[int, str], tuple[tuple[np.ndarray, ...
         high = 2 * low
         current = estimate_at(high, ROUNDING_OF_STEP[step % 2])
         for r in range(len(values)):
-            for i in np.ndindex(settled[r].shape):
+            for i in cells(settled[r].shape):
                 if settled[r][i]:
                     continue
                 old = (previous[0][r][i], previous[1][r][i], previous[2][r][i])
@@ -186,7 +194,7 @@ def _until_settled(estimate_at: Callable[[int, str], tuple[tuple[np.ndarray, ...
                 reasons[r][i] = reason
         previous, low, step = current, high, step + 1
     for r in range(len(values)):
-        for i in np.ndindex(settled[r].shape):
+        for i in cells(settled[r].shape):
             if not settled[r][i]:
                 bounds[r][i] = mpmath.inf
                 reasons[r][i] = (reasons[r][i] or "not settled") + f" (limit {max_dps} digits)"
@@ -340,7 +348,7 @@ def _kinks(coarse: np.ndarray, fine: np.ndarray, rounding: object, ratio: int = 
     halves (the slope jump: ``|S(h/2)| > (3/4) |S(h)|``) or grows (the central difference at
     a jump of ``f``: ``|D(h/2)| > (3/2) |D(h)|``); see the module docstring."""
     out = np.zeros(coarse.shape, dtype=bool)
-    for i in np.ndindex(coarse.shape):
+    for i in cells(coarse.shape):
         a, b = abs(coarse[i]), abs(fine[i])
         out[i] = bool(b > rounding and 4 * b > 3 * ratio * a)
     return out
@@ -349,7 +357,7 @@ def _kinks(coarse: np.ndarray, fine: np.ndarray, rounding: object, ratio: int = 
 def _bound(difference: np.ndarray, rounding: object) -> np.ndarray:
     """|D(h) - D(h/2)| + the rounding term, elementwise."""
     out = np.empty(difference.shape, dtype=object)
-    for i in np.ndindex(difference.shape):
+    for i in cells(difference.shape):
         out[i] = abs(difference[i]) + rounding
     return out
 

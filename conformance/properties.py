@@ -33,6 +33,7 @@ from lintra.conformance.results import (
     input_labels,
 )
 from lintra.conformance.stress import derivative_accuracy
+from lintra.conformance.truth import cells
 from lintra.reference.check import check
 from lintra.reference.syntax import ArrayType, Atom, DType, Program
 
@@ -221,7 +222,7 @@ def judge(tally: Tally, got: object, truth: np.ndarray, bound: np.ndarray,
     arr = np.asarray(got)
     if tally.refuses_layout(arr, t, label):
         return
-    for i in np.ndindex(t.shape):
+    for i in cells(t.shape):
         if not reliable[i]:
             tally.unreliable += 1
             continue
@@ -276,7 +277,7 @@ def agree(tally: Tally, a: Sequence[object], b: Sequence[object], bounds: Bounds
         if xa.shape != t.shape or ya.shape != t.shape:
             tally.fail(f"{label} {k + 1}: shapes {xa.shape} and {ya.shape}, expected {t.shape}")
             continue
-        for i in np.ndindex(t.shape):
+        for i in cells(t.shape):
             if not bounds.reliable[k][i]:
                 tally.unreliable += 1
                 continue
@@ -457,7 +458,7 @@ def _judgeable(bounds: Bounds, estimate: Estimate) -> tuple[np.ndarray, ...]:
     for reliable, kinks, values, errors in zip(bounds.reliable, estimate.kinks,
                                                estimate.values, estimate.bounds):
         ok = np.array(reliable & ~kinks)
-        for i in np.ndindex(ok.shape):
+        for i in cells(ok.shape):
             ok[i] = ok[i] and _finite(values[i], errors[i])
         out.append(ok)
     return tuple(out)
@@ -501,7 +502,7 @@ def takes_one_sided_slopes(case: Case, dys: Sequence[object], *,
     left, right = case.slopes()
     for k, (g, t) in enumerate(zip(dys, bounds.types)):
         arr = np.asarray(g)
-        for i in np.ndindex(t.shape):
+        for i in cells(t.shape):
             if not bounds.reliable[k][i]:
                 if judge_unreliable and not _identical(arr[i], bounds.truth[k][i]):
                     return False
@@ -597,7 +598,7 @@ def _linear_identity(tally: Tally, lhs: Sequence[object], parts: Sequence[Sequen
     types = bounds[0].types
     for r, t in enumerate(types):
         left = np.asarray(lhs[r])
-        for i in np.ndindex(t.shape):
+        for i in cells(t.shape):
             if not all(b.reliable[r][i] for b in bounds):
                 tally.unreliable += 1
                 continue
@@ -715,7 +716,7 @@ def finite_where_wrong(got: Sequence[object], bounds: Bounds, *,
     elements as in :func:`takes_one_sided_slopes`."""
     for k, g in enumerate(got):
         arr = np.asarray(g)
-        for i in np.ndindex(arr.shape):
+        for i in cells(arr.shape):
             want, allowed = bounds.truth[k][i], bounds.bound[k][i]
             value = exact(arr[i])
             if not bounds.reliable[k][i]:
@@ -791,16 +792,16 @@ def jacobian_fwd_vs_rev(backend: Backend, case: Case) -> CheckResult:
         tally = Tally()
         rows = {}
         for r, t in enumerate(outs):
-            for i in np.ndindex(t.shape):
+            for i in cells(t.shape):
                 ct = _basis(outs, r, i)
                 rows[(r, i)] = (pullback(*ct), case.vjp(ct))
         for j, s in enumerate(ins):
-            for q in np.ndindex(s.shape):
+            for q in cells(s.shape):
                 tangent = _basis(ins, j, q)
                 _, column = backend.jvp(case.program, case.primals, tangent)
                 bj = case.jvp(tangent)
                 for r, t in enumerate(outs):
-                    for i in np.ndindex(t.shape):
+                    for i in cells(t.shape):
                         row, bv = rows[(r, i)]
                         if not (bj.reliable[r][i] and bv.reliable[j][q]):
                             tally.unreliable += 1
@@ -991,7 +992,7 @@ def inputs_unchanged(backend: Backend, case: Case) -> CheckResult:
                     tally.fail(f"{label}: argument {k + 1} was reshaped by the backend, from "
                                f"{b.shape} to {a.shape}")
                 elif a.tobytes() != b.tobytes():
-                    i = next(i for i in np.ndindex(b.shape) if a[i].tobytes() != b[i].tobytes())
+                    i = next(i for i in cells(b.shape) if a[i].tobytes() != b[i].tobytes())
                     tally.fail(f"{label}: argument {k + 1}[{', '.join(map(str, i))}] was "
                                f"changed by the backend from {b[i]!r} to {a[i]!r}",
                                element=f"{label} argument {k + 1}", got=str(a[i]),

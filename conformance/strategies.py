@@ -37,7 +37,7 @@ import contextlib
 import functools
 import itertools
 import re
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -130,6 +130,55 @@ def seed_determined() -> Iterator[None]:
     finally:
         providers._get_local_constants = collect
         cache.clear()
+
+
+def _exact(value: object) -> object:
+    """A key that tells apart what ``==`` does not: ``0.0`` and ``-0.0``, ``1``, ``1.0`` and
+    ``True`` (nested in tuples too)."""
+    if isinstance(value, tuple):
+        return (tuple, tuple(_exact(v) for v in value))
+    if isinstance(value, float):
+        return (float, value.hex())
+    return (type(value), value)
+
+
+@dataclass(frozen=True)
+class _Exactly:
+    """Values compared and hashed by :func:`_exact`, the key of :func:`_reused`."""
+
+    kind: str
+    key: object
+    items: tuple[object, ...] = field(compare=False)
+
+
+@functools.lru_cache(maxsize=4096)
+def _reused(arg: _Exactly) -> st.SearchStrategy:
+    """The strategy of :func:`sampled` or :func:`permuted` for one distinct argument, made
+    once (a memo of a pure function: the strategy draws what a new one would)."""
+    make = st.sampled_from if arg.kind == "sampled" else st.permutations
+    return make(list(arg.items))
+
+
+def _strategy_of(kind: str, values: Iterable[object]) -> st.SearchStrategy:
+    items = tuple(values)
+    try:
+        return _reused(_Exactly(kind, _exact(items), items))
+    except TypeError:  # an unhashable element: a new strategy
+        return (st.sampled_from if kind == "sampled" else st.permutations)(list(items))
+
+
+def sampled(values: Iterable[object]) -> st.SearchStrategy:
+    """``st.sampled_from(values)``, one strategy object per distinct list of values (by
+    :func:`_exact`): Hypothesis validates every new strategy object on its first draw, which
+    cost more than the draw itself; the draws are those of a new object. (Hypothesis' own
+    cache of strategies compares tuples with ``==``, where ``(1, 0)`` equals ``(True,
+    False)``; a list argument keeps it out.)"""
+    return _strategy_of("sampled", values)
+
+
+def permuted(values: Iterable[object]) -> st.SearchStrategy:
+    """``st.permutations(values)``, reused as :func:`sampled` is."""
+    return _strategy_of("permuted", values)
 
 
 @functools.lru_cache(maxsize=256)
@@ -339,7 +388,7 @@ class Picker:
             if found is not None:
                 return found
         if candidates:
-            name, t = self.draw(st.sampled_from(candidates))
+            name, t = self.draw(sampled(candidates))
         elif want is not None and pred(want):
             name, t = self.mint(want, linear), want
         else:
@@ -364,7 +413,7 @@ class Picker:
 
         fitting = [(n, t) for n, t in candidates if n not in used and suits(t)]
         if fitting:
-            name, t = self.draw(st.sampled_from(fitting))
+            name, t = self.draw(sampled(fitting))
         else:
             fresh = self.parameter_type(pred, want)
             if fresh is None:
@@ -430,7 +479,7 @@ class Picker:
         if not self.focused or n < 1 or self.draw(st.integers(0, 3)) == 3:
             return self.operand(i, index_array, want=ArrayType(DType.i64, (2,)),
                                 literals=literals)
-        length = self.draw(st.sampled_from([*range(n + 1, 0, -1), n + 2]))
+        length = self.draw(sampled([*range(n + 1, 0, -1), n + 2]))
         step = self.draw(st.sampled_from(range(n - 1, 0, -1))) if n > 1 else 0
         offset = self.draw(st.integers(0, n - 1))
         t = ArrayType(DType.i64, (length,))
@@ -600,7 +649,7 @@ def select_n(draw: st.DrawFn, pick: Picker) -> Params:
 
 def clamp(draw: st.DrawFn, pick: Picker) -> Params:
     x = pick.var(1, lambda t: t.dtype.is_numeric)
-    for i in draw(st.permutations([0, 2])):
+    for i in draw(permuted([0, 2])):
         pick.operand(i, lambda t: t.dtype == x.dtype and (t.rank == 0 or t.shape == x.shape),
                      want=x)
     return ()
@@ -634,10 +683,10 @@ def reshape(draw: st.DrawFn, pick: Picker) -> Params:
     rank = draw(st.integers(0 if x.size == 1 else 1, 3))
     if x.size == 0:
         new = [0, *(draw(st.integers(0, 2)) for _ in range(rank - 1))]
-        return (("new_sizes", tuple(draw(st.permutations(new)))),)
+        return (("new_sizes", tuple(draw(permuted(new)))),)
     left, new = x.size, []
     for _ in range(rank - 1):
-        d = draw(st.sampled_from(divisors(left)))
+        d = draw(sampled(divisors(left)))
         new.append(d)
         left //= d
     if rank:
@@ -662,7 +711,7 @@ def transpose(draw: st.DrawFn, pick: Picker) -> Params:
     identity."""
     x = pick.var(0)
     if pick.focused and x.rank >= 2:
-        return (("permutation", draw(st.sampled_from(permutations_by_order(x.rank)))),)
+        return (("permutation", draw(sampled(permutations_by_order(x.rank)))),)
     return (("permutation", tuple(draw(st.permutations(range(x.rank))))),)
 
 
@@ -674,7 +723,7 @@ def squeeze(draw: st.DrawFn, pick: Picker) -> Params:
         want = ArrayType(t.dtype, (*t.shape[:k], 1, *t.shape[k + 1:]))
     x = pick.var(0, lambda t: 1 in t.shape, want=want)
     ones = [i for i, n in enumerate(x.shape) if n == 1]
-    chosen = sorted(draw(st.lists(st.sampled_from(ones), min_size=1, unique=True)))
+    chosen = sorted(draw(st.lists(sampled(ones), min_size=1, unique=True)))
     return (("dimensions", tuple(axis_value(draw, d, x.rank) for d in chosen)),)
 
 
@@ -780,7 +829,7 @@ def scatter_add(draw: st.DrawFn, pick: Picker) -> Params:
     def fits(t: ArrayType) -> bool:
         return t.dtype.is_numeric and t.rank >= 1 and t.size > 0
 
-    want = None if pick.focused else ArrayType(draw(st.sampled_from(
+    want = None if pick.focused else ArrayType(draw(sampled(
         [d for d in pick.config.dtypes if d.is_numeric] or [DType.f64])), (2,))
     x = pick.var(0, fits, want=want)
     axis = draw(st.integers(0, x.rank - 1))
@@ -795,7 +844,7 @@ def dot_general(draw: st.DrawFn, pick: Picker) -> Params:
     x = pick.var(0, lambda t: t.dtype.is_numeric)
     y = pick.var(1, lambda t: t.dtype == x.dtype, want=x)
     pairs = [(a, b) for a in range(x.rank) for b in range(y.rank) if x.shape[a] == y.shape[b]]
-    chosen = draw(st.lists(st.sampled_from(pairs), min_size=int(pick.focused), max_size=2,
+    chosen = draw(st.lists(sampled(pairs), min_size=int(pick.focused), max_size=2,
                            unique_by=(lambda p: p[0], lambda p: p[1]))) if pairs else []
     n_batch = draw(st.integers(0, len(chosen)))
     batch, contract = chosen[:n_batch], chosen[n_batch:]
@@ -812,7 +861,7 @@ def reduce(draw: st.DrawFn, pick: Picker) -> Params:
 def arg_reduce(draw: st.DrawFn, pick: Picker) -> Params:
     x = pick.var(0, lambda t: t.dtype.is_numeric and t.rank >= 1 and t.size > 0)
     axis = draw(st.integers(0, x.rank - 1))
-    index_dtype = draw(st.sampled_from(["i64", "i32"]))
+    index_dtype = draw(sampled(["i64", "i32"]))
     return (("axis", axis_value(draw, axis, x.rank)),
             *optional(draw, "index_dtype", index_dtype, "i64"))
 
@@ -851,14 +900,14 @@ def iota(draw: st.DrawFn, pick: Picker) -> Params:
     shape = tuple(draw(st.lists(sizes(pick.config), min_size=1,
                                 max_size=max(pick.config.max_rank, 1))))
     dimension = axis_value(draw, draw(st.integers(0, len(shape) - 1)), len(shape))
-    return (("dtype", draw(st.sampled_from(numeric)).value), ("shape", shape),
+    return (("dtype", draw(sampled(numeric)).value), ("shape", shape),
             *optional(draw, "dimension", dimension, 0))
 
 
 def convert_element_type(draw: st.DrawFn, pick: Picker) -> Params:
     pick.var(0)
     targets = FLOAT_DTYPES if pick.linear_call else pick.config.dtypes
-    return (("new_dtype", draw(st.sampled_from(targets)).value),)
+    return (("new_dtype", draw(sampled(targets)).value),)
 
 
 UNARY = ("neg", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh",
@@ -944,7 +993,7 @@ def linear_mask(draw: st.DrawFn, prim: Primitive, linear: bool) -> Callable[[int
     choices = positions.indices(prim.arity.min)
     if not choices:
         return None
-    k = draw(st.sampled_from(choices))
+    k = draw(sampled(choices))
     return lambda i: i == k
 
 
@@ -1019,7 +1068,7 @@ def step(b: Builder, attempts: int = 12) -> None:
     linear_names = [n for n in names if PRIMITIVES[n].linearity.kind is not LinearityKind.NEVER]
     for _ in range(attempts):
         linear = bool(b.config.linear and linear_names and b.draw(st.booleans()))
-        name = b.draw(st.sampled_from(linear_names if linear else names))
+        name = b.draw(sampled(linear_names if linear else names))
         saved = (len(b.equations), len(b.variables), set(b.consumed), b.counter)
         try:
             try_call(b, name, linear)
@@ -1098,7 +1147,7 @@ def programs(
     if linear and floats:
         linear_types = array_types(floats, max_rank, max_side)
         inputs += [VarType(draw(linear_types), True) for _ in range(draw(st.integers(1, 2)))]
-        inputs = list(draw(st.permutations(inputs)))
+        inputs = list(draw(permuted(inputs)))
     for vt in inputs:
         b.add_input(Binder(b.input_name(vt.linear), vt))
     focus_at = None
@@ -1137,7 +1186,7 @@ def finish(draw: st.DrawFn, b: Builder, name: str, focus_at: int | None = None) 
     the focused call, when there is one); return or drop every unconsumed linear
     variable."""
     plain = [n for n, vt in b.variables if not vt.linear]
-    results = draw(st.lists(st.sampled_from(plain), max_size=3, unique=True)) if plain else []
+    results = draw(st.lists(sampled(plain), max_size=3, unique=True)) if plain else []
     for n in b.available_linear():
         if "drop" in PRIMITIVES and draw(st.booleans()):
             b.bind(Equation((), "drop", (Var(n),)), ())
@@ -1147,7 +1196,7 @@ def finish(draw: st.DrawFn, b: Builder, name: str, focus_at: int | None = None) 
         results.append(plain[-1])
     if focus_at is not None and not reaches(b.equations, results, focus_at):
         results.append(b.equations[focus_at].outputs[0].name)
-    results = list(draw(st.permutations(results)))
+    results = list(draw(permuted(results)))
     types = dict(b.variables)
     return Program(name, tuple(b.inputs), tuple(types[n] for n in results),
                    tuple(b.equations), tuple(Var(n) for n in results))

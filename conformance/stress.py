@@ -38,7 +38,11 @@ from lintra.conformance import truth_cache
 from lintra.conformance.analysis import overflow_threshold, value_class
 from lintra.conformance.backend import Backend
 from lintra.conformance.results import CheckResult, Status
-from lintra.reference import PRIMITIVES, check, jvp, parse_program
+from lintra.conformance.truth import run_checked
+from lintra.reference import PRIMITIVES, check, parse_program
+from lintra.reference.domains import MpDomain
+from lintra.reference.emit import checked
+from lintra.reference.jvp import jvp_program
 from lintra.reference.primitives.base import DerivativeClaim
 from lintra.reference.syntax import DType, ParamValue, Program, format_param
 
@@ -371,9 +375,14 @@ def true_partials(primitive: str, point: tuple[float, ...],
     p = single_equation(primitive, arity, len(point), DType.f64, params)
     operands = operand_arrays(primitive, point, DType.f64)
     tangents = unit_tangents(operands)
+    # The JVP program is built and typed once for every tangent and precision.
+    typing = checked(jvp_program(p))
+    n = len(p.outputs)
     previous = None
     for dps in TRUTH_DIGITS:
-        current = tuple(_flat(jvp(p, operands, ts, dps=dps)[1]) for _, ts in tangents)
+        d = MpDomain(dps)
+        current = tuple(_flat(run_checked(typing, [*operands, *ts], d)[n:])
+                        for _, ts in tangents)
         if previous is not None and all(
                 _agree(a, b) for pa, pb in zip(previous, current)
                 for ra, rb in zip(pa, pb) for a, b in zip(ra, rb)):

@@ -38,15 +38,19 @@ no new rule, and doubling the precision costs it almost nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import itertools
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import mpmath
 import numpy as np
 
+from lintra.reference.check import ProgramTyping
 from lintra.reference.domains import MpDomain
-from lintra.reference.evaluate import run
-from lintra.reference.syntax import DType, Module, Program
+from lintra.reference.errors import LintraError
+from lintra.reference.evaluate import bind_arguments, run
+from lintra.reference.primitives import lookup
+from lintra.reference.syntax import DType, Literal, Module, Program
 
 TOLERANCES = mpmath.MPContext()
 TOLERANCES.prec = 64
@@ -126,7 +130,7 @@ def until_stable(evaluate_at: Evaluation, dps: int, floors: Sequence[object], *,
         current = evaluate_at(high, ROUNDING_OF_STEP[step % 2])
         for k, (old, new) in enumerate(zip(previous, current)):
             old_a, new_a = np.asarray(old, dtype=object), np.asarray(new, dtype=object)
-            for i in np.ndindex(settled[k].shape):
+            for i in cells(settled[k].shape):
                 if settled[k][i]:
                     continue
                 values[k][i], digits[k][i] = new_a[i], high
@@ -137,7 +141,7 @@ def until_stable(evaluate_at: Evaluation, dps: int, floors: Sequence[object], *,
                                      f"digits against {mpmath.nstr(new_a[i], 8)} at {high}")
         previous, low, step = current, high, step + 1
     for k in range(len(values)):
-        for i in np.ndindex(settled[k].shape):
+        for i in cells(settled[k].shape):
             if settled[k][i]:
                 reasons[k][i] = ""
             elif not reasons[k][i]:
@@ -167,5 +171,36 @@ def evaluate_until_stable(program: Program, args: Sequence[object], dps: int = 4
     return until_stable(evaluate_at, dps, floors, rel=rel, max_dps=max_dps)
 
 
-__all__ = ["MAX_DPS", "REL", "Settled", "agree", "evaluate_until_stable", "floor_of",
-           "until_stable"]
+def cells(shape: tuple[int, ...]) -> Iterator[tuple[int, ...]]:
+    """Every index of an array of ``shape`` in row-major order, as ``np.ndindex`` gives
+    them (one empty index for rank 0, none for an empty array), at a fraction of its cost
+    per call: the analyses walk a great many arrays of a few elements."""
+    return itertools.product(*(range(n) for n in shape))
+
+
+def run_checked(typing: ProgramTyping, args: Sequence[object], d: MpDomain
+                ) -> tuple[np.ndarray, ...]:
+    """``run(typing.program, args, d)`` for a call-free program whose typing the caller
+    already holds: the same values (E-Args, each equation's rule, the exponent range after
+    it), without looking the program's typing up again at each evaluation. The oracle
+    evaluates one program at a dozen points and the analysis the same linearization at
+    every equation: hashing the program to find its remembered typing cost more than
+    most of those evaluations."""
+    p = typing.program
+    env = bind_arguments(p, args, d)
+    for index, (e, et) in enumerate(zip(p.equations, typing.equations)):
+        xs = tuple(d.literal(a.value, vt.array.dtype) if isinstance(a, Literal) else env[a.name]
+                   for a, vt in zip(e.inputs, et.inputs))
+        outs = tuple(vt.array for vt in et.outputs)
+        try:
+            ys = lookup(e.primitive).evaluate(d, xs, et.params, outs)
+        except LintraError as err:
+            raise err.at(program=p.name, location=e.loc,
+                         equation=f"equation {index + 1}: {e}") from None
+        for b, y in zip(e.outputs, ys):
+            env[b.name] = d.within_range(y) if y.dtype == object else y
+    return tuple(env[v.name] for v in p.outputs)
+
+
+__all__ = ["MAX_DPS", "REL", "Settled", "agree", "cells", "evaluate_until_stable", "floor_of",
+           "run_checked", "until_stable"]

@@ -273,15 +273,16 @@ class MpDomain(Domain):
         """A float value (object array) with the exponent range applied to each element; the
         array itself when no element is beyond the range."""
         ctx = self.ctx
+        arr = np.asarray(x, dtype=object)
+        flat = arr.ravel().tolist()  # flat: indexing by index tuples costs more than the test
         out = None
-        for index in indices(np.shape(x)):
-            v = x[index]
+        for k, v in enumerate(flat):
             r = within_range(ctx, v)
             if r is not v:
                 if out is None:
-                    out = np.array(x, dtype=object, copy=True)
-                out[index] = r
-        return x if out is None else out
+                    out = np.array(arr, dtype=object, copy=True).reshape(-1)
+                out[k] = r
+        return x if out is None else out.reshape(arr.shape)
 
     def literal(self, value: LiteralValue, dtype: DType) -> np.ndarray:
         if dtype.is_float:
@@ -305,12 +306,18 @@ class MpDomain(Domain):
     def map(self, fn: Callable[..., object], *xs: np.ndarray) -> np.ndarray:
         """Apply a scalar function elementwise to (broadcast) object arrays; its results are
         put within the exponent range."""
-        xs = np.broadcast_arrays(*[np.asarray(x, dtype=object) for x in xs])
-        out = np.empty(xs[0].shape, dtype=object)
+        arrays = [np.asarray(x, dtype=object) for x in xs]
+        if len(arrays) > 1:
+            arrays = np.broadcast_arrays(*arrays)
+        shape = arrays[0].shape
+        # Walked as flat lists: indexing an object array by index tuples (np.ndindex) costs
+        # more than most scalar functions; an empty array gives empty lists at once.
+        columns = [a.ravel().tolist() for a in arrays]
+        out = np.empty(len(columns[0]), dtype=object)
         ctx = self.ctx
-        for index in indices(out.shape):
-            out[index] = within_range(ctx, fn(*(x[index] for x in xs)))
-        return out
+        for k, args in enumerate(zip(*columns)):
+            out[k] = within_range(ctx, fn(*args))
+        return out.reshape(shape)
 
     def is_float_array(self, x: np.ndarray) -> bool:
         return x.dtype == object
