@@ -18,7 +18,7 @@ import numpy as np
 
 from lintra.optimized.arrays import ArrayTable, table
 from lintra.optimized.convert import from_program, to_program
-from lintra.optimized.ir import AType, Graph, Var, collector_paused_during
+from lintra.optimized.ir import AType, Eqn, Graph, Var, collector_paused_during
 from lintra.optimized.jvp import forget_linearity, jvp_graph
 from lintra.optimized.plan import Plan
 from lintra.optimized.remat import rematerialize
@@ -216,7 +216,7 @@ class Compiled:
         primal, _ = self._unzipped
         wanted = tuple(self._float_inputs.index(k) for k in nums)
         graph, seed = _joined(primal, self._linear.transposed.graph, self.graph, out_type,
-                              wanted, with_value=True)
+                              wanted, with_value=True, plain=False)
         return Plan(rematerialize(graph, _backward_start(graph, seed)), self.table)
 
     def grad(self, *args: Any, argnums: int | Sequence[int] = 0) -> Any:
@@ -475,10 +475,12 @@ def _backward_start(graph: Graph, seed: Var) -> int:
 
 
 def _joined(primal: Graph, transposed: Graph, original: Graph, out_type: AType,
-            wanted: tuple[int, ...] | None = None, with_value: bool = False
-            ) -> tuple[Graph, Var]:
+            wanted: tuple[int, ...] | None = None, with_value: bool = False,
+            plain: bool = True) -> tuple[Graph, Var]:
     """:func:`_grad_graph` and the seed variable, which marks where the backward part
-    starts."""
+    starts. ``plain=False`` is for a graph only run, never differentiated or exported: the
+    transposed graph's equations are taken over as they are (their linear flags kept)
+    where they read none of its parameters, instead of copied."""
     from lintra.optimized.ir import Builder, Lit
 
     b = Builder()
@@ -495,13 +497,19 @@ def _joined(primal: Graph, transposed: Graph, original: Graph, out_type: AType,
             env[e.outs[0]] = b.op("broadcast_in_dim", Lit(0.0, t.dtype), shape=t.shape,
                                   broadcast_dimensions=())
             continue
+        if not plain:
+            if not env.keys().isdisjoint(e.ins):
+                e = Eqn(e.prim, tuple([env.get(a, a) for a in e.ins]), e.outs, e.params,
+                        e.origin)
+            eqns.append(e)
+            continue
         ins = tuple([a if isinstance(a, Lit) else env[a] for a in e.ins])
         outs = b.copy_of(e, ins, linear=False)  # the types are known: no inference
         if len(outs) == 1:
             env[e.outs[0]] = outs[0]
         else:
             env.update(zip(e.outs, outs))
-    grads = [env[v] for v in transposed.outputs]
+    grads = [env.get(v, v) for v in transposed.outputs]
     if wanted is not None:
         grads = [grads[k] for k in wanted]
     value = [primal.outputs[0]] if with_value else []

@@ -22,6 +22,7 @@ from lintra.optimized.ir import (
     Origin,
     Var,
     collector_paused_during,
+    judge,
     lookup,
     require_float_results,
 )
@@ -158,16 +159,17 @@ def _read_equation(k: int, e: Equation, env: dict[str, Atom], eqns: list[Eqn],
             if outputs:
                 raise LintraTypeError("drop gives no result")
             return
-    params = rule.normalized(dict(e.params) if e.params else {}, ins)
+    types: tuple[AType, ...]
     if prim == "zero":
+        params = rule.normalized(dict(e.params) if e.params else {}, ins)
         if len(outputs) != 1 or outputs[0].type is None or not outputs[0].type.linear:
             raise LinearityError("zero() needs one binder annotated with a linear type")
-        types: tuple[AType, ...] = (atype(outputs[0].type.array),)
+        types = (atype(outputs[0].type.array),)
+        linear = rule.linearity.result_linear(ins, prim)
+        if linear:
+            require_float_results(prim, types)
     else:
-        types = rule.result_types(ins, params)
-    linear = rule.linearity.result_linear(ins, prim)
-    if linear:
-        require_float_results(prim, types)
+        params, types, linear = judge(rule, ins, dict(e.params) if e.params else None)
     if len(types) != len(outputs):
         raise LintraTypeError(f"{prim} gives {len(types)} result"
                               f"{'s' if len(types) != 1 else ''}, {len(outputs)} bound")

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
+import operator
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
@@ -171,6 +172,41 @@ def lookup(prim: str) -> Rule:
             f"the optimized engine has no rule for primitive {prim!r}") from None
 
 
+_type_of = operator.attrgetter("type")
+_linear_of = operator.attrgetter("linear")
+
+_JUDGED: dict[tuple, tuple[tuple[AType, ...], bool]] = {}
+"""Result types and linearity of parameterless primitives by operand types and linear
+flags (:func:`judge`)."""
+
+_JUDGED_LIMIT = 4096
+
+
+def judge(rule: Rule, ins: tuple[Atom, ...], params: dict | None
+          ) -> tuple[dict, tuple[AType, ...], bool]:
+    """``rule`` applied to operands ``ins`` with ``params``: the normalized parameters, the
+    result types and whether the results are linear (spec 2.3, 2.4), or the rule's
+    LintraError. A rule without parameters judges operands by their types and linear flags
+    alone, so each combination it accepts is judged once (a refused one raises every time)."""
+    given = params if params is not None else {}
+    plain = not params and not rule.params
+    if plain:
+        key = (rule.name, tuple(map(_type_of, ins)), tuple(map(_linear_of, ins)))
+        known = _JUDGED.get(key)
+        if known is not None:
+            return given, known[0], known[1]
+    ps = rule.normalized(given, ins)
+    out_types = rule.result_types(ins, ps)
+    linear = rule.linearity.result_linear(ins, rule.name)
+    if linear:
+        require_float_results(rule.name, out_types)
+    if plain:
+        if len(_JUDGED) >= _JUDGED_LIMIT:
+            _JUDGED.clear()
+        _JUDGED[key] = (out_types, linear)
+    return ps, out_types, linear
+
+
 class Builder:
     """Appends equations to a list, inferring result types and linearity from the rules.
 
@@ -193,11 +229,14 @@ class Builder:
         if type(ins) is not tuple:
             ins = tuple(ins)
         try:
-            ps = rule.normalized(params if params is not None else {}, ins)
-            out_types = tuple(types) if types is not None else rule.result_types(ins, ps)
-            linear = rule.linearity.result_linear(ins, prim)
-            if linear:
-                require_float_results(prim, out_types)
+            if types is None:
+                ps, out_types, linear = judge(rule, ins, params)
+            else:
+                ps = rule.normalized(params if params is not None else {}, ins)
+                out_types = tuple(types)
+                linear = rule.linearity.result_linear(ins, prim)
+                if linear:
+                    require_float_results(prim, out_types)
         except LintraError as err:
             raise err.at(equation=str(self.origin)) if self.origin else err from None
         if len(out_types) == 1:

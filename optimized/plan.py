@@ -223,28 +223,41 @@ def _allocate(graph: Graph, ctx: _Context) -> tuple[tuple[_Header, list[_Line]],
     code with its operands as holes ``_0, _1, ...`` (literals are named constants).
 
     This runs once per equation of every plan, so the loop is kept lean: each primitive's
-    code rule is looked up once, and the common case (no literal, no folding) takes the
+    code rule is looked up once, the operands that die at each equation are found by one
+    backward walk beforehand, and the common case (no literal, no folding) takes the
     shortest path."""
     eqns = graph.eqns
+    returned = set(graph.outputs)
     # each equation's code rule and whether it is a ufunc writing fresh arrays (``out=``)
     codes: dict[str, tuple[Any, bool]] = {}
-    per_eqn: list[tuple[Any, bool]] = []
-    last: dict[Var, int] = {}
+    per_eqn: list[tuple[Any, bool]] = [None] * len(eqns)  # type: ignore[list-item]
+    # walking backwards, a value's first read met is its last use: the operands that die
+    # at each equation, in operand order, each once (results are never released)
+    dying: list[tuple[Var, ...]] = [()] * len(eqns)
+    used: set[Any] = set(returned)  # values read later (or returned)
     # operands of anything but a ufunc may live on in a view (reshape, slice, copy, ...):
     # their buffers are never written over
     viewed: set[Var] = set()
-    for k, e in enumerate(eqns):
+    for k in range(len(eqns) - 1, -1, -1):
+        e = eqns[k]
         info = codes.get(e.prim)
         if info is None:
             code = lookup(e.prim).code
             info = codes[e.prim] = (code, getattr(code, "writes_fresh_arrays", False))
-        per_eqn.append(info)
-        for a in e.ins:
-            if isinstance(a, Var):
-                last[a] = k
-                if not info[1]:
-                    viewed.add(a)
-    returned = set(graph.outputs)
+        per_eqn[k] = info
+        ins = e.ins
+        if not info[1]:
+            viewed.update(ins)  # literals too: they are never asked about
+        if len(ins) == 1:
+            a = ins[0]
+            if a not in used and type(a) is Var:
+                used.add(a)
+                dying[k] = ins  # type: ignore[assignment]
+        else:
+            new = [a for a in ins if a not in used and type(a) is Var]
+            if new:
+                used.update(new)
+                dying[k] = tuple(dict.fromkeys(new)) if len(new) > 1 else (new[0],)
     register: dict[Var, int] = {}
     free: list[int] = []
     count = 0
@@ -271,7 +284,7 @@ def _allocate(graph: Graph, ctx: _Context) -> tuple[tuple[_Header, list[_Line]],
         operands: list[str] = []
         reads: list[int] = []
         for a in ins:
-            if isinstance(a, Lit):
+            if type(a) is Lit:
                 operands.append(ctx.literal(a))
             elif folded and a in folded:
                 operands.append(folded[a])
@@ -281,7 +294,10 @@ def _allocate(graph: Graph, ctx: _Context) -> tuple[tuple[_Header, list[_Line]],
         code, writes_fresh = per_eqn[k]
         expr = code(ctx, e, operands)
         if writes_fresh:
-            owned.update(outs)
+            if len(outs) == 1:
+                owned.add(outs[0])
+            else:
+                owned.update(outs)
         if not reads and returned.isdisjoint(outs):
             names = _fold(ctx, expr, len(outs))
             if names is not None:  # computed now, once: later equations read a constant
@@ -291,20 +307,24 @@ def _allocate(graph: Graph, ctx: _Context) -> tuple[tuple[_Header, list[_Line]],
         # a result can take one (and the old buffer is released on assignment)
         died: list[int] = []
         reuse: int | None = None
-        for j, a in enumerate(ins):
-            if last.get(a) == k and a not in returned and a in register:
-                if (reuse is None and writes_fresh and len(outs) == 1 and a in owned
-                        and a not in viewed and (outs[0] in last or outs[0] in returned)
-                        and _overwritable(a, outs[0])):
-                    # the ufunc writes its result over this dead operand's buffer
-                    reuse = register.pop(a)
-                    expr = expr[:-1] + f", out={operands[j]})"
-                    continue
-                died.append(register.pop(a))
+        for a in dying[k]:
+            if a not in register:  # a folded constant
+                continue
+            # overwritable: the result has the operand's dtype and shape, not rank 0 (NumPy
+            # returns scalars, not arrays, from rank-0 operations) and not empty
+            t = a.type
+            if (reuse is None and writes_fresh and len(outs) == 1 and a in owned
+                    and a not in viewed and outs[0] in used and t == outs[0].type
+                    and t.shape and 0 not in t.shape):
+                # the ufunc writes its result over this dead operand's buffer
+                reuse = register.pop(a)
+                expr = expr[:-1] + f", out={operands[ins.index(a)]})"
+                continue
+            died.append(register.pop(a))
         writes: list[int | None]
         if len(outs) == 1:  # the common case, without the general loop below
             v = outs[0]
-            if v not in last and v not in returned:
+            if v not in used:
                 writes = [None]
             else:
                 if reuse is not None:
@@ -324,7 +344,7 @@ def _allocate(graph: Graph, ctx: _Context) -> tuple[tuple[_Header, list[_Line]],
             free.extend(died)
             writes = []
             for v in outs:
-                if v not in last and v not in returned:
+                if v not in used:
                     writes.append(None)
                     continue
                 if reuse is not None:
@@ -341,13 +361,6 @@ def _allocate(graph: Graph, ctx: _Context) -> tuple[tuple[_Header, list[_Line]],
     shared = tuple(k for k, v in enumerate(graph.outputs) if v not in owned)
     header = _Header(params, [register[v] for v in graph.outputs], shared)
     return (header, lines), count
-
-
-def _overwritable(a: Var, result: Var) -> bool:
-    """Whether ``result`` can be written into ``a``'s buffer: the same dtype and shape, and
-    not a scalar (NumPy returns scalars, not arrays, from rank-0 operations)."""
-    t = a.type
-    return t == result.type and bool(t.shape) and 0 not in t.shape
 
 
 def _fold(ctx: _Context, expr: str, n_results: int) -> list[str] | None:
