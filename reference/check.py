@@ -10,6 +10,14 @@ Each judgment of chapter 2 has one function here, named after it:
 ``check_linearity`` (L-Never, L-Together, L-AtMostOne, L-LinearOnly), ``check_equation``
 (T-Eqn), ``check_call`` (T-Call), ``check_return`` (T-Return) and ``check_consumed``
 (L-Exhaust). Conventions: ``p`` program, ``e`` equation, ``a`` atom, ``vt`` variable type.
+
+Two memos make long programs cheap without changing a typing or an error: the judgments that
+depend only on an equation's primitive, operand types and parameters (T-Params, linearity,
+the type rule) are remembered per such signature (:func:`known_typing`), since a long
+program repeats a few signatures many times, and a failing one is judged again in order to
+raise its error at its place; and a checked program object can keep its typing
+(:func:`keep_typing`), so that the transformation or evaluation that takes it next does not
+check it again.
 """
 
 from __future__ import annotations
