@@ -57,6 +57,13 @@ STEPS: dict[str, Step] = {
     "clip": lambda h, x, y: lnp.clip(h, -0.5, 0.5),
     "stack": lambda h, x, y: lnp.stack([h[0], h[1] * x], axis=0),
     "prod": lambda h, x, y: h * lnp.prod(1.0 + 0.1 * h, axis=0),
+    "take": lambda h, x, y: h[:, [2, 0, 2]] * x,
+    "gather2": lambda h, x, y: h[np.array([[1, 0, 1], [0, 1, 0]]), np.array([2, 0, 1])],
+    "mask": lambda h, x, y: lnp.concatenate(
+        [h[np.array([[True, False, True], [False, True, True]])].reshape(2, 2), h[:, 1:2]],
+        axis=1),
+    "diagonal": lambda h, x, y: h * lnp.einsum("ii->i", lnp.outer(x, x)),
+    "ellipsis": lambda h, x, y: lnp.einsum("...j,j->...j", h, x) / 2.0,
 }
 NAMES = sorted(STEPS)
 
@@ -83,14 +90,14 @@ def test_random_compositions_agree_with_the_reference(names: list[str], seed: in
     rng = np.random.default_rng(seed)
     x, y = rng.uniform(-1.5, 1.5, 3), rng.uniform(-1.5, 1.5, (2, 3))
     f = composed(names)
-    program = lo.make_program(f)(x, y)
+    program, constants = lo.make_program(f, with_constants=True)(x, y)  # index arrays
     check(program)
     n = len(program.equations) * 9
-    (ref_value,) = evaluate(program, x, y)
+    (ref_value,) = evaluate(program, x, y, *constants)
     value = lo.jit(f)(x, y)
     assert abs(float(value) - float(ref_value)) <= n * U * max(1.0, abs(float(ref_value)))
     got = lo.grad(f, argnums=(0, 1))(x, y)
-    want = reference_grad(program, x, y, argnums=(0, 1))
+    want = reference_grad(program, x, y, *constants, argnums=(0, 1))
     scale = max(1.0, *(float(np.max(np.abs(w))) for w in want))
     for g, w in zip(got, want):
         assert g.shape == w.shape and g.dtype == w.dtype
@@ -109,8 +116,9 @@ class LibraryGradient:
         self.f = f
 
     def vjp(self, program: Any, primals: Any) -> tuple[tuple[Any, ...], Any]:
-        value = lo.jit(self.f)(*primals)
-        grads = lo.grad(self.f, argnums=(0, 1))(*primals)
+        x, y = primals[:2]  # then the index arrays the function closes over (not float)
+        value = lo.jit(self.f)(x, y)
+        grads = lo.grad(self.f, argnums=(0, 1))(x, y)
 
         def pullback(cotangent: Any) -> tuple[Any, ...]:
             assert float(cotangent) == 1.0
@@ -127,7 +135,9 @@ def test_random_compositions_agree_with_the_oracle(names: list[str], seed: int) 
     x, y = rng.uniform(-1.5, 1.5, 3), rng.uniform(-1.5, 1.5, (2, 3))
     tangents = (rng.standard_normal(3), rng.standard_normal((2, 3)))
     f = composed(names)
-    case = Case(lo.make_program(f)(x, y), (x, y), tangents, (np.array(1.0),))
+    program, constants = lo.make_program(f, with_constants=True)(x, y)
+    assert all(np.asarray(c).dtype.kind == "i" for c in constants)  # index arrays only
+    case = Case(program, (x, y, *constants), tangents, (np.array(1.0),))
     result = run_property("grad_vs_oracle", LibraryGradient(f), case)
     event(result.status.name)
     # a kink exactly on the way (abs, clip, where, max at a tie) has no derivative to compare
