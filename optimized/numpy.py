@@ -295,9 +295,6 @@ _FAST_DTYPES = {"numeric": frozenset({"i32", "i64", "f32", "f64"}), "float": _FL
 both operands have it (no conversion, the result of that dtype or bool)."""
 _KEEP_WEAK = frozenset({"numeric", "float"})
 
-OPERATOR_AT: dict[str, Callable[[Any, Any, Site], Tracer]] = {}
-"""Each binary primitive's function with the user's site given (the traced arrays'
-operators find it without walking the library's frames)."""
 
 
 def _fast_pair(x: Any, y: Any, dtypes: frozenset[str], site: Site
@@ -357,7 +354,7 @@ def _binary(prim: str, kind: str = "numeric") -> Callable[[Any, Any], Tracer]:
     def binary(x: Any, y: Any) -> Tracer:
         return binary_at(x, y, user_site())
 
-    OPERATOR_AT[prim] = binary_at
+    binary.at = binary_at  # type: ignore[attr-defined]
     binary.__name__ = prim
     binary.__doc__ = f"Elementwise ``{prim}`` with NumPy broadcasting and promotion."
     return binary
@@ -408,6 +405,13 @@ greater = lnp_function(_binary("gt", "compare"))
 greater_equal = lnp_function(_binary("ge", "compare"))
 logical_and = lnp_function(_binary("and", "logic"))
 logical_or = lnp_function(_binary("or", "logic"))
+_divide_integers = _binary("div")  # the quotient of floor_divide, integers kept
+
+OPERATOR_AT: dict[str, Callable[[Any, Any, Site], Tracer]] = {
+    f.__name__: f.at for f in (add, subtract, multiply, true_divide, equal, not_equal, less,
+                               less_equal, greater, greater_equal)}
+"""The functions of the traced arrays' operators by primitive, taking the user's site (the
+operators find it from their caller's frame, without walking the library's frames)."""
 
 
 @lnp_function
@@ -486,7 +490,7 @@ def floor_divide(x: Any, y: Any) -> Tracer:
     o = promote([_operand(x), _operand(y)])
     if _KIND[o] == 2:
         return floor(true_divide(x, y))
-    q = _binary("div")(x, y)
+    q = _divide_integers(x, y)
     fix = logical_and(not_equal(fmod(x, y), 0), not_equal(less(x, 0), less(y, 0)))
     return where(fix, subtract(q, 1), q)
 

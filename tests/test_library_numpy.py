@@ -106,6 +106,15 @@ def test_comparisons_and_logic() -> None:
             assert g.dtype == np.bool_ and np.array_equal(g, w)
 
 
+def test_operators_keep_their_rules_whatever_ran_before() -> None:
+    """``/`` of integers is float division even after a ``//`` (whose integer quotient
+    is made by the same primitive), operators and functions alike."""
+    a, b = np.array([7, -7]), np.array([2, 2])
+    floor, true = lo.jit(lambda x, y: (x // y, x / y))(a, b)
+    assert floor.dtype == np.int64 and np.array_equal(floor, a // b)
+    assert true.dtype == np.float64 and np.array_equal(true, a / b)
+    assert np.array_equal(lo.jit(lambda x, y: lnp.divide(x, y) + (x < y))(a, b), a / b + (a < b))
+
 def test_promotion_rules_stated_in_the_docs() -> None:
     f32, i32, i64 = X.astype(np.float32), np.arange(4, dtype=np.int32), np.arange(4)
     assert lo.jit(lambda a: a * 2.0)(f32).dtype == np.float32  # a weak scalar
