@@ -21,10 +21,11 @@ over the equations, and work only where a cheap residual exists; never recursive
 A first step (:func:`recompute_from_sources`) handles residuals that are a short elementwise
 recipe away from their *sources*, the values the recipe reads that it does not recompute:
 
-* a residual made by views and cheap steps from the graph's parameters alone (``reshape(
-  slice(xs))``, one step's input of an unrolled loop) is recomputed where the backward sweep
-  reads it: a view costs nothing to make again, and each one kept is an array object alive
-  across the whole sweep;
+* a residual made by views and at most one cheap step from the graph's parameters alone
+  (``reshape(slice(xs))``, one step's input of an unrolled loop; ``sub(1.0, slice(x))``) is
+  recomputed where the backward sweep reads it: a view costs nothing to make again, one
+  cheap step about what reading a kept value back costs (as above), and each value kept is
+  an array object alive across the whole sweep;
 * residuals made from one source that is not kept otherwise, by recipes of elementwise
   primitives of any cost, are recomputed from that source when they weigh more than it: in
   a tanh RNN, ``h = tanh(z)`` and the coefficient ``tanh′(z)`` (computed from ``z`` for
@@ -32,7 +33,7 @@ recipe away from their *sources*, the values the recipe reads that it does not r
   computes both again from it, as a hand-written pass that keeps one array per step does.
 
 The step keeps its result only when the largest number of bytes alive at once (views
-counted as arrays) does not grow, and looks only at graphs of at most
+counted as arrays) falls, and looks only at graphs of at most
 :data:`SOURCES_GRAPH_LIMIT` equations.
 """
 
@@ -172,18 +173,19 @@ class _Recipe:
     """How to compute a forward value again: its equation, the recipes of the operands it
     recomputes too (``parts``), the values read but not recomputed (its ``sources``,
     parameters excepted), a bound on its number of equations (``size``: shared steps
-    counted once per use) and whether every step is cheap (:data:`CHEAP` or
-    :data:`VIEWS`)."""
+    counted once per use), whether every step is cheap (:data:`CHEAP` or :data:`VIEWS`)
+    and a bound on its steps that are not views (``work``)."""
 
-    __slots__ = ("cheap", "eqn", "parts", "size", "sources")
+    __slots__ = ("cheap", "eqn", "parts", "size", "sources", "work")
 
     def __init__(self, eqn: Eqn, parts: tuple[_Recipe, ...], sources: frozenset[Var],
-                 size: int, cheap: bool) -> None:
+                 size: int, cheap: bool, work: int) -> None:
         self.eqn = eqn
         self.parts = parts
         self.sources = sources
         self.size = size
         self.cheap = cheap
+        self.work = work
 
     def steps(self) -> list[Eqn]:
         """The equations, each once, every one after those it reads (a walk of the parts,
@@ -237,12 +239,13 @@ def _recipes(eqns: list[Eqn], forward_end: int, parameters: set[Var]) -> _Analys
         if not allowed:
             continue
         cheap = e.prim in CHEAP or e.prim in VIEWS
+        work = 0 if e.prim in VIEWS else 1
         parts = [recipes.get(a) for a in operands]
         if None in parts or not parts:  # some operands are sources: they all are
             sources = frozenset(operands) if operands else no_sources
             if len(sources) == 1:
                 single_sources.update(sources)
-            recipes[outs[0]] = _Recipe(e, (), sources, 1, cheap)
+            recipes[outs[0]] = _Recipe(e, (), sources, 1, cheap, work)
             continue
         first = parts[0].sources  # type: ignore[union-attr]
         sources = first
@@ -254,7 +257,7 @@ def _recipes(eqns: list[Eqn], forward_end: int, parameters: set[Var]) -> _Analys
             sources = frozenset(operands)
             if len(sources) == 1:
                 single_sources.update(sources)
-            recipes[outs[0]] = _Recipe(e, (), sources, 1, cheap)
+            recipes[outs[0]] = _Recipe(e, (), sources, 1, cheap, work)
             continue
         size = 1 + sum(p.size for p in parts)  # type: ignore[union-attr]
         if size > RECIPE_LIMIT:
@@ -262,7 +265,8 @@ def _recipes(eqns: list[Eqn], forward_end: int, parameters: set[Var]) -> _Analys
         if len(sources) == 1:
             single_sources.update(sources)
         recipes[outs[0]] = _Recipe(e, tuple(parts), sources,  # type: ignore[arg-type]
-                                   size, cheap and all(p.cheap for p in parts))  # type: ignore
+                                   size, cheap and all(p.cheap for p in parts),  # type: ignore
+                                   work + sum(p.work for p in parts))  # type: ignore
     return _Analysis(recipes, forward_reads, single_sources)
 
 
@@ -303,8 +307,8 @@ def recompute_from_sources(graph: Graph, backward_start: int) -> tuple[Graph, in
         if r in returned:
             continue
         if not recipe.sources:
-            if recipe.cheap:
-                chosen.append(r)  # views and cheap steps of parameters alone
+            if recipe.cheap and recipe.work <= 1:
+                chosen.append(r)  # views and a cheap step of parameters alone
         elif len(recipe.sources) == 1:
             (source,) = recipe.sources
             if source not in read_sources and source not in returned:
@@ -348,7 +352,7 @@ def recompute_from_sources(graph: Graph, backward_start: int) -> tuple[Graph, in
         backward.add(id(e))
         out_eqns.append(e)
     result = prune(Graph(graph.name, graph.inputs, out_eqns, graph.outputs))
-    if peak_bytes(result) > peak_bytes(graph):
+    if peak_bytes(result) >= peak_bytes(graph):
         return graph, backward_start
     start = next((k for k, e in enumerate(result.eqns) if id(e) in backward),
                  len(result.eqns))
