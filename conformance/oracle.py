@@ -130,7 +130,9 @@ def _line(p: Program, primals: Sequence[object], tangents: Sequence[object], dps
 
     def at(step: object) -> tuple[np.ndarray, ...]:
         if step not in seen:  # the slope jumps revisit the points of the differences
-            args = [x + step * ts[i] if i in ts else x for i, x in enumerate(xs)]
+            # ts[i] * step, not step * ts[i]: the same products, but an mpf asked to
+            # multiply an array first fails to convert it, and that failure prints the array
+            args = [x + ts[i] * step if i in ts else x for i, x in enumerate(xs)]
             outs = run_checked(typing, args, domain)
             seen[step] = tuple(np.asarray(outs[k], dtype=object) for k in float_results)
         return seen[step]
