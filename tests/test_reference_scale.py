@@ -20,6 +20,7 @@ from hypothesis import assume, given
 
 from lintra.conformance.strategies import programs
 from lintra.reference import (
+    LinearityError,
     LintraTypeError,
     ShapeError,
     check,
@@ -31,6 +32,7 @@ from lintra.reference import (
     unzip,
 )
 from lintra.reference.check import CALL, kept_typing
+from lintra.reference.emit import Emitter, NameSupply, typed_program
 from lintra.reference.primitives import lookup
 from lintra.reference.syntax import ArrayType, Binder, DType, Equation, Program, Var, VarType
 
@@ -128,6 +130,18 @@ def test_errors_are_the_same_after_the_signature_is_remembered() -> None:
     assert str(first.value) == str(again.value)
 
 
+def test_an_emitted_equation_the_checker_refuses_makes_the_result_checked() -> None:
+    """Where a judgment fails for an emitted equation (a rule multiplying two linear values),
+    the transformation's result is checked as a whole, which names the error."""
+    t = VarType(ArrayType(DType.f64, (2,)), linear=True)
+    em = Emitter(NameSupply())
+    a, b = em.declare("a", t), em.declare("b", t)
+    y = em.emit1("mul", a, b)
+    assert em.typings == [None]
+    with pytest.raises(LinearityError, match="mul of two linear values"):
+        typed_program("bad", [Binder(a.name, t), Binder(b.name, t)], em, [y])
+
+
 def chain(n: int) -> str:
     """``n`` equations cycling through sin, neg, tanh and mul by -1: the iterates of sin and
     tanh shrink slowly, so the derivative (a product of ~n factors cos(a) or 1 - tanh(a)^2,
@@ -142,6 +156,7 @@ def chain(n: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+@pytest.mark.slow
 def test_ten_thousand_equations_reverse_equals_forward() -> None:
     """The gradient of a 10,000-equation chain (jvp_program, unzip, transpose_program, with
     typings handed on) equals forward mode's directional derivatives (jvp_program alone)
