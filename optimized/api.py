@@ -315,7 +315,10 @@ class Compiled:
     # ----------------------------------------------------------------------------------------
     # arguments
 
-    def _arguments(self, args: Sequence[Any], params: Sequence[Var], what: str) -> list[Any]:
+    def _arguments(self, args: Sequence[Any], params: Sequence[Var], what: str
+                   ) -> Sequence[Any]:
+        """The arguments as arrays of the parameters' types (E-Args); a tuple of arrays
+        that already have them is returned as it is (no copy alive while a plan runs)."""
         if len(args) != len(params):
             raise LintraTypeError(
                 f"{self.name} takes {len(params)} {what}{'s' if len(params) != 1 else ''}, "
@@ -325,7 +328,7 @@ class Compiled:
             expected = self._input_dtypes
             if all(type(a) is array and a.dtype == d and a.shape == s
                    for a, (d, s) in zip(args, expected)):
-                return list(args)
+                return args if type(args) is tuple else list(args)
         return [_argument(a, v.type, f"{what} {k + 1}", self.name, self.table)
                 for k, (a, v) in enumerate(zip(args, params))]
 

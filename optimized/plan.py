@@ -124,7 +124,7 @@ class Plan:
     """A graph compiled for one array library: call it with one array per parameter; it
     returns a tuple with one array per result."""
 
-    __slots__ = ("_errstate", "_fn", "_graph", "_shared", "_source", "globals", "table")
+    __slots__ = ("_fn", "_graph", "_run", "_shared", "_source", "globals", "table")
 
     @collector_paused_during
     def __init__(self, graph: Graph, tab: ArrayTable) -> None:
@@ -134,7 +134,6 @@ class Plan:
         self.table = tab
         self.globals = ctx.globals
         self._graph = graph
-        self._errstate = getattr(tab.xp, "errstate", None)
         if len(graph.eqns) <= STRAIGHT_LINE_LIMIT:
             self._source: str | None = _straight_line(allocated)
             namespace = dict(ctx.globals)
@@ -143,6 +142,12 @@ class Plan:
         else:
             self._source = None
             self._fn = _stepper(allocated, n_registers, ctx.globals)
+        # floating-point exceptions never raise or warn (spec 3.1): the values say it all.
+        # The library's errstate as a decorator, made once: entered per call as a context
+        # manager it would make an object and an argument dict each time (memory that a
+        # plan of small arrays notices)
+        errstate = getattr(tab.xp, "errstate", None)
+        self._run = self._fn if errstate is None else errstate(all="ignore")(self._fn)
 
     @property
     def source(self) -> str:
@@ -152,13 +157,8 @@ class Plan:
         return self._source
 
     def __call__(self, *args: Any) -> tuple[Any, ...]:
-        # floating-point exceptions never raise or warn (spec 3.1): the values say it all
         try:
-            if self._errstate is None:
-                outs = self._fn(*args)
-            else:
-                with self._errstate(all="ignore"):
-                    outs = self._fn(*args)
+            outs = self._run(*args)
         except LintraError as err:  # an EvaluationError of a kernel: name the equation
             raise err.at(program=self._graph.name, equation=self._where(err)) from None
         return self._fresh(outs, args) if self._shared else outs
