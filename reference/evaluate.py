@@ -4,7 +4,7 @@ Evaluation is a loop over equations that looks each primitive's record up and ap
 evaluation rule; calls push a frame on an explicit stack, so neither program length nor call
 depth uses Python recursion. Inputs are never mutated and nothing global changes (the mpmath
 domain's contexts are never changed once made). In the mpmath domain every equation's float
-results are put within the domain's exponent range (spec 3.1).
+results are put within the domain's exponent range (spec 3.0.1).
 """
 
 from __future__ import annotations
@@ -215,7 +215,7 @@ def run(
             raise err.at(
                 program=prog.name, location=e.loc, equation=f"equation {frame.pc + 1}: {e}"
             ) from None
-        if isinstance(d, MpDomain):  # sums and products may leave the range (spec 3.1)
+        if isinstance(d, MpDomain):  # sums and products may leave the range (spec 3.0.1)
             ys = tuple(d.within_range(y) if y.dtype == object else y for y in ys)
         for b, y in zip(e.outputs, ys):
             frame.env[b.name] = y
