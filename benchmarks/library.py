@@ -3,12 +3,12 @@
     python benchmarks/library.py [--quick] [--only NAME ...] [--systems NAME ...]
                                  [--markdown FILE] [--png FILE] [--json FILE]
 
-Each workload of ``workloads.py`` is written once more here as a Python function over an
-array namespace ``xp`` (``lintra.optimized.numpy``, ``autograd.numpy``, ``jax.numpy``) and once
-for PyTorch, and differentiated by each system as its users would: ``lo.jit(
-lo.value_and_grad(f))``, ``autograd.value_and_grad``, ``jax.value_and_grad`` eager and under
-``jax.jit``, and PyTorch eager (``torch.autograd.grad``). The hand-written NumPy reverse pass of
-``workloads.py`` is the yardstick. Everything runs in one process pinned to one core with one
+Each workload of ``workloads.py`` is a Python function written once over an array namespace
+(``Workload.loss(xp)``: ``lintra.optimized.numpy``, ``autograd.numpy``, ``jax.numpy``, and
+PyTorch through a few renamed functions), differentiated by each system as its users would:
+``lo.jit(lo.value_and_grad(f))``, ``autograd.value_and_grad``, ``jax.value_and_grad`` eager and
+under ``jax.jit``, and PyTorch eager (``torch.autograd.grad``). The hand-written NumPy reverse
+pass of ``workloads.py`` is the yardstick. Everything runs in one process pinned to one core with one
 BLAS/OpenMP thread and the allocator settings of ``compare.py``; every gradient is checked
 against the hand-written one before anything is timed; systems are interleaved round by round
 and the tables show medians. Peak memory of one call is measured with ``tracemalloc`` for the
@@ -47,72 +47,7 @@ HAND_WRITTEN = "numpy (hand-written VJP)"
 
 
 # --------------------------------------------------------------------------------------------
-# The workloads as NumPy-style functions of a namespace xp (same operations as workloads.py)
-
-
-def mlp_loss(xp: Any, batch: int) -> Callable[..., Any]:
-    def loss(x, y, w1, b1, w2, b2, w3, b3):
-        h1 = xp.tanh(x @ w1 + b1)
-        h2 = xp.tanh(h1 @ w2 + b2)
-        logits = h2 @ w3 + b3
-        z = logits - xp.max(logits, axis=1, keepdims=True)
-        logp = z - xp.log(xp.sum(xp.exp(z), axis=1, keepdims=True))
-        return -xp.sum(y * logp) / batch
-    return loss
-
-
-def rosen_loss(xp: Any) -> Callable[..., Any]:
-    def loss(x):
-        x0, x1 = x[:-1], x[1:]
-        return xp.sum(100.0 * (x1 - x0 * x0) ** 2 + (1.0 - x0) ** 2)
-    return loss
-
-
-def elementwise_loss(xp: Any) -> Callable[..., Any]:
-    def loss(x):
-        a = xp.sin(x)
-        b = xp.exp(a)
-        c = xp.tanh(b)
-        e = c * x + 1.0
-        f = xp.log1p(e)
-        h = xp.sqrt(xp.cos(f))
-        k = xp.exp(-(h / x))
-        m = (k + a) ** 2
-        q = xp.sqrt(xp.sin(m) + 2.0)
-        r = xp.tanh(q)
-        t = xp.log1p(r * b)
-        w = xp.cos(t) / e + x
-        return xp.sum(w * c)
-    return loss
-
-
-def tiny_loss(xp: Any, iterations: int) -> Callable[..., Any]:
-    def loss(x):
-        for _ in range(iterations):
-            x = x * 1.0001 + 0.001 * xp.sin(x)
-        return xp.sum(x)
-    return loss
-
-
-def rnn_loss(xp: Any, steps: int) -> Callable[..., Any]:
-    def loss(w, u, b, xs, h0):
-        h = h0
-        for t in range(steps):
-            h = xp.tanh(w @ h + u @ xs[t] + b)
-        return xp.sum(h * h)
-    return loss
-
-
-def pde_loss(xp: Any, steps: int, k: float, dt: float) -> Callable[..., Any]:
-    def loss(u0, r):
-        u = u0
-        rdt = r * dt
-        for _ in range(steps):
-            left = xp.concatenate([u[-1:], u[:-1]])
-            right = xp.concatenate([u[1:], u[:1]])
-            u = u + k * (left + right - 2.0 * u) + u * (1.0 - u) * rdt
-        return xp.sum(u * u)
-    return loss
+# PyTorch's spelling of the names the workloads use
 
 
 class _TorchNamespace:
@@ -132,23 +67,6 @@ class _TorchNamespace:
 
     def concatenate(self, xs):
         return self.torch.cat(xs)
-
-
-def loss_for(name: str, xp: Any) -> Callable[..., Any]:
-    """The workload ``name`` of ``workloads.all_workloads()`` over namespace ``xp``."""
-    if name == "mlp":
-        return mlp_loss(xp, 128)
-    if name.startswith("rosen"):
-        return rosen_loss(xp)
-    if name == "elementwise":
-        return elementwise_loss(xp)
-    if name == "tiny_ops":
-        return tiny_loss(xp, 1000)
-    if name == "rnn_loop":
-        return rnn_loss(xp, 100)
-    if name == "pde":
-        return pde_loss(xp, 500, 0.01 * 10.0, 0.01)
-    raise KeyError(name)
 
 
 # --------------------------------------------------------------------------------------------
@@ -172,7 +90,7 @@ def _lintra(w: Workload) -> System | None:
         return None
     if not hasattr(lo, "value_and_grad"):
         return None
-    f = loss_for(w.name, lnp)
+    f = w.loss(lnp)
     return System("lintra.optimized", lo.jit(f),
                   lo.jit(lo.value_and_grad(f, argnums=w.argnums)), numpy_memory=True)
 
@@ -183,7 +101,7 @@ def _autograd(w: Workload) -> System | None:
         import autograd.numpy as anp
     except ImportError:
         return None
-    f = loss_for(w.name, anp)
+    f = w.loss(anp)
     rest = [k for k in range(len(w.inputs)) if k not in w.argnums]
 
     def of_differentiated(diff, others):
@@ -211,7 +129,7 @@ def _jax(w: Workload, jit: bool) -> System | None:
     jax.config.update("jax_enable_x64", True)
     if jit and w.name == "pde":  # 7,500 unrolled operations: XLA compiles for minutes
         return None
-    f = loss_for(w.name, jnp)
+    f = w.loss(jnp)
     vg = jax.value_and_grad(f, argnums=w.argnums)
     primal = jax.jit(f) if jit else f
     vg = jax.jit(vg) if jit else vg
@@ -231,7 +149,7 @@ def _torch(w: Workload) -> System | None:
     except ImportError:
         return None
     torch.set_num_threads(1)
-    f = loss_for(w.name, _TorchNamespace())
+    f = w.loss(_TorchNamespace())
 
     def primal(*args):
         with torch.no_grad():

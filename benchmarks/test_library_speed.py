@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from library import loss_for
 from workloads import all_workloads
 
 import lintra.optimized as lo
@@ -27,7 +26,7 @@ WORKLOADS = {w.name: w for w in all_workloads()}
 @pytest.mark.parametrize("name", sorted(WORKLOADS))
 def test_lintra_value_and_grad(benchmark, name: str) -> None:
     w = WORKLOADS[name]
-    step = lo.jit(lo.value_and_grad(loss_for(name, lnp), argnums=w.argnums))
+    step = lo.jit(lo.value_and_grad(w.loss(lnp), argnums=w.argnums))
     step(*w.inputs)  # trace, transform and compile outside the timing
     benchmark(step, *w.inputs)
 

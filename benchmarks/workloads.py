@@ -3,8 +3,10 @@ as a plain NumPy function, and with a hand-written NumPy reverse pass (value and
 which is the practical limit for an AD system that runs on NumPy.
 
 Each :class:`Workload` gives ``program`` (lintra text), ``inputs`` (arrays, seeded),
-``argnums`` (the parameters the gradient is taken of), ``primal(*inputs)`` and
-``value_and_grad(*inputs) -> (value, (gradients...))`` in NumPy.
+``argnums`` (the parameters the gradient is taken of), ``loss(xp)`` (the function written
+once over an array namespace ``xp``: NumPy, ``lintra.optimized.numpy``, ``autograd.numpy``,
+``jax.numpy``), ``primal = loss(numpy)`` and ``value_and_grad(*inputs) -> (value,
+(gradients...))``, the hand-written NumPy reverse pass.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ class Workload:
     argnums: tuple[int, ...]
     primal: Callable[..., Any]
     value_and_grad: Callable[..., tuple[Any, tuple[np.ndarray, ...]]]
+    loss: Callable[[Any], Callable[..., Any]]
 
 
 def _rng(seed: int) -> np.random.Generator:
@@ -74,13 +77,15 @@ def mlp(x: f64[{batch}, {d0}], y: f64[{batch}, {d3}], w1: f64[{d0}, {d1}], b1: f
 """
     text = _flatten(text)
 
-    def primal(x, y, w1, b1, w2, b2, w3, b3):
-        h1 = np.tanh(x @ w1 + b1)
-        h2 = np.tanh(h1 @ w2 + b2)
-        logits = h2 @ w3 + b3
-        z = logits - logits.max(axis=1, keepdims=True)
-        logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
-        return -(y * logp).sum() / batch
+    def loss(xp):
+        def f(x, y, w1, b1, w2, b2, w3, b3):
+            h1 = xp.tanh(x @ w1 + b1)
+            h2 = xp.tanh(h1 @ w2 + b2)
+            logits = h2 @ w3 + b3
+            z = logits - xp.max(logits, axis=1, keepdims=True)
+            logp = z - xp.log(xp.sum(xp.exp(z), axis=1, keepdims=True))
+            return -xp.sum(y * logp) / batch
+        return f
 
     def value_and_grad(x, y, w1, b1, w2, b2, w3, b3):
         h1 = np.tanh(x @ w1 + b1)
@@ -101,7 +106,8 @@ def mlp(x: f64[{batch}, {d0}], y: f64[{batch}, {d3}], w1: f64[{d0}, {d1}], b1: f
 
     return Workload("mlp", f"tanh MLP {'-'.join(map(str, sizes))}, batch {batch}, softmax "
                     "cross-entropy; gradient w.r.t. W1, b1, W2, b2, W3, b3", text,
-                    (x, y, w1, b1, w2, b2, w3, b3), (2, 3, 4, 5, 6, 7), primal, value_and_grad)
+                    (x, y, w1, b1, w2, b2, w3, b3), (2, 3, 4, 5, 6, 7), loss(np), value_and_grad,
+                    loss)
 
 
 def _flatten(text: str) -> str:
@@ -135,9 +141,11 @@ def rosenbrock(n: int) -> Workload:
     return r
 """
 
-    def primal(x):
-        x0, x1 = x[:-1], x[1:]
-        return np.sum(100.0 * (x1 - x0 * x0) ** 2 + (1.0 - x0) ** 2)
+    def loss(xp):
+        def f(x):
+            x0, x1 = x[:-1], x[1:]
+            return xp.sum(100.0 * (x1 - x0 * x0) ** 2 + (1.0 - x0) ** 2)
+        return f
 
     def value_and_grad(x):
         x0, x1 = x[:-1], x[1:]
@@ -150,7 +158,7 @@ def rosenbrock(n: int) -> Workload:
         return value, (g,)
 
     return Workload(f"rosen_{'small' if n <= 100 else 'large'}", f"Rosenbrock, n = {n:,}",
-                    text, (x,), (0,), primal, value_and_grad)
+                    text, (x,), (0,), loss(np), value_and_grad, loss)
 
 
 # --------------------------------------------------------------------------------------------
@@ -187,20 +195,22 @@ def elementwise(n: int = 1_000_000) -> Workload:
     return y
 """
 
-    def primal(x):
-        a = np.sin(x)
-        b = np.exp(a)
-        c = np.tanh(b)
-        e = c * x + 1.0
-        f = np.log1p(e)
-        h = np.sqrt(np.cos(f))
-        k = np.exp(-(h / x))
-        m = (k + a) ** 2
-        q = np.sqrt(np.sin(m) + 2.0)
-        r = np.tanh(q)
-        t = np.log1p(r * b)
-        w = np.cos(t) / e + x
-        return np.sum(w * c)
+    def loss(xp):
+        def f(x):
+            a = xp.sin(x)
+            b = xp.exp(a)
+            c = xp.tanh(b)
+            e = c * x + 1.0
+            f_ = xp.log1p(e)
+            h = xp.sqrt(xp.cos(f_))
+            k = xp.exp(-(h / x))
+            m = (k + a) ** 2
+            q = xp.sqrt(xp.sin(m) + 2.0)
+            r = xp.tanh(q)
+            t = xp.log1p(r * b)
+            w = xp.cos(t) / e + x
+            return xp.sum(w * c)
+        return f
 
     def value_and_grad(x):
         a = np.sin(x)
@@ -255,7 +265,7 @@ def elementwise(n: int = 1_000_000) -> Workload:
         return value, (dx,)
 
     return Workload("elementwise", f"chain of 23 elementwise operations on n = {n:,}, then "
-                    "a sum", text, (x,), (0,), primal, value_and_grad)
+                    "a sum", text, (x,), (0,), loss(np), value_and_grad, loss)
 
 
 # --------------------------------------------------------------------------------------------
@@ -272,10 +282,12 @@ def tiny_ops(iterations: int = 1000) -> Workload:
     lines += [f"    r = reduce_sum(v{iterations}, axes=(0,))", "    return r"]
     text = "\n".join(lines) + "\n"
 
-    def primal(x):
-        for _ in range(iterations):
-            x = x * 1.0001 + 0.001 * np.sin(x)
-        return np.sum(x)
+    def loss(xp):
+        def f(x):
+            for _ in range(iterations):
+                x = x * 1.0001 + 0.001 * xp.sin(x)
+            return xp.sum(x)
+        return f
 
     def value_and_grad(x):
         tape = []
@@ -289,7 +301,7 @@ def tiny_ops(iterations: int = 1000) -> Workload:
 
     return Workload("tiny_ops", f"{iterations} iterations of x = x·1.0001 + 0.001·sin(x) on a "
                     f"length-3 array ({4 * iterations} operations), then a sum", text, (x,),
-                    (0,), primal, value_and_grad)
+                    (0,), loss(np), value_and_grad, loss)
 
 
 # --------------------------------------------------------------------------------------------
@@ -319,11 +331,13 @@ def rnn(steps: int = 100, hidden: int = 64, inputs: int = 32) -> Workload:
               "    return loss"]
     text = "\n".join(lines) + "\n"
 
-    def primal(w, u, b, xs, h0):
-        h = h0
-        for t in range(steps):
-            h = np.tanh(w @ h + u @ xs[t] + b)
-        return np.sum(h * h)
+    def loss(xp):
+        def f(w, u, b, xs, h0):
+            h = h0
+            for t in range(steps):
+                h = xp.tanh(w @ h + u @ xs[t] + b)
+            return xp.sum(h * h)
+        return f
 
     def value_and_grad(w, u, b, xs, h0):
         hs = [h0]
@@ -342,7 +356,7 @@ def rnn(steps: int = 100, hidden: int = 64, inputs: int = 32) -> Workload:
 
     return Workload("rnn_loop", f"tanh RNN unrolled over {steps} steps, hidden {hidden}, "
                     f"input {inputs}, loss sum(h_T²); gradient w.r.t. W, U, b", text,
-                    (w, u, b, xs, h0), (0, 1, 2), primal, value_and_grad)
+                    (w, u, b, xs, h0), (0, 1, 2), loss(np), value_and_grad, loss)
 
 
 # --------------------------------------------------------------------------------------------
@@ -377,11 +391,16 @@ def pde(n: int = 256, steps: int = 500, dt: float = 0.01, diffusion: float = 10.
               "    return loss"]
     text = "\n".join(lines) + "\n"
 
-    def primal(u0, r):
-        u = u0
-        for _ in range(steps):
-            u = u + k * (np.roll(u, 1) + np.roll(u, -1) - 2.0 * u) + u * (1.0 - u) * (r * dt)
-        return np.sum(u * u)
+    def loss(xp):
+        def f(u0, r):
+            u = u0
+            rdt = r * dt
+            for _ in range(steps):
+                left = xp.concatenate([u[-1:], u[:-1]])  # periodic neighbours
+                right = xp.concatenate([u[1:], u[:1]])
+                u = u + k * (left + right - 2.0 * u) + u * (1.0 - u) * rdt
+            return xp.sum(u * u)
+        return f
 
     def value_and_grad(u0, r):
         us = [u0]
@@ -401,7 +420,7 @@ def pde(n: int = 256, steps: int = 500, dt: float = 0.01, diffusion: float = 10.
 
     return Workload("pde", f"1-D reaction-diffusion, n = {n}, {steps} explicit steps with "
                     "periodic neighbours, loss sum(u²); gradient w.r.t. u0 and r", text,
-                    (u0, r), (0, 1), primal, value_and_grad)
+                    (u0, r), (0, 1), loss(np), value_and_grad, loss)
 
 
 def all_workloads() -> list[Workload]:
