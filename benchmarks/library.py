@@ -8,12 +8,12 @@ Each workload of ``workloads.py`` is a Python function written once over an arra
 PyTorch through a few renamed functions), differentiated by each system as its users would:
 ``lo.jit(lo.value_and_grad(f))``, ``autograd.value_and_grad``, ``jax.value_and_grad`` eager and
 under ``jax.jit``, and PyTorch eager (``torch.autograd.grad``). The hand-written NumPy reverse
-pass of ``workloads.py`` is the yardstick. Everything runs in one process pinned to one core with one
-BLAS/OpenMP thread and the allocator settings of ``compare.py``; every gradient is checked
-against the hand-written one before anything is timed; systems are interleaved round by round
-and the tables show medians. Peak memory of one call is measured with ``tracemalloc`` for the
-systems whose arrays are NumPy's (it does not see JAX's or PyTorch's buffers). A system that is
-not installed (the ``peers`` extra) is left out and the table says so.
+pass of ``workloads.py`` is the yardstick. Everything runs in one process pinned to one core
+with one BLAS/OpenMP thread and the allocator settings of ``compare.py``; every gradient is
+checked against the hand-written one before anything is timed; systems are interleaved round by
+round and the tables show medians. Peak memory of one call is measured with ``tracemalloc`` for
+the systems whose arrays are NumPy's (it does not see JAX's or PyTorch's buffers). A system
+that is not installed (the ``peers`` extra) is left out and the table says so.
 """
 
 from __future__ import annotations
