@@ -165,7 +165,9 @@ def _trace(fn: Callable[..., Any], leaves: list[Any], tree: Any,
 class Runnable:
     """A graph and, made on first concrete call, its plan. ``graph`` is ordinary; ``shown``
     is the same computation as the transformation built it (with its linear types), for
-    display; ``plan_graph`` the same values computed as the plan should run them. An
+    display; ``plan_graph`` the same values computed as the plan should run them, which is
+    also what a call on traced values inlines (so that ``jit(value_and_grad(f))`` keeps the
+    rematerialization of ``value_and_grad(f)``). An
     argument of another array library (a CuPy array, with the ``gpu`` extra) runs a plan
     bound to that library's table, the other arguments moved to it; results stay there."""
 
@@ -183,7 +185,7 @@ class Runnable:
         for x in inputs:
             kind = type(x)
             if kind is Tracer:
-                return _inline(self.graph, inputs)
+                return _inline(self.plan_graph, inputs)
             if kind is not np.ndarray and device is None and kind not in _SCALARS:
                 tab = table_of(x)
                 if tab is not _NUMPY:

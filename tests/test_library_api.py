@@ -573,3 +573,34 @@ def test_device_arrays_run_on_their_library(monkeypatch: pytest.MonkeyPatch) -> 
     xp.used.clear()
     jac = lo.jacrev(lambda v: lnp.sin(v) * 2.0)(xp.asarray(x))
     assert "stack" in xp.used and np.array_equal(np.asarray(jac), np.diag(np.cos(x) * 2.0))
+
+
+def test_jit_of_a_gradient_keeps_its_rematerialized_plan() -> None:
+    """jit(value_and_grad(f)) inlines the gradient's plan graph, whose cheap residuals are
+    recomputed in the backward sweep, not the graph that keeps them: its peak memory is that
+    of value_and_grad(f) run alone, within one array (keeping the residuals would add about
+    one array per step: thirty here)."""
+    import gc
+    import tracemalloc
+
+    def f(u0, r):
+        u = u0
+        for _ in range(30):
+            left = lnp.concatenate([u[-1:], u[:-1]])
+            right = lnp.concatenate([u[1:], u[:1]])
+            u = u + 0.1 * (left + right - 2.0 * u) + u * (1.0 - u) * r
+        return lnp.sum(u * u)
+
+    def peak(fn: Any, args: tuple) -> int:
+        fn(*args)
+        gc.collect()
+        tracemalloc.start()
+        try:
+            fn(*args)
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    args = (np.linspace(0.0, 1.0, 4096), np.float64(0.005))
+    alone = lo.value_and_grad(f, argnums=(0, 1))
+    assert peak(lo.jit(alone), args) <= peak(alone, args) + args[0].nbytes
