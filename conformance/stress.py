@@ -466,7 +466,7 @@ def ulp_at(value: object, dtype: DType) -> object:
 
 
 def negative_zero(point: tuple[float, ...]) -> bool:
-    """Whether an operand is -0: the mpmath truth is the value at +0 there (spec 3.1), so the
+    """Whether an operand is -0: the mpmath truth is the value at +0 there (spec 3.0.1), so the
     sign of an infinite partial is a float64 fact the truth cannot confirm."""
     return any(v == 0 and math.copysign(1.0, v) < 0 for v in point)
 

@@ -159,7 +159,7 @@ def evaluate_until_stable(program: Program, args: Sequence[object], dps: int = 4
     ``dps`` digits up to ``max_dps`` (module docstring). Elements that never settle are
     returned with ``settled`` False and a reason: a caller must not compare against them.
 
-    Arguments are taken as the mpmath domain takes them (spec 3.2 E-Args): binary floats
+    Arguments are taken as the mpmath domain takes them (spec 3.0.2 E-Args): binary floats
     exactly, decimal strings at each evaluation's own precision.
     """
     floors = [floor_of(t.array.dtype) for t in program.result_types]

@@ -1,4 +1,4 @@
-"""Number domains in which the reference evaluates programs (spec 3.1).
+"""Number domains in which the reference evaluates programs (spec 3.0.1).
 
 * :class:`Float64Domain`: each value is a NumPy array of its declared dtype (f64, f32, i64,
   i32, bool); float operations round as NumPy does for that dtype.
@@ -32,7 +32,7 @@ from lintra.reference.errors import LintraTypeError
 from lintra.reference.syntax import ArrayType, DType, LiteralValue
 
 EXPONENT_LIMIT = 4096
-"""The mpmath domain's exponent range (spec 3.1): a finite non-zero value has
+"""The mpmath domain's exponent range (spec 3.0.1): a finite non-zero value has
 ``2^-4096 <= |v| < 2^4096``; a result beyond it is ±inf (too large) or 0 (too small)."""
 
 _EXP_ARGUMENT_LIMIT = 4096

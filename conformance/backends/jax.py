@@ -363,7 +363,7 @@ NOTES = (
     "dynamic_slice and dynamic_update_slice clamp their starts before calling lax: "
     "lax.dynamic_slice wraps a negative start (adds the dimension's size) before XLA clamps, "
     "where the spec clamps it to 0",
-    "run-time errors of spec 3.3 are raised where values are concrete (evaluate); under "
+    "run-time errors of spec 3.0.3 are raised where values are concrete (evaluate); under "
     "jvp, vjp and linearize JAX's own value for such inputs stands",
 )
 

@@ -17,7 +17,7 @@ linear): whether the framework refuses to transpose it is the point of that chec
 
 Literal dtypes (spec 2.2) are therefore resolved at run time: a literal in a position that
 shares its dtype takes the dtype of the first variable among those positions, otherwise its
-default dtype. The run-time errors of spec 3.3 (integer division by zero, indices out of
+default dtype. The run-time errors of spec 3.0.3 (integer division by zero, indices out of
 range, ...) are raised as :class:`EvaluationError` wherever the values are concrete; inside a
 framework's tracing transformations they are not visible, and the framework's own value
 stands (the suite discards such inputs before they reach a backend).
@@ -93,7 +93,7 @@ class Eqn:
 
     def require(self, ok: Array, message: str) -> None:
         """Raise ``message`` as an :class:`EvaluationError` if the boolean array ``ok`` is
-        concrete and not all true (spec 3.3: values for which the spec defines no result).
+        concrete and not all true (spec 3.0.3: values for which the spec defines no result).
         Traced values cannot be inspected, and are let through."""
         values = self.framework.concrete(ok)
         if values is not None and not bool(np.all(values)):
@@ -255,7 +255,7 @@ def merged_results(program: Program, floats: Sequence[Any], others: Sequence[Any
 
 
 def argument(value: object, t: ArrayType, name: str) -> np.ndarray:
-    """``value`` as a NumPy array of type ``t`` (spec 3.2, E-Args): the shape must match, and
+    """``value`` as a NumPy array of type ``t`` (spec 3.0.2, E-Args): the shape must match, and
     an integer or bool parameter takes no fractional or non-boolean data."""
     arr = np.asarray(value)
     if arr.shape != t.shape:

@@ -525,7 +525,7 @@ NOTES = (
     "the map of torch.func.linearize is called once on zeros when made: it folds its "
     "constants lazily, and that first call fails inside torch.func.vjp (our transpose); after "
     "it, the map of atanh cannot be differentiated (docs/findings.md)",
-    "run-time errors of spec 3.3 are raised where values are concrete (evaluate); inside "
+    "run-time errors of spec 3.0.3 are raised where values are concrete (evaluate); inside "
     "torch.func transforms torch's own behaviour stands",
 )
 
