@@ -453,3 +453,18 @@ def test_two_operands_refused() -> None:
         check(p)
     with pytest.raises(LintraTypeError, match="sin takes 1"):
         lo.compile(p).evaluate(np.zeros(2))
+
+
+@pytest.mark.parametrize("square", ["square(x)", "integer_pow(x, y=2)"])
+def test_a_square_keeps_its_operand_not_a_coefficient(square: str) -> None:
+    """The JVP of a square is (2·dx)·x: the linear program reads x, a parameter already kept,
+    so partial evaluation saves no new array 2x (the value_and_grad memory of Rosenbrock);
+    the tangent equals 2x·dx bit for bit (doubling is exact)."""
+    p = parse_program(f"def f(x: f64[3]) -> f64[3]:\n    y = {square}\n    return y\n")
+    compiled = lo.compile(p)
+    primal, _ = compiled.unzipped_programs()
+    residuals = primal.outputs[len(p.outputs):]
+    assert [r.name for r in residuals] == [primal.inputs[0].name]
+    x, dx = np.array([0.1, -3.0, 7.5]), np.array([1.0, 0.3, -2.5])
+    _, (dy,) = compiled.jvp((x,), (dx,))
+    assert np.array_equal(dy, 2.0 * x * dx)

@@ -535,9 +535,12 @@ def _abs_coefficient(b: Builder, x: Atom, y: Var) -> Atom:
     return b.op("sign", x)
 
 
-def _square_coefficient(b: Builder, x: Atom, y: Var) -> Atom:
-    """2x"""
-    return b.op("mul", _lit(2.0, x), x)
+def _square_jvp(b: Builder, e: Eqn, dxs: Sequence[Var | None]) -> list[Var | None]:
+    """dy = (2·dx)·x: the bits of 2x·dx wherever neither doubling overflows (doubling is
+    exact), with ``x`` itself as the residual the backward sweep reads instead of a new
+    array 2x (as ``mul(v, v)`` differentiates)."""
+    (dx,) = dxs
+    return [b.op("mul", b.op("mul", dx, Lit(2.0, dx.type.dtype)), e.ins[0])]  # type: ignore
 
 
 def _log_jvp(b: Builder, e: Eqn, dxs: Sequence[Var | None]) -> list[Var | None]:
@@ -565,7 +568,7 @@ def _cbrt_jvp(b: Builder, e: Eqn, dxs: Sequence[Var | None]) -> list[Var | None]
 
 
 def _integer_pow_jvp(b: Builder, e: Eqn, dxs: Sequence[Var | None]) -> list[Var | None]:
-    """n = 0: zero; n = 1: dx; n = 2: 2x·dx; otherwise (n·x^k)·x^(n−1−k)·dx with
+    """n = 0: zero; n = 1: dx; n = 2: (2·dx)·x; otherwise (n·x^k)·x^(n−1−k)·dx with
     k = ⌊(n − 1)/2⌋: both halves are normal wherever n·x^(n−1) is (x^(n−1) alone may be
     subnormal), and both exponents stay within the type rule's range."""
     (dx,) = dxs
@@ -576,7 +579,7 @@ def _integer_pow_jvp(b: Builder, e: Eqn, dxs: Sequence[Var | None]) -> list[Var 
     if n == 1:
         return [dx]
     if n == 2:
-        return [scale(b, _square_coefficient(b, x, e.outs[0]), dx)]  # type: ignore[arg-type]
+        return _square_jvp(b, e, dxs)
     k = (n - 1) // 2
     low, high = (x if m == 1 else b.op("integer_pow", x, y=m) for m in (k, n - 1 - k))
     c = b.op("mul", b.op("mul", _lit(float(n), x), low), high)
@@ -639,7 +642,7 @@ RULES = (
     _unary("floor", _float_infer, ufunc("floor"), _zero_jvp),
     _unary("ceil", _float_infer, ufunc("ceil"), _zero_jvp),
     _unary("round", _float_infer, _kernel_code(_round_kernel), _zero_jvp),
-    _unary("square", _numeric_infer, ufunc("square"), _chain(_square_coefficient)),
+    _unary("square", _numeric_infer, ufunc("square"), _square_jvp),
     Rule("integer_pow", "unary", _integer_pow_infer, _integer_pow_code,
          params={"y": REQUIRED}, normalize=_integer_pow_normalize, jvp=_integer_pow_jvp,
          min_operands=1, max_operands=1),
