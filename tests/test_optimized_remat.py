@@ -3,6 +3,9 @@ with the same bits and never a larger live set."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -16,6 +19,9 @@ from lintra.optimized.remat import recompute_from_sources, rematerialize
 from lintra.reference.parse import parse_program
 from lintra.reference.syntax import DType, Program
 from tests.harness import same_bits
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+import workloads
 
 
 def reaction_diffusion(steps: int, n: int = 8) -> str:
@@ -98,30 +104,12 @@ def test_cheap_chains_are_recomputed_and_only_the_states_are_kept() -> None:
         same_bits(got, want)
 
 
-def tanh_rnn(steps: int, n: int = 4, m: int = 3) -> str:
-    """A small version of the benchmark's tanh RNN (benchmarks/workloads.py)."""
-    mv = "contracting_dims=((1,), (0,))"
-    lines = [f"def rnn(w: f64[{n}, {n}], u: f64[{n}, {m}], b: f64[{n}], xs: f64[{steps}, {m}], "
-             f"h0: f64[{n}]) -> f64[]:", "    h_0 = copy(h0)"]
-    for t in range(steps):
-        lines += [f"    r{t} = slice(xs, start=({t}, 0), limit=({t + 1}, {m}))",
-                  f"    x{t} = reshape(r{t}, new_sizes=({m},))",
-                  f"    p{t} = dot_general(w, h_{t}, {mv})",
-                  f"    q{t} = dot_general(u, x{t}, {mv})",
-                  f"    s{t} = add(p{t}, q{t})",
-                  f"    z{t} = add(s{t}, b)",
-                  f"    h_{t + 1} = tanh(z{t})"]
-    lines += [f"    sq = mul(h_{steps}, h_{steps})", "    loss = reduce_sum(sq, axes=(0,))",
-              "    return loss"]
-    return "\n".join(lines) + "\n"
-
-
 def test_a_tanh_rnn_keeps_one_array_per_step() -> None:
     """h = tanh(z) and tanh'(z) (computed from z, spec 3.1) are two residuals per step, both
     recomputed from the step's pre-activation, which is kept instead; each step's input, a
     view of a parameter, is made again where the backward sweep reads it."""
     steps, n, m = 5, 4, 3
-    program = parse_program(tanh_rnn(steps, n, m))
+    program = parse_program(workloads.rnn(steps, hidden=n, inputs=m).program)
     graph, start = gradient_graph(program)
     after, after_start = recompute_from_sources(graph, start)
     assert after is not graph
