@@ -91,17 +91,20 @@ def _cache_of(fn: Callable[..., Any]) -> dict[Any, Staged] | None:
     """The cache of ``fn``'s traces, kept with the user's function (weakly) under the
     chain of transformations applied to it, so that ``grad(grad(f))`` made anew finds the
     traces of the last one."""
-    chain = []
-    while isinstance(fn, Transformed):
-        chain.append(fn.options())
-        fn = fn.fn
+    if isinstance(fn, Transformed):
+        root, chain = fn.root_and_chain
+    else:
+        root, chain = fn, ()
     try:
-        per_function = _CACHES.get(fn)
+        per_function = _CACHES.get(root)
         if per_function is None:
-            per_function = _CACHES[fn] = {}
+            per_function = _CACHES[root] = {}
     except TypeError:  # not weakly referenceable or not hashable: traced every call
         return None
-    return per_function.setdefault(tuple(chain), {})
+    cache = per_function.get(chain)
+    if cache is None:
+        cache = per_function[chain] = {}
+    return cache
 
 
 def _name_of(fn: Callable[..., Any]) -> str:
@@ -463,8 +466,10 @@ def _value_index(staged: Staged, has_aux: bool, what: str, site: Site) -> int:
     return 0
 
 
-def _inputs(staged: Staged, leaves: Sequence[Any]) -> list[Any]:
-    return [*leaves, *staged.consts]
+def _inputs(staged: Staged, leaves: list[Any]) -> list[Any]:
+    """The graph's arguments: the argument leaves, then the captured values (the leaves
+    themselves when nothing was captured: a cached call allocates as little as it can)."""
+    return [*leaves, *staged.consts] if staged.consts else leaves
 
 
 def _unflatten_grads(grads: list[Any], ranges: list[tuple[int, int, Any]],
@@ -501,6 +506,20 @@ class Transformed:
         self.static_argnums = static_argnums
         self.__name__ = f"{kind}_{_name_of(fn)}"
         self.__doc__ = getattr(fn, "__doc__", None)
+        self._root_and_chain: tuple[Callable[..., Any], tuple] | None = None
+        self._argnums_for: dict[int, tuple[int, ...]] = {}  # by number of arguments
+
+    @property
+    def root_and_chain(self) -> tuple[Callable[..., Any], tuple]:
+        """The user's function under the transformations and the chain of their options,
+        outermost first (the key of the trace cache; worked out on first use)."""
+        if self._root_and_chain is None:
+            chain, fn = [], self
+            while isinstance(fn, Transformed):
+                chain.append(fn.options())
+                fn = fn.fn
+            self._root_and_chain = (fn, tuple(chain))
+        return self._root_and_chain
 
     def _key(self) -> tuple:
         return (self.fn, *self.options())
@@ -584,23 +603,29 @@ class Transformed:
 
     def _jit(self, args: tuple, kwargs: dict) -> Any:
         staged, leaves = stage(self.fn, args, kwargs, self.static_argnums)
-        run = staged.get("jit", lambda: Runnable(staged.graph))
+        run = staged.derived.get("jit")
+        if run is None:
+            run = staged.derived["jit"] = Runnable(staged.graph)
         return optree.tree_unflatten(staged.out_tree, run(_inputs(staged, leaves)))
 
     def _grad(self, args: tuple, kwargs: dict) -> Any:
-        site = user_site()
         what = "grad" if self.kind == "grad" else "value_and_grad"
-        nums = _argnums_tuple(self.argnums, len(args), site)
+        nums = self._argnums_for.get(len(args))
+        if nums is None:
+            nums = _argnums_tuple(self.argnums, len(args), user_site())
+            self._argnums_for[len(args)] = nums
         staged, leaves = stage(self.fn, args, kwargs)
-        ranges = _leaf_ranges(args)
-        wrt = tuple(_float_leaves(staged, ranges, nums, what, site))
-        of = _value_index(staged, self.has_aux, what, site)
-
-        def make() -> Runnable:
-            graph, remat = grad_of(staged.graph, wrt, of)
-            return Runnable(graph, remat)
-
-        run = staged.get(("grad", wrt, of), make)
+        # What a call needs beyond the trace depends on the signature only: worked out
+        # (and every misuse reported) on the signature's first call, then looked up.
+        key = ("grad", nums, self.has_aux)
+        prepared = staged.derived.get(key)
+        if prepared is None:
+            site = user_site()
+            ranges = _leaf_ranges(args)
+            wrt = tuple(_float_leaves(staged, ranges, nums, what, site))
+            of = _value_index(staged, self.has_aux, what, site)
+            prepared = staged.derived[key] = (ranges, Runnable(*grad_of(staged.graph, wrt, of)))
+        ranges, run = prepared
         outs = run(_inputs(staged, leaves))
         n_out = len(staged.graph.outputs)
         grads = _unflatten_grads(outs[n_out:], ranges, nums, _is_single(self.argnums))
