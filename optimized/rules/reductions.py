@@ -9,7 +9,8 @@ with nan last (NumPy's stable sort and ``lexsort``).
 
 Derivatives follow the spec's "Derivatives" section: reduce_max/min and cummax take the mean
 of the tangents of the elements equal to the extreme (chapter 6); cumprod's partials are the
-products of the other factors, computed without division; sort permutes the tangents as the
+products of the other factors, computed without division by a work-efficient scan whose
+arrays are linear in the axis length; sort permutes the tangents as the
 evaluation permutes the operands, by a ``gather`` at the permutation (sorting an ``iota``
 along with the keys gives it).
 """
@@ -19,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from lintra.optimized.arrays import ArrayTable
-from lintra.optimized.ir import AType, Builder, Eqn, Lit, Var
+from lintra.optimized.ir import Atom, AType, Builder, Eqn, Lit, Var
 from lintra.optimized.rules.base import NEVER, NUMERIC, REQUIRED, CodeContext, Rule, together
 from lintra.optimized.rules.special import (
     axis_in,
@@ -387,20 +388,93 @@ def _pair_mask(b: Builder, compare: str, shape: tuple[int, ...], axis: int) -> V
                 broadcast_dimensions=(axis, axis + 1))
 
 
+def _along(b: Builder, v: Var, axis: int, lo: int, hi: int, step: int = 1) -> Var:
+    """``v[lo:hi:step]`` along ``axis``, everything along the other axes."""
+    shape = v.type.shape
+    return b.op("slice", v, start=tuple(lo if d == axis else 0 for d in range(len(shape))),
+                limit=tuple(hi if d == axis else n for d, n in enumerate(shape)),
+                strides=tuple(step if d == axis else 1 for d in range(len(shape))))
+
+
+def _padded(b: Builder, v: Var, fill: Atom, axis: int, before: int, after: int) -> Var:
+    """``v`` with ``before`` and ``after`` copies of ``fill`` around it along ``axis``."""
+    rank = v.type.rank
+    return b.op("pad", v, fill, low=tuple(before if d == axis else 0 for d in range(rank)),
+                high=tuple(after if d == axis else 0 for d in range(rank)))
+
+
+def _interleave(b: Builder, even: Var, odd: Var, axis: int) -> Var:
+    """The array with ``even`` at the even positions of ``axis`` and ``odd`` at the odd ones:
+    stacked on a new axis after ``axis``, which a reshape folds into it."""
+    pair = b.op("concatenate", b.op("expand_dims", even, dimensions=(axis + 1,)),
+                b.op("expand_dims", odd, dimensions=(axis + 1,)), dimension=axis + 1)
+    shape = even.type.shape
+    return b.op("reshape", pair, new_sizes=(*shape[:axis], 2 * shape[axis], *shape[axis + 1:]))
+
+
 def _cumprod_jvp(b: Builder, e: Eqn, dxs: Sequence[Var | None]) -> list[Var | None]:
-    """dy_i = Σ_(j ≤ i) (Π_(k ≤ i, k ≠ j) x_k)·dx_j: each coefficient is the sequential
-    product of the factors with 1 in place of x_j, so it is exact where x has zeros and
-    within the claim's γ elsewhere (no division)."""
-    x = e.ins[0]
+    """dy solves dy_i = x_i·dy_(i−1) + y_(i−1)·dx_i (dy_(−1) = 0, y_(−1) = 1), computed as a
+    work-efficient scan of the affine maps t ↦ t·x_i + y_(i−1)·dx_i (spec 3.7): an
+    up-sweep composes neighbouring maps (factor A, offset B) level by level, a down-sweep
+    applies each level's composed prefix to the pairs after it. The partial ∂y_i/∂x_j is
+    y_(j−1) times products of disjoint runs of x after j: no division (exact at zeros), at
+    most i − 1 roundings; the arrays of all levels together are linear in the axis length.
+    The axis is first padded to a power of two with the identity map (1, 0), placed after
+    the last element in the scan's direction."""
+    x, y, dx = e.ins[0], e.outs[0], dxs[0]
+    if x.type.size == 0:  # an empty result depends on nothing
+        return [None]
     axis, reverse = e.params["axis"], e.params["reverse"]
-    shape, along_i, along_j = _pair_layout(x.type, axis)
-    xi = b.op("broadcast_in_dim", x, shape=shape, broadcast_dimensions=along_i)
-    factors = b.op("select_n", _pair_mask(b, "eq", shape, axis), xi, Lit(1.0, x.type.dtype))
-    products = b.op("cumprod", factors, axis=axis + 1, reverse=reverse)
-    reached = _pair_mask(b, "le" if reverse else "ge", shape, axis)
-    coefficients = b.op("select_n", reached, Lit(0.0, x.type.dtype), products)
-    spread = b.op("broadcast_in_dim", dxs[0], shape=shape, broadcast_dimensions=along_j)
-    return [b.op("reduce_sum", b.op("mul", coefficients, spread), axes=(axis,))]
+    dtype, n = x.type.dtype, x.type.shape[axis]
+    width = 1 << (n - 1).bit_length()
+    # y_(i−1) in the scan's direction: y shifted by one, 1 entering at the scan's start
+    if reverse:
+        shifted = _padded(b, _along(b, y, axis, 1, n), Lit(1.0, dtype), axis, 0, 1)
+    else:
+        shifted = _padded(b, _along(b, y, axis, 0, n - 1), Lit(1.0, dtype), axis, 1, 0)
+    factor: Var = x
+    offset = b.op("mul", shifted, dx)
+    if width > n:
+        before, after = (width - n, 0) if reverse else (0, width - n)
+        factor = _padded(b, factor, Lit(1.0, dtype), axis, before, after)
+        offset = _padded(b, offset, b.zero(AType(dtype, ())), axis, before, after)
+    early = 1 if reverse else 0  # which of the positions 2k, 2k + 1 the scan meets first
+    sweep: list[tuple[Var, Var]] = []
+    while offset.type.shape[axis] > 1:
+        size = offset.type.shape[axis]
+        fa, sa = _along(b, factor, axis, early, size, 2), _along(b, factor, axis, 1 - early,
+                                                                  size, 2)
+        fb, sb = _along(b, offset, axis, early, size, 2), _along(b, offset, axis, 1 - early,
+                                                                  size, 2)
+        sweep.append((fa, fb))
+        if size > 2:  # the top level's composed factor is never read
+            factor = b.op("mul", fa, sa)
+        offset = b.op("add", b.op("mul", sa, fb), sb)
+    scanned = offset  # the inclusive scan at the later element of each pair, level by level
+    for fa, fb in reversed(sweep):
+        pairs = fb.type.shape[axis]
+        if pairs == 1:
+            early_part = fb
+        elif reverse:  # pair k follows pair k + 1
+            moved = b.op("add", b.op("mul", _along(b, fa, axis, 0, pairs - 1),
+                                     _along(b, scanned, axis, 1, pairs)),
+                         _along(b, fb, axis, 0, pairs - 1))
+            early_part = b.op("concatenate", moved, _along(b, fb, axis, pairs - 1, pairs),
+                              dimension=axis)
+        else:  # pair k follows pair k − 1
+            moved = b.op("add", b.op("mul", _along(b, fa, axis, 1, pairs),
+                                     _along(b, scanned, axis, 0, pairs - 1)),
+                         _along(b, fb, axis, 1, pairs))
+            early_part = b.op("concatenate", _along(b, fb, axis, 0, 1), moved,
+                              dimension=axis)
+        if reverse:
+            scanned = _interleave(b, scanned, early_part, axis)
+        else:
+            scanned = _interleave(b, early_part, scanned, axis)
+    if width > n:
+        scanned = _along(b, scanned, axis, width - n, width) if reverse else _along(
+            b, scanned, axis, 0, n)
+    return [scanned]
 
 
 def _cummax_jvp(b: Builder, e: Eqn, dxs: Sequence[Var | None]) -> list[Var | None]:

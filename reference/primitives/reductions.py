@@ -368,23 +368,105 @@ def pair_layout(x: ArrayType, axis: int) -> tuple[tuple[int, ...], tuple[int, ..
     return shape, at_i, at_j
 
 
+class AxisScan:
+    """Equations along one axis of a scan, emitted in the order a scan meets the elements:
+    the slices, paddings and interleavings of the work-efficient scan in :func:`cumprod_jvp`."""
+
+    def __init__(self, em: Emitter, x: ArrayType, axis: int, reverse: bool) -> None:
+        self.em, self.x, self.axis, self.reverse = em, x, axis, reverse
+        self.first = 1 if reverse else 0
+        """Of each pair of neighbours (2k, 2k + 1), the one the scan meets first."""
+
+    def take(self, v: Var, start: int, limit: int, stride: int = 1, hint: str = "c") -> Var:
+        """The elements start, start + stride, ... below limit along the axis."""
+        shape = self.em.array_type(v).shape
+        a = self.axis
+        return self.em.emit1(
+            "slice", v, hint=hint,
+            start=tuple(start if i == a else 0 for i in range(len(shape))),
+            limit=tuple(limit if i == a else n for i, n in enumerate(shape)),
+            strides=tuple(stride if i == a else 1 for i in range(len(shape))))
+
+    def extend(self, v: Var, value: Atom, count: int, at_start: bool, hint: str = "c") -> Var:
+        """v with ``count`` copies of ``value`` before (``at_start``) or after it."""
+        a, rank = self.axis, self.x.rank
+        low = tuple(count if i == a and at_start else 0 for i in range(rank))
+        high = tuple(count if i == a and not at_start else 0 for i in range(rank))
+        return self.em.emit1("pad", v, value, low=low, high=high, hint=hint)
+
+    def pairs(self, v: Var, hint: str = "c") -> tuple[Var, Var]:
+        """The first and the second element of each pair, in the scan's order."""
+        m = self.em.array_type(v).shape[self.axis]
+        return (self.take(v, self.first, m, 2, hint), self.take(v, 1 - self.first, m, 2, hint))
+
+    def interleave(self, first: Var, second: Var, hint: str = "dt") -> Var:
+        """The array whose pair k is (first_k, second_k) in the scan's order."""
+        em, a = self.em, self.axis
+        shape = em.array_type(first).shape
+        even, odd = (second, first) if self.reverse else (first, second)
+        stacked = em.emit1(
+            "concatenate", em.emit1("expand_dims", even, dimensions=(a + 1,), hint=hint),
+            em.emit1("expand_dims", odd, dimensions=(a + 1,), hint=hint),
+            dimension=a + 1, hint=hint)
+        size = (*shape[:a], 2 * shape[a], *shape[a + 1:])
+        return em.emit1("reshape", stacked, new_sizes=size, hint=hint)
+
+    def carry(self, prefix: Var, factors: Var, own: Var) -> Var:
+        """The inclusive scan at the first element of each pair: own_k alone for the pair
+        the scan meets first, else prefix (the scan up to the pair before) · factor_k +
+        own_k."""
+        em = self.em
+        h = em.array_type(own).shape[self.axis]
+        if h == 1:
+            return own
+        before, inner, edge = ((1, h), (0, h - 1), (h - 1, h)) if self.reverse else (
+            (0, h - 1), (1, h), (0, 1))
+        carried = em.emit1("add", em.emit1("mul", self.take(factors, *inner),
+                                           self.take(prefix, *before, hint="dt"), hint="dt"),
+                           self.take(own, *inner, hint="dt"), hint="dt")
+        head = self.take(own, *edge, hint="dt")
+        parts = (carried, head) if self.reverse else (head, carried)
+        return em.emit1("concatenate", *parts, dimension=self.axis, hint="dt")
+
+
 def cumprod_jvp(em: Emitter, xs: Atoms, ts: Tangents, ys: tuple[Var, ...], ps: Params
                 ) -> Tangents:
-    """dy_i = Σ_{j ≤ i} (Π_{k ≤ i, k ≠ j} x_k) dx_j: exact where x has zeros (no division)"""
+    """dy_i = Σ_(j ≤ i) y_(j−1)·(Π_(j < k ≤ i) x_k)·dx_j (y_(−1) = 1), the solution of the
+    recurrence dy_i = x_i·dy_(i−1) + y_(i−1)·dx_i, by a work-efficient scan of the pairs
+    (A, B) = (x_i, y_(i−1)·dx_i) under (A₁, B₁)∘(A₂, B₂) = (A₁A₂, B₁A₂ + B₂) (spec 3.7):
+    no division (exact where x has zeros), memory linear in x, each partial a product of the
+    other factors. The axis is padded to a power of two with (1, 0) after its last element
+    in the scan's order; an up-sweep combines neighbours level by level, a down-sweep
+    spreads the inclusive results back."""
     x = em.array_type(xs[0])
+    if 0 in x.shape:  # no element: nothing depends on x
+        return (None,)
     axis = normalize_axis(ps["axis"], x.rank)  # type: ignore[arg-type]
     reverse = bool(ps["reverse"])
-    shape, at_i, at_j = pair_layout(x, axis)
-    xi = em.emit1("broadcast_in_dim", xs[0], shape=shape, broadcast_dimensions=at_i, hint="c")
-    ii = em.emit1("iota", dtype="i64", shape=shape, dimension=axis + 1, hint="c")
-    jj = em.emit1("iota", dtype="i64", shape=shape, dimension=axis, hint="c")
-    factors = em.emit1("select_n", em.emit1("eq", ii, jj, hint="c"), xi, Literal(1.0), hint="c")
-    products = em.emit1("cumprod", factors, axis=axis + 1, reverse=reverse, hint="c")
-    before = em.emit1("le" if reverse else "ge", ii, jj, hint="c")
-    coefficients = em.emit1("select_n", before, Literal(0.0), products, hint="c")
-    dx = em.emit1("broadcast_in_dim", ts[0], shape=shape, broadcast_dimensions=at_j, hint="dt")
-    terms = em.emit1("mul", coefficients, dx, hint="dt")
-    return (em.emit1("reduce_sum", terms, axes=(axis,), hint="dt"),)
+    scan = AxisScan(em, x, axis, reverse)
+    n = x.shape[axis]
+    size = 1 << (n - 1).bit_length()
+    kept = (1, n) if reverse else (0, n - 1)
+    before = scan.extend(scan.take(ys[0], *kept), Literal(1.0), 1, at_start=not reverse)
+    a, b = xs[0], em.emit1("mul", before, ts[0], hint="dt")  # type: ignore[arg-type]
+    if size > n:
+        a = scan.extend(a, Literal(1.0), size - n, at_start=reverse)  # type: ignore[arg-type]
+        b = scan.extend(b, em.zero(ArrayType(x.dtype, ())), size - n, at_start=reverse,
+                        hint="dt")
+    levels = []
+    while em.array_type(b).shape[axis] > 1:  # up-sweep: pair k combines elements 2k, 2k + 1
+        a1, a2 = scan.pairs(a)  # type: ignore[arg-type]
+        b1, b2 = scan.pairs(b, hint="dt")
+        levels.append((a1, b1))
+        if em.array_type(a1).shape[axis] > 1:
+            a = em.emit1("mul", a1, a2, hint="c")
+        b = em.emit1("add", em.emit1("mul", a2, b1, hint="dt"), b2, hint="dt")
+    z = b
+    for a1, b1 in reversed(levels):  # down-sweep: z is the inclusive scan, level by level
+        z = scan.interleave(scan.carry(z, a1, b1), z)
+    if size > n:
+        z = scan.take(z, *((size - n, size) if reverse else (0, n)), hint="dt")
+    return (z,)
 
 
 def cummax_jvp(em: Emitter, xs: Atoms, ts: Tangents, ys: tuple[Var, ...], ps: Params
