@@ -38,7 +38,7 @@ from lintra.reference.check import check
 from lintra.reference.syntax import ArrayType, Atom, DType, Program
 
 JVP_EQUATIONS_PER_OPERAND = 13
-"""The largest number of equations a JVP rule emits per operand (spec 4.4)."""
+"""The largest number of equations a JVP rule emits per operand (spec 4.4), cumprod's aside."""
 TRANSPOSE_EQUATIONS_PER_OPERAND = 3
 """The largest number of equations a transpose rule emits per operand (spec 5.4)."""
 
@@ -1059,7 +1059,7 @@ def structure(backend: Backend, case: Case) -> CheckResult:
                 tally.fail(f"{label}: its last parameter is not linear")
         n = len(case.program.equations)
         k, u = _operands_and_uses(case.program)
-        jvp_limit = n + JVP_EQUATIONS_PER_OPERAND * k + k + u
+        jvp_limit = n + jvp_equations_allowed(case.program) + k + u
         if len(lp.equations) > jvp_limit:
             tally.fail(f"linear program has {len(lp.equations)} equations, spec 4.4 allows "
                        f"{jvp_limit}")
@@ -1070,6 +1070,30 @@ def structure(backend: Backend, case: Case) -> CheckResult:
                        f"{t_limit}")
         return tally.outcome(case, name)
     return _calls(case, name, body)
+
+
+def cumprod_jvp_equations(length: int) -> int:
+    """The most equations cumprod's JVP rule emits for a scanned axis of ``length`` (spec
+    3.7, *Sizes*): 18 per level of its scan, ⌈log₂ length⌉ levels, less 1; 3 for a length of
+    1 (y_(i−1)·dx alone) and none for an empty operand."""
+    if length <= 1:
+        return 3 * length
+    return 18 * (length - 1).bit_length() - 1
+
+
+def jvp_equations_allowed(p: Program) -> int:
+    """``r·k`` of spec 4.4's size bound: 13 equations per operand, except that a ``cumprod``
+    equation counts what its rule may emit for the length of its axis."""
+    typing = check(p)
+    total = 0
+    for e, et in zip(p.equations, typing.equations):
+        if e.primitive == "cumprod":
+            t = et.inputs[0].array
+            axis = int(et.params["axis"]) % t.rank
+            total += cumprod_jvp_equations(0 if 0 in t.shape else t.shape[axis])
+        else:
+            total += JVP_EQUATIONS_PER_OPERAND * len(e.inputs)
+    return total
 
 
 def _operands_and_uses(p: Program) -> tuple[int, int]:
