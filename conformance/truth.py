@@ -46,9 +46,9 @@ import mpmath
 import numpy as np
 
 from lintra.reference.check import ProgramTyping
-from lintra.reference.domains import MpDomain
+from lintra.reference.domains import MpDomain, within_range
 from lintra.reference.errors import LintraError
-from lintra.reference.evaluate import bind_arguments, run
+from lintra.reference.evaluate import bind_arguments, exact_argument, read_array, run
 from lintra.reference.primitives import lookup
 from lintra.reference.syntax import DType, Literal, Module, Program
 
@@ -187,7 +187,9 @@ def run_checked(typing: ProgramTyping, args: Sequence[object], d: MpDomain
     every equation: hashing the program to find its remembered typing cost more than
     most of those evaluations."""
     p = typing.program
-    env = bind_arguments(p, args, d)
+    env = _bound_mp_arguments(p, args, d)
+    if env is None:
+        env = bind_arguments(p, args, d)
     for index, (e, et) in enumerate(zip(p.equations, typing.equations)):
         xs = tuple(d.literal(a.value, vt.array.dtype) if isinstance(a, Literal) else env[a.name]
                    for a, vt in zip(e.inputs, et.inputs))
@@ -200,6 +202,62 @@ def run_checked(typing: ProgramTyping, args: Sequence[object], d: MpDomain
         for b, y in zip(e.outputs, ys):
             env[b.name] = d.within_range(y) if y.dtype == object else y
     return tuple(env[v.name] for v in p.outputs)
+
+
+def _bound_mp_arguments(p: Program, args: Sequence[object], d: MpDomain
+                        ) -> dict[str, np.ndarray] | None:
+    """``bind_arguments(p, args, d)`` (E-Args) where every float parameter is given an
+    mpmath number or an object array of them, of its shape (the oracle's points, the
+    analysis' values and bounds); ``None`` where an argument is anything else, or wrong,
+    which E-Args must read (and report). The same values: E-Args takes an mpmath number
+    ``v`` as ``d.ctx.mpf(v)`` within the exponent range, and ``d.ctx.mpf(v)`` of a number of
+    that context already normalized to its precision (an odd mantissa of at most that many
+    bits, or an exact 0, ±inf or nan) is ``v`` itself; only the others are converted.
+    Integer and boolean parameters go through E-Args' own steps. E-Args' pass over the
+    elements for other kinds of numbers, and its second application of the range, are what
+    this saves."""
+    if len(args) != len(p.inputs):
+        return None
+    ctx = d.ctx
+    own, prec = ctx.mpf, ctx.prec
+    env: dict[str, np.ndarray] = {}
+    try:
+        for b, value in zip(p.inputs, args):
+            if b.type is None:
+                return None
+            t = b.type.array
+            if not t.dtype.is_float:
+                arr = read_array(value, b.name, t)
+                if arr.shape != t.shape:
+                    return None
+                env[b.name] = d.argument(exact_argument(arr, b.name, t), t)
+                continue
+            if isinstance(value, np.ndarray):
+                if value.dtype != object or value.shape != t.shape:
+                    return None
+                flat = value.ravel().tolist()
+            elif t.shape == () and type(value).__module__.startswith("mpmath"):
+                flat = [value]
+            else:
+                return None
+            for k, v in enumerate(flat):
+                if type(v) is own:
+                    _, man, exp, bc = v._mpf_
+                    settled = (man & 1 and bc <= prec) if man else (exp or v._mpf_ == _ZERO)
+                elif type(v).__module__.startswith("mpmath"):
+                    settled = False
+                else:
+                    return None
+                flat[k] = within_range(ctx, v if settled else ctx.mpf(v))
+            out = np.empty(len(flat), dtype=object)
+            out[:] = flat
+            env[b.name] = out.reshape(t.shape)
+    except (LintraError, TypeError, ValueError, ArithmeticError):  # E-Args says why
+        return None
+    return env
+
+
+_ZERO = mpmath.mpf(0)._mpf_
 
 
 __all__ = ["MAX_DPS", "REL", "Settled", "agree", "cells", "evaluate_until_stable", "floor_of",

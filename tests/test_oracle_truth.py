@@ -152,3 +152,43 @@ def test_oracle_marks_what_it_cannot_settle() -> None:
     assert not e.settled[0][()]
     assert e.bounds[0][()] == mpmath.inf  # no caller can compare against it
     assert "limit 160 digits" in e.reasons[0][()]
+
+
+def _mpf_parts(env: dict) -> dict:
+    """Each bound argument as (dtype, shape, elements: the raw mpf tuples and types)."""
+    out = {}
+    for name, value in env.items():
+        flat = value.ravel().tolist()
+        out[name] = (value.dtype, value.shape,
+                     [(type(v), getattr(v, "_mpf_", v)) for v in flat])
+    return out
+
+
+def test_mp_arguments_bound_as_e_args_binds_them() -> None:
+    """run_checked's shortcut for arguments that are already mpmath numbers gives what E-Args
+    gives, number for number: normalized numbers of the domain's context as they are, the
+    others (more bits than its precision, another context, beyond the exponent range)
+    converted; anything else is left to E-Args (None)."""
+    from lintra.conformance.truth import _bound_mp_arguments
+    from lintra.reference.domains import MpDomain
+    from lintra.reference.evaluate import bind_arguments
+
+    p = parse_program("def f(x: f64[3], s: f32[], n: i64[2], b: bool[]) -> f64[3]:\n"
+                      "    y: f64[3] = mul(x, x)\n    return y\n")
+    d = MpDomain(20)
+    wide = mpmath.MPContext()
+    wide.prec = 300
+    ctx = d.ctx
+    xs = np.array([ctx.mpf(1) / 3, wide.mpf(1) / 3, ctx.mpf(2) ** 5000], dtype=object)
+    for s in (wide.mpf(2) / 7, ctx.mpf(0), ctx.inf, np.array(ctx.nan, dtype=object)):
+        args = [xs, s, np.array([1, -2]), np.array(True)]
+        fast = _bound_mp_arguments(p, args, d)
+        assert fast is not None
+        assert _mpf_parts(fast) == _mpf_parts(bind_arguments(p, args, d))
+    assert fast["x"][2] == ctx.inf  # beyond 2^4096: the range applied
+    assert fast["x"][1] != wide.mpf(1) / 3  # rounded to the domain's precision
+    for wrong in ([np.array([0.5, 1.0, 2.0]), ctx.mpf(1), np.array([1, 2]), np.array(True)],
+                  [xs, 0.5, np.array([1, 2]), np.array(True)],
+                  [xs[:2], ctx.mpf(1), np.array([1, 2]), np.array(True)],
+                  [xs, ctx.mpf(1), np.array([1.5, 2]), np.array(True)]):
+        assert _bound_mp_arguments(p, wrong, d) is None
