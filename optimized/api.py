@@ -494,15 +494,19 @@ def _joined(primal: Graph, transposed: Graph, original: Graph, out_type: AType,
     seed = b.op("copy", Lit(1.0, out_type.dtype))
     # the transposed graph's linear variables become ordinary ones (copied equations)
     env: dict[Var, Any] = dict(zip(transposed.inputs, [*residuals, seed]))
+    # the transposed graph reads the residuals as the primal graph's own variables (partial
+    # evaluation and transposition pass them on as they are), so usually only the seed is
+    # renamed: an equation taken over as it is is checked against that short list
+    renamed = {k: v for k, v in env.items() if k is not v}
     for e in transposed.eqns:
         if e.prim == "zero":
             t = e.outs[0].type
-            env[e.outs[0]] = b.op("broadcast_in_dim", Lit(0.0, t.dtype), shape=t.shape,
-                                  broadcast_dimensions=())
+            env[e.outs[0]] = renamed[e.outs[0]] = b.op(
+                "broadcast_in_dim", Lit(0.0, t.dtype), shape=t.shape, broadcast_dimensions=())
             continue
         if not plain:
-            if not env.keys().isdisjoint(e.ins):
-                e = Eqn(e.prim, tuple([env.get(a, a) for a in e.ins]), e.outs, e.params,
+            if renamed and not renamed.keys().isdisjoint(e.ins):
+                e = Eqn(e.prim, tuple([renamed.get(a, a) for a in e.ins]), e.outs, e.params,
                         e.origin)
             eqns.append(e)
             continue

@@ -116,7 +116,9 @@ _STRUCTURAL = frozenset({"call", "dup", "drop", "zero"})
 def _read_equation(k: int, e: Equation, env: dict[str, Atom], eqns: list[Eqn],
                    uses: dict[str, int]) -> None:
     """Append the engine's equation for ``e``, checked as spec 2.2 to 2.4 say (``dup`` and
-    ``drop`` only update ``env``). Runs once per equation: fields are read once."""
+    ``drop`` only update ``env``). Runs once per equation: fields are read once, and an
+    equation with one unannotated result (most of a long program) takes the shortest
+    path."""
     prim = e.primitive
     rule = lookup(prim)
     if prim == "call":
@@ -138,10 +140,12 @@ def _read_equation(k: int, e: Equation, env: dict[str, Atom], eqns: list[Eqn],
     ins = (_with_literals(e, operands, rule.shared_positions(len(operands))) if has_literal
            else tuple(operands))  # type: ignore[arg-type]
     outputs = e.outputs
+    annotated = False
     for b in outputs:
         if b.name in env:
             raise LintraTypeError(f"{b.name} is bound twice", location=b.loc, variable=b.name)
         if b.type is not None:
+            annotated = True
             _check_binder_type(b, "")
     if prim in _STRUCTURAL:
         if prim == "dup":  # inside the engine a linear value is shared freely
@@ -173,13 +177,18 @@ def _read_equation(k: int, e: Equation, env: dict[str, Atom], eqns: list[Eqn],
     if len(types) != len(outputs):
         raise LintraTypeError(f"{prim} gives {len(types)} result"
                               f"{'s' if len(types) != 1 else ''}, {len(outputs)} bound")
-    outs = []
-    for b, t in zip(outputs, types):
-        if b.type is not None:
-            _check_annotation(b, t, linear)
-        v = env[b.name] = Var(t, linear)
-        outs.append(v)
-    eqns.append(Eqn(prim, ins, tuple(outs), params, Origin(k, e)))
+    if len(types) == 1 and not annotated:  # the common case
+        v = env[outputs[0].name] = Var(types[0], linear)
+        outs: tuple[Var, ...] = (v,)
+    else:
+        made = []
+        for b, t in zip(outputs, types):
+            if b.type is not None:
+                _check_annotation(b, t, linear)
+            v = env[b.name] = Var(t, linear)
+            made.append(v)
+        outs = tuple(made)
+    eqns.append(Eqn(prim, ins, outs, params, Origin(k, e)))
 
 
 def _check_annotation(b: Binder, t: AType, linear: bool) -> None:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
-import operator
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
@@ -172,14 +171,24 @@ def lookup(prim: str) -> Rule:
             f"the optimized engine has no rule for primitive {prim!r}") from None
 
 
-_type_of = operator.attrgetter("type")
-_linear_of = operator.attrgetter("linear")
-
 _JUDGED: dict[tuple, tuple[tuple[AType, ...], bool]] = {}
 """Result types and linearity of parameterless primitives by operand types and linear
-flags (:func:`judge`)."""
+flags (:func:`judge`), keyed by :func:`_judged_key`."""
 
 _JUDGED_LIMIT = 4096
+
+
+def _judged_key(prim: str, ins: tuple[Atom, ...]) -> tuple:
+    """``(prim, type, linear, type, linear, ...)``: what a parameterless rule's verdict on
+    ``ins`` depends on (the number of operands included, by the key's length). Spelled out
+    for one and two operands, which are most equations: one tuple made, nothing else."""
+    if len(ins) == 2:
+        a, b = ins
+        return (prim, a.type, a.linear, b.type, b.linear)
+    if len(ins) == 1:
+        a = ins[0]
+        return (prim, a.type, a.linear)
+    return (prim, *[x for a in ins for x in (a.type, a.linear)])
 
 
 def judge(rule: Rule, ins: tuple[Atom, ...], params: dict | None
@@ -191,7 +200,7 @@ def judge(rule: Rule, ins: tuple[Atom, ...], params: dict | None
     given = params if params is not None else {}
     plain = not params and not rule.params
     if plain:
-        key = (rule.name, tuple(map(_type_of, ins)), tuple(map(_linear_of, ins)))
+        key = _judged_key(rule.name, ins)
         known = _JUDGED.get(key)
         if known is not None:
             return given, known[0], known[1]
@@ -247,7 +256,20 @@ class Builder:
         return outs
 
     def op(self, prim: str, *ins: Atom, **params: object) -> Var:
-        """Append a one-result equation and return its result."""
+        """Append a one-result equation and return its result. A parameterless primitive
+        on operand types and linear flags already judged (:func:`judge`) takes the short
+        way: the verdict is read, nothing is inferred again (most equations the
+        transformations emit)."""
+        if not params:
+            if len(ins) == 2:  # _judged_key, spelled out for the commonest case
+                a, c = ins
+                known = _JUDGED.get((prim, a.type, a.linear, c.type, c.linear))
+            else:
+                known = _JUDGED.get(_judged_key(prim, ins))
+            if known is not None and len(known[0]) == 1:
+                out = Var(known[0][0], known[1])
+                self.eqns.append(Eqn(prim, ins, (out,), params, self.origin))
+                return out
         (out,) = self.emit(prim, ins, params)
         return out
 

@@ -10,6 +10,8 @@ cost nothing (J-Skip); a zero is made concrete (``zero``) only where a result ne
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from lintra.optimized.ir import (
     FLOAT_DTYPES,
     Atom,
@@ -21,6 +23,9 @@ from lintra.optimized.ir import (
     lookup,
 )
 from lintra.reference.errors import LintraError
+
+if TYPE_CHECKING:
+    from lintra.optimized.rules.base import JvpRule
 
 
 def forget_linearity(g: Graph) -> Graph:
@@ -71,25 +76,30 @@ def jvp_graph(g: Graph) -> Graph:
             t = Var(v.type, True)
             tangent[v] = t
             tangent_inputs.append(t)
+    rules: dict[str, JvpRule] = {}  # each primitive's JVP rule, looked up once
     for e in g.eqns:
         eqns.append(e)
         if not tangent:
             continue
-        tans = list(map(tangent.get, e.ins))  # a literal is never a key: None
-        for t in tans:
-            if t is not None:
-                break
+        ins = e.ins
+        if len(ins) == 1:  # most equations: one operand, one lookup
+            t = tangent.get(ins[0])  # a literal is never a key: None
+            if t is None:
+                continue  # J-Skip
+            tans = [t]
         else:
-            continue  # J-Skip
-        rule = lookup(e.prim)
-        if rule.jvp is None:
-            raise LintraError(f"{e.prim} has no JVP rule in the optimized engine")
+            tans = list(map(tangent.get, ins))
+            if tans.count(None) == len(tans):
+                continue  # J-Skip
+        jvp = rules.get(e.prim)
+        if jvp is None:
+            jvp = rules[e.prim] = _jvp_rule(e.prim)
         b.origin = e.origin
-        result_tangents = rule.jvp(b, e, tans)
+        result_tangents = jvp(b, e, tans)
         for v, t in zip(e.outs, result_tangents):
             if t is not None and v.type.dtype in FLOAT_DTYPES:
                 tangent[v] = t
-        b.origin = None
+    b.origin = None
     tangent_outputs = []
     for v in g.outputs:
         if v.type.dtype in FLOAT_DTYPES:
@@ -97,3 +107,11 @@ def jvp_graph(g: Graph) -> Graph:
             tangent_outputs.append(t if t is not None else b.zero(v.type))  # J-Instantiate
     return Graph(g.name + "_jvp", list(g.inputs) + tangent_inputs, eqns,
                  list(g.outputs) + tangent_outputs)
+
+
+def _jvp_rule(prim: str) -> JvpRule:
+    """The JVP rule of ``prim`` (a LintraError if the engine has none)."""
+    jvp = lookup(prim).jvp
+    if jvp is None:
+        raise LintraError(f"{prim} has no JVP rule in the optimized engine")
+    return jvp

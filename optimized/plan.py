@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from lintra.optimized.arrays import ArrayTable
 from lintra.optimized.ir import Graph, Lit, Var, collector_paused_during, lookup
@@ -37,7 +37,9 @@ class _Context:
         self.globals: dict[str, Any] = {}
         self._names: dict[tuple, str] = {}
         self._functions: dict[str, str] = {}  # fn's answers by path (asked once per equation)
-        self._literals: dict[Lit, str] = {}  # literal's answers by Lit object (often shared)
+        self.literal_names: dict[Lit, str] = {}
+        """:meth:`literal`'s answers by Lit object (often shared: read directly by the
+        allocator)"""
 
     def _bind(self, key: tuple, stem: str, make: Callable[[], Any]) -> str:
         name = self._names.get(key)
@@ -74,7 +76,7 @@ class _Context:
         return self._bind(("dtype", dtype), dtype, lambda: self.table.dtype(dtype))
 
     def literal(self, lit: Lit) -> str:
-        name = self._literals.get(lit)
+        name = self.literal_names.get(lit)
         if name is not None:
             return name
         # repr distinguishes -0.0 from 0.0 and keeps nan equal to nan
@@ -87,7 +89,7 @@ class _Context:
                 return tab.xp.asarray(lit.value, dtype=tab.dtype(lit.dtype))[()]
 
             name = self._bind(key, "lit", make)
-        self._literals[lit] = name
+        self.literal_names[lit] = name
         return name
 
 
@@ -185,26 +187,24 @@ class Plan:
         if index is None:
             return None
         lines = _allocate(self._graph, _Context(self.table))[0][1]
-        origin = lines[index].origin if 0 <= index < len(lines) else None
+        origin = lines[index][4] if 0 <= index < len(lines) else None
         return None if origin is None else str(origin)
 
 
-class _Line:
-    """One equation after register allocation: its code with ``{0}``-style holes for the
-    operand registers, which registers it reads and which it writes (None: unused)."""
+class _Line(NamedTuple):
+    """One equation after register allocation: its code with holes ``_0, _1, ...`` for the
+    operand registers, which registers it reads and which it writes (None: unused).
+    :func:`_allocate` makes them as plain tuples of these fields (a tuple is the cheapest
+    record to make 250,000 times); this class names the fields for readers."""
 
-    __slots__ = ("expr", "origin", "reads", "releases", "writes")
-
-    def __init__(self, expr: str, reads: list[int], writes: list[int | None],
-                 releases: list[int], origin: object = None) -> None:
-        self.origin = origin
-        """The source equation, named by an error raised while this line runs."""
-        self.expr = expr
-        self.reads = reads
-        self.writes = writes
-        self.releases = releases
-        """Registers whose value died here and that this line does not overwrite: cleared
-        at once, or a dead buffer would stay alive until its register is used again."""
+    expr: str
+    reads: list[int]
+    writes: list[int | None]
+    releases: list[int]
+    """Registers whose value died here and that this line does not overwrite: cleared at
+    once, or a dead buffer would stay alive until its register is used again."""
+    origin: object
+    """The source equation, named by an error raised while this line runs."""
 
 
 class _Header:
@@ -224,13 +224,15 @@ def _allocate(graph: Graph, ctx: _Context) -> tuple[tuple[_Header, list[_Line]],
 
     This runs once per equation of every plan, so the loop is kept lean: each primitive's
     code rule is looked up once, the operands that die at each equation are found by one
-    backward walk beforehand, and the common case (no literal, no folding) takes the
-    shortest path."""
+    backward walk beforehand, the text of a code rule that depends on its operands' texts
+    alone (a ufunc's) is made once per distinct operand texts, and the common case (no
+    literal, no folding) takes the shortest path."""
     eqns = graph.eqns
     returned = set(graph.outputs)
-    # each equation's code rule and whether it is a ufunc writing fresh arrays (``out=``)
-    codes: dict[str, tuple[Any, bool]] = {}
-    per_eqn: list[tuple[Any, bool]] = [None] * len(eqns)  # type: ignore[list-item]
+    # each equation's code rule, whether it is a ufunc writing fresh arrays (``out=``) and
+    # whether its text depends on the operands' texts alone
+    codes: dict[str, tuple[Any, bool, bool]] = {}
+    per_eqn: list[tuple[Any, bool, bool]] = [None] * len(eqns)  # type: ignore[list-item]
     # walking backwards, a value's first read met is its last use: the operands that die
     # at each equation, in operand order, each once (results are never released)
     dying: list[tuple[Var, ...]] = [()] * len(eqns)
@@ -243,7 +245,8 @@ def _allocate(graph: Graph, ctx: _Context) -> tuple[tuple[_Header, list[_Line]],
         info = codes.get(e.prim)
         if info is None:
             code = lookup(e.prim).code
-            info = codes[e.prim] = (code, getattr(code, "writes_fresh_arrays", False))
+            info = codes[e.prim] = (code, getattr(code, "writes_fresh_arrays", False),
+                                    getattr(code, "text_of_operands", False))
         per_eqn[k] = info
         ins = e.ins
         if not info[1]:
@@ -276,6 +279,8 @@ def _allocate(graph: Graph, ctx: _Context) -> tuple[tuple[_Header, list[_Line]],
     lines: list[_Line] = []
     holes = [f"_{k}" for k in range(8)]
     folded: dict[Var, str] = {}
+    literal_names = ctx.literal_names
+    texts: dict[tuple, str] = {}  # texts of code rules reading operand texts alone
     owned: set[Var] = set()  # values in arrays this plan allocated (no view, no argument)
     for k, e in enumerate(eqns):
         ins, outs = e.ins, e.outs
@@ -285,28 +290,25 @@ def _allocate(graph: Graph, ctx: _Context) -> tuple[tuple[_Header, list[_Line]],
         reads: list[int] = []
         for a in ins:
             if type(a) is Lit:
-                operands.append(ctx.literal(a))
+                operands.append(literal_names.get(a) or ctx.literal(a))
             elif folded and a in folded:
                 operands.append(folded[a])
             else:
                 operands.append(holes[len(reads)])
                 reads.append(register[a])
-        code, writes_fresh = per_eqn[k]
-        expr = code(ctx, e, operands)
-        if writes_fresh:
-            if len(outs) == 1:
-                owned.add(outs[0])
-            else:
-                owned.update(outs)
+        code, writes_fresh, text_of_operands = per_eqn[k]
         if not reads and returned.isdisjoint(outs):
-            names = _fold(ctx, expr, len(outs))
+            names = _fold(ctx, code(ctx, e, operands), len(outs))
             if names is not None:  # computed now, once: later equations read a constant
                 folded.update(zip(outs, names))
+                if writes_fresh:
+                    owned.update(outs)
                 continue
         # operands whose last use is this equation give their registers back first, so that
         # a result can take one (and the old buffer is released on assignment)
         died: list[int] = []
         reuse: int | None = None
+        reuse_at = -1  # the operand position whose buffer the ufunc writes over (``out=``)
         for a in dying[k]:
             if a not in register:  # a folded constant
                 continue
@@ -316,11 +318,22 @@ def _allocate(graph: Graph, ctx: _Context) -> tuple[tuple[_Header, list[_Line]],
             if (reuse is None and writes_fresh and len(outs) == 1 and a in owned
                     and a not in viewed and outs[0] in used and t == outs[0].type
                     and t.shape and 0 not in t.shape):
-                # the ufunc writes its result over this dead operand's buffer
                 reuse = register.pop(a)
-                expr = expr[:-1] + f", out={operands[ins.index(a)]})"
+                reuse_at = ins.index(a)
                 continue
             died.append(register.pop(a))
+        if text_of_operands:
+            key = (code, reuse_at, *operands)
+            expr = texts.get(key)
+            if expr is None:
+                expr = texts[key] = _with_out(code(ctx, e, operands), operands, reuse_at)
+        else:
+            expr = _with_out(code(ctx, e, operands), operands, reuse_at)
+        if writes_fresh:
+            if len(outs) == 1:
+                owned.add(outs[0])
+            else:
+                owned.update(outs)
         writes: list[int | None]
         if len(outs) == 1:  # the common case, without the general loop below
             v = outs[0]
@@ -357,10 +370,18 @@ def _allocate(graph: Graph, ctx: _Context) -> tuple[tuple[_Header, list[_Line]],
                 register[v] = r
                 writes.append(r)
             releases = [r for r in died if r not in writes] if died else died
-        lines.append(_Line(expr, reads, writes, releases, e.origin))
+        lines.append((expr, reads, writes, releases, e.origin))  # type: ignore[arg-type]
     shared = tuple(k for k, v in enumerate(graph.outputs) if v not in owned)
     header = _Header(params, [register[v] for v in graph.outputs], shared)
     return (header, lines), count
+
+
+def _with_out(expr: str, operands: list[str], position: int) -> str:
+    """A ufunc call ``expr`` writing its result over operand ``position`` (``out=``), or
+    ``expr`` as it is for a negative position."""
+    if position < 0:
+        return expr
+    return expr[:-1] + f", out={operands[position]})"
 
 
 def _fold(ctx: _Context, expr: str, n_results: int) -> list[str] | None:
@@ -389,12 +410,13 @@ def _straight_line(allocated: tuple[_Header, list[_Line]]) -> str:
     """The source of ``def plan(...)``: one assignment per equation."""
     header, lines = allocated
     out = [f"def plan({', '.join(f'r{r}' for r in header.params)}):"]
-    for line in lines:
-        expr = _fill(line.expr, line.reads) if line.reads else line.expr
-        targets = ", ".join("_" if w is None else f"r{w}" for w in line.writes)
-        text = f"    {targets} = {expr}" if line.writes else f"    {expr}"
-        if line.releases:
-            text += f"; del {', '.join(f'r{r}' for r in line.releases)}"
+    for expr, reads, writes, releases, _ in lines:
+        if reads:
+            expr = _fill(expr, reads)
+        targets = ", ".join("_" if w is None else f"r{w}" for w in writes)
+        text = f"    {targets} = {expr}" if writes else f"    {expr}"
+        if releases:
+            text += f"; del {', '.join(f'r{r}' for r in releases)}"
         out.append(text)
     results = "".join(f"r{r}, " for r in header.results)
     out.append(f"    return ({results})")
@@ -413,18 +435,22 @@ def _stepper(allocated: tuple[_Header, list[_Line]], n_registers: int,
     compiled: dict[tuple[str, int], Callable[..., Any]] = {}
     scope = dict(namespace)
     steps = []
-    for line in lines:
-        key = (line.expr, len(line.reads))
+    for expr, reads, writes, releases, _ in lines:
+        key = (expr, len(reads))
         fn = compiled.get(key)
         if fn is None:
-            args = ", ".join(f"_{k}" for k in range(len(line.reads)))
+            args = ", ".join(f"_{k}" for k in range(len(reads)))
             name = f"step_{len(compiled)}"
-            exec(compile(f"def {name}({args}):\n    return {line.expr}\n", "<lintra step>",
+            exec(compile(f"def {name}({args}):\n    return {expr}\n", "<lintra step>",
                          "exec"), scope)
             fn = compiled[key] = scope[name]
-        single = line.writes[0] if len(line.writes) == 1 else -1
-        steps.append((fn, tuple(line.reads), single, tuple(line.writes),
-                      tuple(line.releases)))
+        # tuples, and the shared empty one where a step releases nothing or writes one
+        # register: a plan of 250,000 steps holds half a million fewer objects for the
+        # cyclic collector to walk than with the allocator's lists (tuples of integers
+        # drop out of its walks after the first)
+        single = len(writes) == 1
+        steps.append((fn, tuple(reads), writes[0] if single else -1,
+                      () if single else tuple(writes), tuple(releases) if releases else ()))
     params, results = tuple(header.params), tuple(header.results)
 
     def plan(*args: Any) -> tuple[Any, ...]:

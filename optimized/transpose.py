@@ -10,9 +10,14 @@ One pass each way; never recursive.
 
 from __future__ import annotations
 
-from lintra.optimized.ir import Builder, Eqn, Graph, Var, collector_paused_during, lookup
+from typing import TYPE_CHECKING
+
+from lintra.optimized.ir import Builder, Graph, Var, collector_paused_during, lookup
 from lintra.optimized.simplify import prune
 from lintra.reference.errors import LinearityError, LintraError
+
+if TYPE_CHECKING:
+    from lintra.optimized.rules.base import TransposeRule
 
 
 @collector_paused_during
@@ -28,7 +33,10 @@ def transpose_graph(lg: Graph) -> Graph:
     nonlinear_inputs = [v for v in lg.inputs if not v.linear]
     linear_eqns = []
     for e in lg.eqns:  # the non-linear part runs forward
-        if _is_linear(e):
+        # linear: a linear result or a linear operand (the results of one equation are
+        # all linear or all not)
+        outs = e.outs
+        if (outs and outs[0].linear) or any(a.linear for a in e.ins):
             linear_eqns.append(e)
         else:
             eqns.append(e)
@@ -39,29 +47,38 @@ def transpose_graph(lg: Graph) -> Graph:
             c = Var(v.type, True)
             ct_inputs.append(c)
             _accumulate(b, ct, v, c)
+    rules: dict[str, TransposeRule] = {}  # each primitive's transpose rule, looked up once
     for e in reversed(linear_eqns):
-        cts = [ct.pop(v, None) for v in e.outs]
-        for c in cts:
-            if c is not None:
-                break
+        outs = e.outs
+        if len(outs) == 1:  # most equations: one result, one lookup
+            c = ct.pop(outs[0], None)
+            if c is None:
+                continue
+            cts = [c]
         else:
-            continue
-        rule = lookup(e.prim)
-        if rule.transpose is None:
-            raise LinearityError(f"{e.prim} is not linear: it has no transpose rule")
+            cts = [ct.pop(v, None) for v in outs]
+            if cts.count(None) == len(cts):
+                continue
+        transpose = rules.get(e.prim)
+        if transpose is None:
+            transpose = rules[e.prim] = _transpose_rule(e.prim)
         b.origin = e.origin
-        contributions = rule.transpose(b, e, cts)
-        if len(contributions) != len(e.ins):
+        contributions = transpose(b, e, cts)
+        ins = e.ins
+        if len(contributions) != len(ins):
             raise LintraError(f"the transpose rule of {e.prim} returned "
-                              f"{len(contributions)} cotangents for {len(e.ins)} operands")
+                              f"{len(contributions)} cotangents for {len(ins)} operands")
         # the last operand's contribution first: a variable read by several operands of
         # one equation sums its cotangents in the order the reference's transposition
         # does, so the two agree bit for bit
         for k in range(len(contributions) - 1, -1, -1):
-            c, a = contributions[k], e.ins[k]
-            if c is not None and a.linear:
-                _accumulate(b, ct, a, c)
-        b.origin = None
+            c = contributions[k]
+            if c is not None:
+                a = ins[k]
+                if a.linear:
+                    old = ct.get(a)  # type: ignore[arg-type]
+                    ct[a] = c if old is None else b.op("add", old, c)  # type: ignore[index]
+    b.origin = None
     outputs = []
     for v in lg.inputs:
         if v.linear:
@@ -70,16 +87,12 @@ def transpose_graph(lg: Graph) -> Graph:
     return prune(Graph(lg.name + "_t", nonlinear_inputs + ct_inputs, eqns, outputs))
 
 
-def _is_linear(e: Eqn) -> bool:
-    """Whether ``e`` has a linear result or reads a linear operand (the results of one
-    equation are all linear or all not)."""
-    outs = e.outs
-    if outs and outs[0].linear:
-        return True
-    for a in e.ins:
-        if a.linear:
-            return True
-    return False
+def _transpose_rule(prim: str) -> TransposeRule:
+    """The transpose rule of ``prim`` (a LinearityError if it is not linear)."""
+    transpose = lookup(prim).transpose
+    if transpose is None:
+        raise LinearityError(f"{prim} is not linear: it has no transpose rule")
+    return transpose
 
 
 def _accumulate(b: Builder, ct: dict[Var, Var], v: Var, c: Var) -> None:

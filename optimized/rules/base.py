@@ -312,13 +312,16 @@ def unary_infer(dtypes: frozenset[str]) -> InferRule:
 def ufunc(path: str) -> CodeRule:
     """Code that calls the array library's function ``path`` (a ufunc) on the operands. The
     plan may add ``out=`` to write the result over an operand no one else can see
-    (``plan.py``): the code is marked with ``writes_fresh_arrays``."""
+    (``plan.py``): the code is marked with ``writes_fresh_arrays``. Its text depends on the
+    operands' texts alone (``text_of_operands``), so a plan makes it once per distinct
+    operands."""
 
     def code(ctx: CodeContext, e: Eqn, xs: Sequence[str]) -> str:
         return f"{ctx.fn(path)}({', '.join(xs)})"
 
     code.__name__ = f"call_{path.replace('.', '_')}"
     code.writes_fresh_arrays = True  # type: ignore[attr-defined]
+    code.text_of_operands = True  # type: ignore[attr-defined]
     return code
 
 
