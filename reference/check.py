@@ -326,28 +326,39 @@ def check_operand(
                     eqn=e, index=index)
     dtype = dtype_hint or DEFAULT_LITERAL_DTYPE[a.kind]
     check_literal(a, dtype, scope, e, index)
-    return VarType(ArrayType(dtype, ()), linear=False)
+    return LITERAL_TYPES[dtype]
+
+
+LITERAL_TYPES = {dtype: VarType(ArrayType(dtype, ()), linear=False) for dtype in DType}
+"""T-Lit: a literal is a non-linear rank-0 value of the dtype it takes; one shared type
+object per dtype, since a program may hold a literal in every equation."""
+
+LITERAL_KINDS_OF = {
+    DType.f64: ("int", "float"),
+    DType.f32: ("int", "float"),
+    DType.i64: ("int",),
+    DType.i32: ("int",),
+    DType.bool: ("bool",),
+}
+"""Which literal syntax each dtype accepts (spec 2.2)."""
 
 
 def literal_problem(a: Literal, dtype: DType) -> str | None:
     """Why literal ``a`` cannot take ``dtype`` (spec 2.2), or ``None``: it must be
     representable there."""
-    ok = {
-        "bool": dtype is DType.bool,
-        "int": dtype.is_numeric,
-        "float": dtype.is_float,
-    }[a.kind]
-    if ok and a.kind == "int" and dtype.is_int:
+    kind = a.kind
+    value = a.value
+    ok = kind in LITERAL_KINDS_OF[dtype]
+    if ok and kind == "int" and dtype in INT_RANGE:
         lo, hi = INT_RANGE[dtype]
-        ok = lo <= a.value <= hi
-    if (ok and a.kind in ("int", "float") and dtype.is_float
-            and (a.kind == "int" or math.isfinite(a.value))
-            and abs(a.value) >= FLOAT_OVERFLOW[dtype]):
-        return (f"the {'integer' if a.kind == 'int' else 'float'} literal {_short(a.value)} "
+        ok = lo <= value <= hi
+    if (ok and dtype in FLOAT_OVERFLOW and (kind == "int" or math.isfinite(value))
+            and abs(value) >= FLOAT_OVERFLOW[dtype]):
+        return (f"the {'integer' if kind == 'int' else 'float'} literal {_short(value)} "
                 f"has no finite value in {dtype} (it rounds to infinity; write inf for "
                 "infinity)")
     if not ok:
-        return (f"literal {a} cannot take dtype {dtype} (a {a.kind} literal; "
+        return (f"literal {a} cannot take dtype {dtype} (a {kind} literal; "
                 "literals take the dtype of the other operands)")
     return None
 

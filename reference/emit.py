@@ -22,6 +22,7 @@ import numpy as np
 from lintra.reference.check import (
     CALL,
     DEFAULT_LITERAL_DTYPE,
+    LITERAL_TYPES,
     EquationTyping,
     ProgramTyping,
     check,
@@ -32,6 +33,7 @@ from lintra.reference.check import (
 )
 from lintra.reference.errors import LintraError, LintraTypeError
 from lintra.reference.primitives import lookup
+from lintra.reference.primitives.base import Primitive
 from lintra.reference.syntax import (
     ArrayType,
     Atom,
@@ -172,10 +174,22 @@ class Emitter:
         """The type of an operand; a literal takes ``dtype`` (else its default dtype)."""
         if isinstance(a, Var):
             return self.types[a.name]
-        return VarType(ArrayType(dtype or DEFAULT_LITERAL_DTYPE[a.kind], ()))
+        return LITERAL_TYPES[dtype or DEFAULT_LITERAL_DTYPE[a.kind]]
 
     def array_type(self, a: Atom, dtype: DType | None = None) -> ArrayType:
         return self.type_of(a, dtype).array
+
+    def operand_types(self, prim: Primitive, inputs: tuple[Atom, ...]) -> tuple[VarType, ...]:
+        """The operands' types; a literal takes the dtype of the first variable among the
+        primitive's shared-dtype positions, as the checker gives it (spec 2.2)."""
+        types = self.types
+        if all([isinstance(a, Var) for a in inputs]):
+            return tuple([types[a.name] for a in inputs])  # type: ignore[union-attr]
+        shared = prim.shared_dtype.indices(len(inputs))
+        common = next((types[inputs[i].name].array.dtype  # type: ignore[union-attr]
+                       for i in shared if isinstance(inputs[i], Var)), None)
+        return tuple(self.type_of(a, common if i in shared else None)
+                     for i, a in enumerate(inputs))
 
     # -- equations ------------------------------------------------------------------------
 
@@ -187,42 +201,29 @@ class Emitter:
         """
         prim = lookup(primitive)
         values = prim.param_values(params)
-        shared = prim.shared_dtype.indices(len(inputs))
-        common = next(
-            (self.types[inputs[i].name].array.dtype for i in shared if isinstance(inputs[i], Var)),
-            None,
-        )
-        operands = tuple(
-            self.type_of(a, common if i in shared else None) for i, a in enumerate(inputs)
-        )
+        operands = self.operand_types(prim, inputs)
         given = tuple(
             (spec.name, values[spec.name])
             for spec in prim.params
             if spec.required or values[spec.name] != spec.default
-        )
+        ) if prim.params else ()
         typing = known_typing(prim, operands, given)
-        if typing is not None and any(
-            isinstance(a, Literal) and literal_problem(a, vt.array.dtype) is not None
-            for a, vt in zip(inputs, operands)
-        ):
-            typing = None
+        for a, vt in zip(inputs, operands):
+            if isinstance(a, Literal) and literal_problem(a, vt.array.dtype) is not None:
+                typing = None
         if typing is not None:
             result_types = typing.outputs
         else:  # the checker will name what is wrong when the finished program is checked
             linear = any(vt.linear for vt in operands)
             results = prim.type_rule(tuple(vt.array for vt in operands), values)
             result_types = tuple(VarType(t, linear) for t in results)
-        outs = tuple(self.declare(hint, vt) for vt in result_types)
-        self.equations.append(
-            Equation(
-                tuple(Binder(v.name, self.types[v.name]) for v in outs),
-                primitive,
-                tuple(inputs),
-                given,
-            )
-        )
+        fresh = self.names.fresh
+        binders = tuple([Binder(fresh(hint), vt) for vt in result_types])
+        for b in binders:
+            self.types[b.name] = b.type  # type: ignore[assignment]
+        self.equations.append(Equation(binders, primitive, inputs, given))
         self.typings.append(typing)
-        return outs
+        return tuple([Var(b.name) for b in binders])
 
     def emit1(self, primitive: str, *inputs: Atom, hint: str = "v", **params: ParamValue) -> Var:
         """:meth:`emit` for a primitive with exactly one result."""
@@ -233,14 +234,17 @@ class Emitter:
                       typing: EquationTyping | None = None) -> None:
         """Append an equation of the source program unchanged, its binders annotated;
         ``typing`` is its typing there, where its operands have the same types here."""
+        annotated = True
         for b, vt in zip(e.outputs, result_types):
-            self.bind_existing(b.name, vt)
-        self.equations.append(
-            Equation(
-                tuple(Binder(b.name, vt, b.loc) for b, vt in zip(e.outputs, result_types)),
+            self.names.reserve(b.name)
+            self.types[b.name] = vt
+            annotated = annotated and (b.type is vt or b.type == vt)
+        if not annotated:
+            e = Equation(
+                tuple([Binder(b.name, vt, b.loc) for b, vt in zip(e.outputs, result_types)]),
                 e.primitive, e.inputs, e.params, e.loc,
             )
-        )
+        self.equations.append(e)
         self.typings.append(typing)
 
     def rename(self, v: Var, hint: str, since: int) -> Var:
@@ -250,23 +254,25 @@ class Emitter:
         Transformations use it to name a rule's result after the primal it belongs to
         (``dy`` for ``y``) without the rules knowing those names.
         """
-        for j in range(len(self.equations) - 1, since - 1, -1):
-            if any(b.name == v.name for b in self.equations[j].outputs):
+        name = v.name
+        equations = self.equations
+        for j in range(len(equations) - 1, since - 1, -1):
+            if any([b.name == name for b in equations[j].outputs]):
                 break
         else:
             return v
-        new = self.declare(hint, self.types[v.name])
-
-        def swap(a: Atom) -> Atom:
-            return new if isinstance(a, Var) and a.name == v.name else a
-
-        for k in range(j, len(self.equations)):
-            e = self.equations[k]
-            self.equations[k] = Equation(
-                tuple(Binder(new.name, b.type, b.loc) if b.name == v.name else b
-                      for b in e.outputs),
-                e.primitive, tuple(swap(a) for a in e.inputs), e.params, e.loc,
-            )
+        new = self.declare(hint, self.types[name])
+        for k in range(j, len(equations)):  # the definition, then the uses emitted after it
+            e = equations[k]
+            if k == j or any([isinstance(a, Var) and a.name == name for a in e.inputs]):
+                equations[k] = Equation(
+                    tuple([Binder(new.name, b.type, b.loc) if b.name == name else b
+                           for b in e.outputs]),
+                    e.primitive,
+                    tuple([new if isinstance(a, Var) and a.name == name else a
+                           for a in e.inputs]),
+                    e.params, e.loc,
+                )
         return new
 
     def zero(self, t: ArrayType, hint: str = "z") -> Var:
@@ -375,54 +381,50 @@ def share_with_typings(
         if v.name in linear:
             uses[v.name] += 1
     copies: dict[str, deque[str]] = {}
+    out: list[Equation] = []
+    out_typings: list[EquationTyping | None] = []
 
-    def shared(b: Binder) -> list[Equation]:
-        if b.type is None or not b.type.linear:
-            return []
+    def share(b: Binder) -> None:
+        """Append the ``dup`` chain or the ``drop`` that linear ``b`` needs (if any), with
+        the checker's typing of each."""
+        vt = b.type
+        if vt is None or not vt.linear:
+            return
         k = uses[b.name]
-        if k == 0:
-            return [Equation((), "drop", (Var(b.name),))]
         if k == 1:
-            return []
-        chain: list[Equation] = []
+            return
+        if k == 0:
+            out.append(Equation((), "drop", (Var(b.name),)))
+            out_typings.append(known_typing(lookup("drop"), (vt,), ()))
+            return
+        dup_typing = known_typing(lookup("dup"), (vt,), ())
         queue: deque[str] = deque()
         source = b.name
         for i in range(k - 1):
             first = names.fresh(f"{b.name}_{i + 1}")
             rest = names.fresh(f"{b.name}_{i + 2}") if i == k - 2 else names.fresh(b.name + "_r")
-            chain.append(
-                Equation((Binder(first, b.type), Binder(rest, b.type)), "dup", (Var(source),))
-            )
+            out.append(Equation((Binder(first, vt), Binder(rest, vt)), "dup", (Var(source),)))
+            out_typings.append(dup_typing)
             queue.append(first)
             source = rest
         queue.append(source)
         copies[b.name] = queue
-        return chain
 
     def use(a: Atom) -> Atom:
         if isinstance(a, Var) and a.name in copies:
             return Var(copies[a.name].popleft())
         return a
 
-    def typing_of(added: Equation, b: Binder) -> EquationTyping | None:
-        """The typing of a ``dup`` or ``drop`` of ``b``'s linear variable (or of a copy)."""
-        return known_typing(lookup(added.primitive), (b.type,), ())  # type: ignore[arg-type]
-
-    out: list[Equation] = []
-    out_typings: list[EquationTyping | None] = []
     for b in inputs:
-        added = shared(b)
-        out.extend(added)
-        out_typings.extend(typing_of(d, b) for d in added)
+        share(b)
     for e, typing in zip(equations, typings):
-        if any(isinstance(a, Var) and a.name in copies for a in e.inputs):
-            e = Equation(e.outputs, e.primitive, tuple(use(a) for a in e.inputs), e.params, e.loc)
+        if copies and any([isinstance(a, Var) and a.name in copies for a in e.inputs]):
+            e = Equation(e.outputs, e.primitive, tuple([use(a) for a in e.inputs]), e.params,
+                         e.loc)
         out.append(e)
         out_typings.append(typing)
         for b in e.outputs:
-            added = shared(b)
-            out.extend(added)
-            out_typings.extend(typing_of(d, b) for d in added)
+            share(b)
     return out, out_typings, [use(v) for v in outputs]  # type: ignore[misc]
 
 
@@ -463,11 +465,12 @@ def typed_program(
         equations=tuple(equations),
         outputs=tuple(outs),
     )
-    if len(em.typings) != len(em.equations) or any(t is None for t in typings):
+    if len(em.typings) != len(em.equations) or any([t is None for t in typings]):
         return checked_result(p)
     variables = {b.name: b.type for b in inputs}
     for e, et in zip(equations, typings):
-        variables.update(zip((b.name for b in e.outputs), et.outputs))  # type: ignore[union-attr]
+        for b, vt in zip(e.outputs, et.outputs):  # type: ignore[union-attr]
+            variables[b.name] = vt
     keep_typing(ProgramTyping(p, variables, tuple(typings)))  # type: ignore[arg-type]
     return p
 

@@ -20,7 +20,15 @@ from lintra.reference.domains import _nearest_f32 as nearest_f32
 from lintra.reference.emit import checked
 from lintra.reference.errors import LintraError, LintraTypeError, ShapeError
 from lintra.reference.primitives import lookup
-from lintra.reference.syntax import ArrayType, DType, Literal, Module, Program
+from lintra.reference.syntax import (
+    ArrayType,
+    DType,
+    Equation,
+    Literal,
+    Module,
+    Program,
+    VarType,
+)
 
 Value = np.ndarray
 
@@ -168,13 +176,13 @@ def bind_arguments(p: Program, args: Sequence[object], d: Domain) -> dict[str, V
     return env
 
 
-def _operands(typing: ProgramTyping, index: int, env: dict[str, Value], d: Domain) -> tuple:
-    e = typing.program.equations[index]
-    types = typing.equations[index].inputs
-    return tuple(
+def _operands(e: Equation, types: tuple[VarType, ...], env: dict[str, Value], d: Domain
+              ) -> tuple:
+    """E-Var and E-Lit: a variable's value, a literal in the dtype it takes."""
+    return tuple([
         d.literal(a.value, vt.array.dtype) if isinstance(a, Literal) else env[a.name]
         for a, vt in zip(e.inputs, types)
-    )
+    ])
 
 
 def run(
@@ -187,6 +195,7 @@ def run(
         top = check(p, module) if module is not None else checked(p)
     frames = [_Frame(top, bind_arguments(p, args, d))]
     results: tuple[Value, ...] = ()
+    in_range = isinstance(d, MpDomain)  # sums and products may leave the range (spec 3.0.1)
     while frames:
         frame = frames[-1]
         prog = frame.typing.program
@@ -201,22 +210,23 @@ def run(
             continue
         e = prog.equations[frame.pc]
         et = frame.typing.equations[frame.pc]
-        xs = _operands(frame.typing, frame.pc, frame.env, d)
+        xs = _operands(e, et.inputs, frame.env, d)
         if e.primitive == CALL:
             callee = typings[str(et.params["fn"])]
             env = dict(zip((b.name for b in callee.program.inputs), xs))
             frames.append(_Frame(callee, env, 0, tuple(b.name for b in e.outputs)))
             continue
         prim = lookup(e.primitive)
-        outs = tuple(vt.array for vt in et.outputs)
+        outs = tuple([vt.array for vt in et.outputs])
         try:
             ys = prim.evaluate(d, xs, et.params, outs)
         except LintraError as err:
             raise err.at(
                 program=prog.name, location=e.loc, equation=f"equation {frame.pc + 1}: {e}"
             ) from None
-        if isinstance(d, MpDomain):  # sums and products may leave the range (spec 3.0.1)
-            ys = tuple(d.within_range(y) if y.dtype == object else y for y in ys)
+        if in_range:
+            ys = tuple(d.within_range(y) if y.dtype == object else y  # type: ignore[attr-defined]
+                       for y in ys)
         for b, y in zip(e.outputs, ys):
             frame.env[b.name] = y
         frame.pc += 1

@@ -37,6 +37,8 @@ def typed_literals(em: Emitter, inputs: tuple, types: tuple[VarType, ...]) -> tu
     """J-Literal: a literal that took another dtype than its default (``2`` in ``pow(x, 2)``
     with x: f32) is given to the rule as a variable of that dtype, since the rule may use it
     where nothing else fixes its dtype."""
+    if all([isinstance(a, Var) for a in inputs]):
+        return inputs
     out = []
     for a, vt in zip(inputs, types):
         if isinstance(a, Literal) and vt.array.dtype is not DEFAULT_LITERAL_DTYPE[a.kind]:
@@ -75,8 +77,8 @@ def jvp_program(p: Program) -> Program:
                 program=p.name, location=e.loc, equation=f"equation {index + 1}: {e}",
             )
         em.copy_equation(e, et.outputs, et)
-        ts = tuple(tangents.get(a.name) if isinstance(a, Var) else None for a in e.inputs)
-        if all(t is None for t in ts):
+        ts = tuple([tangents.get(a.name) if isinstance(a, Var) else None for a in e.inputs])
+        if all([t is None for t in ts]):
             continue
         prim = lookup(e.primitive)
         if prim.jvp is None:
@@ -84,7 +86,7 @@ def jvp_program(p: Program) -> Program:
                 f"{prim.name} has no JVP rule", program=p.name, location=e.loc,
                 equation=f"equation {index + 1}: {e}",
             )
-        ys = tuple(Var(b.name) for b in e.outputs)
+        ys = tuple([Var(b.name) for b in e.outputs])
         start = len(em.equations)
         try:
             xs = typed_literals(em, e.inputs, et.inputs)

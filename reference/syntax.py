@@ -50,6 +50,10 @@ class DType(enum.Enum):
     def __str__(self) -> str:
         return self.value
 
+    # Members are singletons compared by identity, so they may hash by identity too: the
+    # inherited Enum.__hash__ is a Python call, and dtypes key dicts and memos everywhere.
+    __hash__ = object.__hash__
+
 
 _NUMPY_DTYPES = {
     DType.f64: np.dtype(np.float64),

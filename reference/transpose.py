@@ -71,8 +71,8 @@ def transpose_program(lp: Program) -> Program:
         cotangent_inputs.append(Binder(ct.name, vt))
         cotangents[v.name] = ct
     for index, e, et in reversed(linear_eqns):
-        cts = tuple(cotangents.pop(b.name, None) for b in e.outputs)
-        if e.outputs and all(ct is None for ct in cts):
+        cts = tuple([cotangents.pop(b.name, None) for b in e.outputs])
+        if e.outputs and all([ct is None for ct in cts]):
             continue
         prim = lookup(e.primitive)
         if prim.transpose is None:
@@ -80,9 +80,9 @@ def transpose_program(lp: Program) -> Program:
                 f"{prim.name} has no transpose rule", program=lp.name, location=e.loc,
                 equation=f"equation {index + 1}: {e}",
             )
-        xs = tuple(
+        xs = tuple([
             LinearOperand(vt.array) if vt.linear else a for a, vt in zip(e.inputs, et.inputs)
-        )
+        ])
         start = len(em.equations)
         try:
             contributions = prim.transpose(em, cts, xs, et.params)

@@ -16,7 +16,7 @@ from typing import Literal as Choice
 from lintra.reference.check import EquationTyping, ProgramTyping, keep_typing
 from lintra.reference.emit import check_argument
 from lintra.reference.errors import LintraTypeError
-from lintra.reference.syntax import Binder, Equation, Program, Var, VarType
+from lintra.reference.syntax import Binder, Equation, Program, Var
 
 RecomputePolicy = Callable[[Equation], bool]
 """Decides, for a non-linear equation whose result the linear program reads, whether the
@@ -38,9 +38,14 @@ POLICIES: dict[str, RecomputePolicy] = {"save": save_all, "recompute": recompute
 
 def is_linear_equation(e: Equation, typing: ProgramTyping) -> bool:
     """An equation belongs to the linear side if an operand or a result is linear."""
-    if any(typing.variables[b.name].linear for b in e.outputs):
-        return True
-    return any(isinstance(a, Var) and typing.variables[a.name].linear for a in e.inputs)
+    types = typing.variables
+    for b in e.outputs:
+        if types[b.name].linear:
+            return True
+    for a in e.inputs:
+        if isinstance(a, Var) and types[a.name].linear:
+            return True
+    return False
 
 
 def unzip(
@@ -68,13 +73,15 @@ def unzip(
 
     needed: set[str] = set()
     for e in linear_eqns:
-        needed.update(a.name for a in e.inputs if isinstance(a, Var) and not types[a.name].linear)
+        for a in e.inputs:
+            if isinstance(a, Var) and not types[a.name].linear:
+                needed.add(a.name)
     recomputed: list[Equation] = []
     for e in reversed(primal_eqns):
-        if any(b.name in needed for b in e.outputs) and policy(e):
+        if any([b.name in needed for b in e.outputs]) and policy(e):
             recomputed.append(e)
-            needed.difference_update(b.name for b in e.outputs)
-            needed.update(a.name for a in e.inputs if isinstance(a, Var))
+            needed.difference_update([b.name for b in e.outputs])
+            needed.update([a.name for a in e.inputs if isinstance(a, Var)])
     recomputed.reverse()
     order = [b.name for b in jp.inputs] + [b.name for e in jp.equations for b in e.outputs]
     residuals = [name for name in order if name in needed]
@@ -84,13 +91,15 @@ def unzip(
     kept_recomputed = {id(e) for e in recomputed}
     kept: list[Equation] = []
     for e in reversed(primal_eqns):
-        if id(e) not in kept_recomputed or any(b.name in live for b in e.outputs):
+        if id(e) not in kept_recomputed or any([b.name in live for b in e.outputs]):
             kept.append(e)
-            live.update(a.name for a in e.inputs if isinstance(a, Var))
+            for a in e.inputs:
+                if isinstance(a, Var):
+                    live.add(a.name)
     kept.reverse()
 
     def annotated(e: Equation) -> Equation:
-        if all(b.type is not None for b in e.outputs):  # checked: annotations are the types
+        if all([b.type is not None for b in e.outputs]):  # checked: annotations are the types
             return e
         return Equation(
             tuple(Binder(b.name, types[b.name], b.loc) for b in e.outputs),
@@ -109,7 +118,7 @@ def unzip(
     linear_outputs = [v for v in jp.outputs if types[v.name].linear]
     linear = Program(
         name=jp.name + "_lin",
-        inputs=tuple(Binder(r, VarType(types[r].array)) for r in residuals)
+        inputs=tuple(Binder(r, types[r]) for r in residuals)  # non-linear (U-Split)
         + tuple(Binder(b.name, types[b.name]) for b in jp.inputs if types[b.name].linear),
         result_types=tuple(types[v.name] for v in linear_outputs),
         equations=tuple(annotated(e) for e in recomputed + linear_eqns),
@@ -129,6 +138,7 @@ def part_with_typing(part: Program, typings: list[EquationTyping]) -> Program:
     ``tests/test_reference_scale.py`` compares these typings with ``check``'s."""
     variables = {b.name: b.type for b in part.inputs}
     for e, et in zip(part.equations, typings):
-        variables.update(zip((b.name for b in e.outputs), et.outputs))
+        for b, vt in zip(e.outputs, et.outputs):
+            variables[b.name] = vt
     keep_typing(ProgramTyping(part, variables, tuple(typings)))  # type: ignore[arg-type]
     return part
