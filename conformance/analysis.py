@@ -112,18 +112,25 @@ _CONSTANTS.prec = 128
 needs 54 bits): bounds are computed to 2^-128 relative; never changed after import."""
 
 
+# The dtypes' constants, each made once (the analysis asks for them element by element).
+
+
+@functools.cache
 def unit_roundoff(dtype: DType) -> object:
     return _CONSTANTS.mpf(2) ** -(53 if dtype is DType.f64 else 24)
 
 
+@functools.cache
 def smallest_subnormal(dtype: DType) -> object:
     return _CONSTANTS.mpf(2) ** -(1074 if dtype is DType.f64 else 149)
 
 
+@functools.cache
 def smallest_normal(dtype: DType) -> object:
     return _CONSTANTS.mpf(2) ** -(1022 if dtype is DType.f64 else 126)
 
 
+@functools.cache
 def overflow_threshold(dtype: DType) -> mpmath.mpf:
     """The magnitude from which round-to-nearest gives infinity: max + ulp(max) / 2."""
     p, emax = (53, 1023) if dtype is DType.f64 else (24, 127)
@@ -369,7 +376,16 @@ def _run(program: Program, args: Sequence[object], dps: int,
          coefficients: Coefficients | None, final: bool,
          carried: _Carried | None = None) -> _Run:
     """Walk ``program`` equation by equation at ``dps`` digits; ``carried`` gives the first
-    parameters' bounds and marks (they are exact otherwise)."""
+    parameters' bounds and marks (they are exact otherwise).
+
+    A JVP program (``coefficients`` given) is walked in two passes, its non-linear
+    equations first, then its linear ones, each pass in program order: what an equation's
+    analysis reads is its operands', defined before it, and the spec 6.3 marks
+    (``unspecified``), which only non-linear equations write and which each linear one sees
+    as they were at its place in the program (:func:`_primal_pass`). The first pass depends
+    on the primal arguments alone, and is remembered (:data:`_PRIMAL_PASSES`): a check
+    that analyses one case along several tangents or cotangents (``linearity``,
+    ``jacobian_fwd_vs_rev``) walks the primal computation once."""
     program = forget_linearity(program)
     typing = checked(program)
     d = MpDomain(dps)
@@ -384,9 +400,20 @@ def _run(program: Program, args: Sequence[object], dps: int,
             state.tainted[b.name] = np.asarray(taint, dtype=bool)
             if unknown is not None:
                 state.unspecified[b.name] = unknown
-    for e, et in zip(program.equations, typing.equations):
-        if e.primitive == "call":
-            raise UnsupportedPrimitiveError("the analysis needs a call-free program")
+    pairs = list(zip(program.equations, typing.equations))
+    if any(e.primitive == "call" for e, _ in pairs):
+        raise UnsupportedPrimitiveError("the analysis needs a call-free program")
+    marks: list[tuple[int, dict[str, np.ndarray]]] = []
+    if coefficients is not None and carried is None and _separable(program, coefficients):
+        marks = _primal_pass(state, program, pairs, args, coefficients)
+        walk = [(k, e, et) for k, (e, et) in enumerate(pairs)
+                if any(b.name in coefficients.linear for b in e.outputs)]
+    else:
+        walk = [(k, e, et) for k, (e, et) in enumerate(pairs)]
+    final_marks = state.unspecified
+    for k, e, et in walk:
+        if marks:  # the marks as the non-linear equations before this one left them
+            state.unspecified = next((m for at, m in reversed(marks) if at < k), {})
         _step(state, e, et)
         if coefficients is not None:
             _claim(state, e, et, coefficients)
@@ -395,7 +422,87 @@ def _run(program: Program, args: Sequence[object], dps: int,
             coefficients is not None and any(b.name in coefficients.linear for b in e.outputs))
         if derivative and state.unspecified:
             _reads_unspecified(state, e, et)
+    if marks:
+        state.unspecified = final_marks
     return _Run(program, typing, state)
+
+
+def _separable(program: Program, coefficients: Coefficients) -> bool:
+    """Whether no non-linear equation of ``program`` reads a linear variable (so that the
+    non-linear ones can be walked first)."""
+    linear = coefficients.linear
+    for e in program.equations:
+        if not any(b.name in linear for b in e.outputs) and any(
+                isinstance(a, Var) and a.name in linear for a in e.inputs):
+            return False
+    return True
+
+
+@dataclass(frozen=True)
+class _PrimalPass:
+    """What walking the non-linear equations of a JVP program left: per variable they
+    define (and per non-linear parameter) its value, bound and marks; the spec 6.3 marks
+    after each equation that changed them (its index, the whole mapping then); the digits
+    the truth needs."""
+
+    values: dict[str, np.ndarray]
+    errors: dict[str, np.ndarray]
+    tainted: dict[str, np.ndarray]
+    overflowed: dict[str, np.ndarray]
+    marks: list[tuple[int, dict[str, np.ndarray]]]
+    needed_dps: int
+
+
+_PRIMAL_PASSES: dict[tuple, _PrimalPass] = {}
+"""The last few first passes (:func:`_primal_pass`), by program text, primal arguments
+(exactly, :func:`lintra.conformance.truth_cache.token`), digits and finality. Their arrays
+are never written after they are made (every step makes new ones), so they are shared."""
+PRIMAL_PASSES_KEPT = 8
+
+
+def _primal_pass(state: _State, program: Program, pairs: list, args: Sequence[object],
+                 coefficients: Coefficients) -> list[tuple[int, dict[str, np.ndarray]]]:
+    """Walk the non-linear equations of a JVP program into ``state`` (or take a remembered
+    walk of the same program at the same primal arguments, digits and finality); return
+    the marks of spec 6.3 after each equation that changed them."""
+    from lintra.conformance.truth_cache import Unkeyable, token
+
+    linear = coefficients.linear
+    try:
+        key: tuple | None = (str(program), state.domain.dps, state.final, *(
+            token(a) for b, a in zip(program.inputs, args) if b.name not in linear))
+    except Unkeyable:
+        key = None
+    done = _PRIMAL_PASSES.get(key) if key is not None else None
+    if done is None:
+        marks: list[tuple[int, dict[str, np.ndarray]]] = []
+        for k, (e, et) in enumerate(pairs):
+            if any(b.name in linear for b in e.outputs):
+                continue
+            before = dict(state.unspecified)
+            _step(state, e, et)
+            _claim(state, e, et, coefficients)
+            _outside_domain(state, e, et, coefficients)
+            if len(before) != len(state.unspecified) or any(
+                    before.get(n) is not m for n, m in state.unspecified.items()):
+                marks.append((k, dict(state.unspecified)))
+        primal = [b.name for b in program.inputs if b.name not in linear] + [
+            b.name for e, _ in pairs if not any(o.name in linear for o in e.outputs)
+            for b in e.outputs]
+        done = _PrimalPass(*({n: table[n] for n in primal} for table in (
+            state.values, state.errors, state.tainted, state.overflowed)), marks,
+            state.needed_dps)
+        if key is not None:
+            if len(_PRIMAL_PASSES) >= PRIMAL_PASSES_KEPT:
+                del _PRIMAL_PASSES[next(iter(_PRIMAL_PASSES))]
+            _PRIMAL_PASSES[key] = done
+        return marks
+    for table, part in ((state.values, done.values), (state.errors, done.errors),
+                        (state.tainted, done.tainted), (state.overflowed, done.overflowed)):
+        table.update(part)
+    state.unspecified = dict(done.marks[-1][1]) if done.marks else {}
+    state.needed_dps = max(state.needed_dps, done.needed_dps)
+    return done.marks
 
 
 def _bounds(run: _Run, results: range) -> Bounds:

@@ -696,3 +696,42 @@ def test_a_value_dropped_by_select_n_keeps_its_tangent_but_not_its_cotangent() -
     assert forward.reliable[0].tolist() == [True, True]
     assert forward.truth[0][0] == 0
     assert vjp_bounds(p, [x], [t]).reliable[0].tolist() == [False, True]
+
+
+def _bits(b: object) -> list:
+    """Every field of a Bounds, elements as exact mpf tuples or raw bytes."""
+    out = []
+    for group in (b.truth, b.bound, b.reliable):  # type: ignore[attr-defined]
+        for a in group:
+            a = np.asarray(a)
+            out.append((a.shape, [getattr(v, "_mpf_", v) for v in a.ravel().tolist()]
+                        if a.dtype == object else a.tobytes()))
+    return out
+
+
+def test_primal_pass_walked_once_gives_the_bounds_of_one_walk(monkeypatch) -> None:
+    """The analysis of a JVP program walks its non-linear equations first, once per case
+    (remembered across tangents and cotangents), then the linear ones: the same bounds and
+    marks as walking the program in order, where a mark of spec 6.3 made after a linear
+    equation (acosh outside its domain at the exp's result, read by the exp's tangent
+    equation before) must not reach it."""
+    from lintra.conformance import analysis
+
+    p = program("def f(x: f64[2], s: f64[]) -> (f64[2], f64[2], f64[2]):\n"
+                "    y: f64[2] = exp(x)\n    a: f64[2] = acosh(y)\n"
+                "    b: f64[2] = mul(y, s)\n    c: f64[2] = sin(b)\n    return y, a, c\n")
+    primals = [np.array([-1.0, 0.5]), np.array(1.25)]
+    tangents = [[np.array([0.3, -1.1]), np.array(0.7)], [np.array([2.0, 0.0]), np.array(-1.0)]]
+    cotangent = [np.array([1.5, -0.5]), np.array([0.25, 2.0]), np.array([-0.75, 1.0])]
+    analysis._PRIMAL_PASSES.clear()
+    twice = [[_bits(jvp_bounds(p, primals, t)) for t in tangents],
+             _bits(vjp_bounds(p, primals, cotangent))]
+    twice.append([_bits(jvp_bounds(p, primals, t)) for t in tangents])  # remembered now
+    assert analysis._PRIMAL_PASSES
+    monkeypatch.setattr(analysis, "_separable", lambda *a: False)  # one walk in order
+    in_order = [[_bits(jvp_bounds(p, primals, t)) for t in tangents],
+                _bits(vjp_bounds(p, primals, cotangent))]
+    assert twice[:2] == in_order and twice[2] == in_order[0]
+    reliable = jvp_bounds(p, primals, tangents[0]).reliable
+    # y's tangent is computed before acosh marks y; a's tangent after, and b's (in c's)
+    assert reliable[0][0] and not reliable[1][0] and not reliable[2][0]
