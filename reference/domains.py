@@ -307,9 +307,10 @@ class MpDomain(Domain):
         """Apply a scalar function elementwise to (broadcast) object arrays; its results are
         put within the exponent range."""
         arrays = [np.asarray(x, dtype=object) for x in xs]
-        if len(arrays) > 1:
-            arrays = np.broadcast_arrays(*arrays)
         shape = arrays[0].shape
+        if len(arrays) > 1 and any(a.shape != shape for a in arrays):
+            arrays = np.broadcast_arrays(*arrays)  # only where the shapes differ: it costs
+            shape = arrays[0].shape  # more than the elements of most calls
         # Walked as flat lists: indexing an object array by index tuples (np.ndindex) costs
         # more than most scalar functions; an empty array gives empty lists at once.
         columns = [a.ravel().tolist() for a in arrays]
