@@ -23,6 +23,7 @@ from lintra.reference.emit import (
     checked,
     program_names,
     typed_program,
+    without_collector,
 )
 from lintra.reference.errors import LintraTypeError, ShapeError
 from lintra.reference.evaluate import evaluate
@@ -145,6 +146,7 @@ def require_tangents(p: Program, tangents: object, what: str) -> tuple[object, .
     return values
 
 
+@without_collector
 def jvp(p: Program, primals: Sequence[object], tangents: Sequence[object],
         dps: int | None = None) -> tuple[tuple[Value, ...], tuple[Value, ...]]:
     """``(p(primals), dp(primals)[tangents])``: one tangent per float input and result."""
@@ -157,6 +159,7 @@ def jvp(p: Program, primals: Sequence[object], tangents: Sequence[object],
     return outs[:n], outs[n:]
 
 
+@without_collector
 def linearize(p: Program, *primals: object, dps: int | None = None
               ) -> tuple[tuple[Value, ...], LinearFunction]:
     """``(p(primals), lin)`` where ``lin`` maps input tangents to result tangents (spec 5.4).
@@ -184,6 +187,7 @@ def transpose(lin: LinearFunction) -> LinearFunction:
     return LinearFunction(transpose_program(lin.program), lin.residuals, lin.dps)
 
 
+@without_collector
 def vjp(p: Program, *primals: object, dps: int | None = None
         ) -> tuple[tuple[Value, ...], LinearFunction]:
     """``(p(primals), pullback)``: pullback maps result cotangents to input cotangents."""
@@ -253,6 +257,7 @@ def _pick(values: Sequence[object], argnums: int | Sequence[int]) -> object:
     return values[0] if _is_index(argnums) else tuple(values)
 
 
+@without_collector
 def grad(p: Program, *primals: object, argnums: int | Sequence[int] = 0,
          dps: int | None = None) -> object:
     """The gradient of a scalar-output program: one array for an int ``argnums``, else a
@@ -265,6 +270,7 @@ def grad(p: Program, *primals: object, argnums: int | Sequence[int] = 0,
     return _pick([cts[_float_index(p, k)] for k in nums], argnums)
 
 
+@without_collector
 def value_and_grad(p: Program, *primals: object, argnums: int | Sequence[int] = 0,
                    dps: int | None = None) -> tuple[Value, object]:
     """``(p(primals), grad(p, primals))`` from one linearization."""
@@ -366,6 +372,7 @@ def _ordinary_parameters(em: Emitter, p: Program, typing: ProgramTyping) -> list
     return inputs
 
 
+@without_collector
 def vjp_program(p: Program) -> Program:
     """An ordinary program ``(xs..., cts...) -> x̄s`` (spec 5.4): the primal program, then the
     transposed linear program (with linearity forgotten) applied to the residuals and one
@@ -387,6 +394,7 @@ def vjp_program(p: Program) -> Program:
     return typed_program(p.name + "_vjp", inputs, em, bars)  # type: ignore[arg-type]
 
 
+@without_collector
 def grad_program(p: Program, argnums: int | Sequence[int] = 0) -> Program:
     """An ordinary program with ``p``'s parameters that returns the gradient (spec 5.4):
     :func:`vjp_program` applied to the cotangent 1, the selected cotangents returned. Since

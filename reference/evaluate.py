@@ -17,7 +17,7 @@ import numpy as np
 from lintra.reference.check import CALL, FLOAT_OVERFLOW, INT_RANGE, ProgramTyping, check
 from lintra.reference.domains import Domain, MpDomain, domain_for
 from lintra.reference.domains import _nearest_f32 as nearest_f32
-from lintra.reference.emit import checked
+from lintra.reference.emit import checked, without_collector
 from lintra.reference.errors import LintraError, LintraTypeError, ShapeError
 from lintra.reference.primitives import lookup
 from lintra.reference.syntax import (
@@ -233,6 +233,7 @@ def run(
     return results
 
 
+@without_collector
 def evaluate(
     program: Program, *args: object, dps: int | None = None, module: Module | None = None
 ) -> tuple[Value, ...]:

@@ -21,6 +21,7 @@ from lintra.reference.emit import (
     program_names,
     rule_error,
     typed_program,
+    without_collector,
 )
 from lintra.reference.errors import LintraError, UnsupportedPrimitiveError
 from lintra.reference.primitives import lookup
@@ -47,6 +48,7 @@ def typed_literals(em: Emitter, inputs: tuple, types: tuple[VarType, ...]) -> tu
     return tuple(out)
 
 
+@without_collector
 def jvp_program(p: Program) -> Program:
     """The JVP program of ``p`` (spec 4.3): ``(xs..., dxs...) -> (ys..., dys...)``.
 

@@ -21,6 +21,7 @@ from lintra.reference.emit import (
     program_names,
     rule_error,
     typed_program,
+    without_collector,
 )
 from lintra.reference.errors import LinearityError, LintraError, UnsupportedPrimitiveError
 from lintra.reference.primitives import lookup
@@ -29,6 +30,7 @@ from lintra.reference.syntax import Binder, Program, Var
 from lintra.reference.unzip import is_linear_equation
 
 
+@without_collector
 def transpose_program(lp: Program) -> Program:
     """The transpose of linear program ``lp`` (spec 5.2).
 

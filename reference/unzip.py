@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Literal as Choice
 
 from lintra.reference.check import EquationTyping, ProgramTyping, keep_typing
-from lintra.reference.emit import check_argument
+from lintra.reference.emit import check_argument, without_collector
 from lintra.reference.errors import LintraTypeError
 from lintra.reference.syntax import Binder, Equation, Program, Var
 
@@ -48,6 +48,7 @@ def is_linear_equation(e: Equation, typing: ProgramTyping) -> bool:
     return False
 
 
+@without_collector
 def unzip(
     jp: Program, recompute: RecomputePolicy | Choice["save", "recompute"] = "save"
 ) -> tuple[Program, Program]:

@@ -13,6 +13,7 @@ types (``True`` for ``1``) never share a remembered typing, and differentiate a
 from __future__ import annotations
 
 import copy
+import gc
 
 import numpy as np
 import pytest
@@ -178,3 +179,41 @@ def test_ten_thousand_equations_reverse_equals_forward() -> None:
         _, dy = evaluate(jp, x, dx)
         assert abs(g[i] - dy) <= 2 * gamma / (1 - gamma) * abs(g[i])
         assert abs(g[i]) > 1e-6  # far from underflow: the comparison means something
+
+
+def small_jvp_program() -> Program:
+    return jvp_program(parse_program(
+        "def f(x: f64[2]) -> f64[]:\n    y = sin(x)\n    s = reduce_sum(y, axes=(0,))\n"
+        "    return s\n"))
+
+
+def test_the_collector_is_paused_during_a_transformation_and_restored_after() -> None:
+    """The transformations hold the cyclic collector off while they run (a recompute
+    policy is user code that runs inside ``unzip``) and leave it as they found it: on,
+    off, or after an error."""
+    seen: list[bool] = []
+
+    def record(e: Equation) -> bool:
+        seen.append(gc.isenabled())
+        return False
+
+    jp = small_jvp_program()
+    was = gc.isenabled()
+    try:
+        gc.enable()
+        unzip(jp, record)
+        assert seen and not any(seen)
+        assert gc.isenabled()
+        with pytest.raises(LintraTypeError):
+            grad(parse_program("def f(x: f64[2]) -> f64[2]:\n    y = sin(x)\n    return y\n"),
+                 np.zeros(2))
+        assert gc.isenabled()
+        gc.disable()
+        grad(parse_program(chain(4)), np.zeros(3))
+        unzip(jp, record)
+        assert not gc.isenabled()
+    finally:
+        if was:
+            gc.enable()
+        else:
+            gc.disable()
