@@ -186,31 +186,54 @@ def measure(w: Workload, quick: bool) -> dict[str, Any]:
             "measured_in": time.perf_counter() - start}
 
 
-def chain_text(n: int) -> str:
-    lines = ["def chain(x: f64[3]) -> f64[]:", "    v0 = sin(x)"]
+def chain_text(n: int, name: str = "chain") -> str:
+    lines = [f"def {name}(x: f64[3]) -> f64[]:", "    v0 = sin(x)"]
     for k in range(1, n - 1):
         lines.append(f"    v{k} = mul(v{k - 1}, 1.0001)" if k % 2 else f"    v{k} = sin(v{k - 1})")
     lines += [f"    r = reduce_sum(v{n - 2}, axes=(0,))", "    return r"]
     return "\n".join(lines) + "\n"
 
 
-def scaling(sizes: tuple[int, ...]) -> list[dict[str, Any]]:
+def scaling(sizes: tuple[int, ...], rounds: int = 3) -> list[dict[str, Any]]:
     """Seconds to compile a chain program and make its first value_and_grad (conversion,
-    JVP, partial evaluation, transposition, plan generation), less the run itself."""
+    JVP, partial evaluation, transposition, plan generation), less the run itself: the
+    median over ``rounds`` rounds, wall-clock and CPU time of this process. Each round
+    compiles a program of its own (named after the round: an equal program would be found
+    in the compile cache), parsed before the clock starts."""
     out = []
     x = np.array([0.1, 0.2, 0.3])
     for n in sizes:
-        p = parse_program(chain_text(n))
-        t = time.perf_counter()
-        compiled = lo.compile(p)
-        compiled.value_and_grad(x)
-        total = time.perf_counter() - t
-        t = time.perf_counter()
-        compiled.value_and_grad(x)
-        run = time.perf_counter() - t
-        out.append({"equations": n, "transform_and_compile_seconds": total - run,
-                    "run_seconds": run})
+        walls, cpus, runs = [], [], []
+        for r in range(rounds):
+            p = parse_program(chain_text(n, name=f"chain_{n}_{r}"))
+            gc.collect()
+            t, c = time.perf_counter(), time.process_time()
+            compiled = lo.compile(p)
+            compiled.value_and_grad(x)
+            total, total_cpu = time.perf_counter() - t, time.process_time() - c
+            t, c = time.perf_counter(), time.process_time()
+            compiled.value_and_grad(x)
+            run, run_cpu = time.perf_counter() - t, time.process_time() - c
+            walls.append(total - run)
+            cpus.append(total_cpu - run_cpu)
+            runs.append(run)
+            del compiled, p
+        out.append({"equations": n, "rounds": rounds,
+                    "transform_and_compile_seconds": statistics.median(walls),
+                    "transform_and_compile_cpu_seconds": statistics.median(cpus),
+                    "transform_and_compile_seconds_all": walls,
+                    "transform_and_compile_cpu_seconds_all": cpus,
+                    "run_seconds": statistics.median(runs)})
     return out
+
+
+def _load() -> str:
+    """The 1-minute load average, where the system reports one: timings on a shared machine
+    are read against it."""
+    try:
+        return f"{os.getloadavg()[0]:.2f}"
+    except (AttributeError, OSError):
+        return "unknown"
 
 
 def _fmt_time(s: float) -> str:
@@ -247,6 +270,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="+", metavar="NAME", help="these workloads only")
     parser.add_argument("--scaling", nargs="*", type=int, default=[1_000, 10_000, 100_000],
                         metavar="N", help="chain sizes for the compile-time table")
+    parser.add_argument("--scaling-rounds", type=int, default=3, metavar="R",
+                        help="rounds per chain size (the table shows medians)")
     parser.add_argument("--json", type=Path, help="write every measurement here")
     args = parser.parse_args(argv)
     pin_one_core()
@@ -257,12 +282,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"measuring {w.name} ...", file=sys.stderr, flush=True)
         results.append(measure(w, args.quick))
     print(table(results))
-    grown = scaling(tuple(args.scaling)) if args.scaling else []
+    load = _load()
+    grown = scaling(tuple(args.scaling), args.scaling_rounds) if args.scaling else []
     if grown:
-        print("\n| equations | transform + compile | run |\n|---|---|---|")
+        print("\n| equations | transform + compile, wall (CPU) | run |\n|---|---|---|")
         for g in grown:
-            print(f"| {g['equations']:,} | {_fmt_time(g['transform_and_compile_seconds'])} | "
+            print(f"| {g['equations']:,} | {_fmt_time(g['transform_and_compile_seconds'])} "
+                  f"({_fmt_time(g['transform_and_compile_cpu_seconds'])}) | "
                   f"{_fmt_time(g['run_seconds'])} |")
+        print(f"\nmedians of {args.scaling_rounds} rounds; 1-minute load average "
+              f"{load} before, {_load()} after")
     if args.json:
         args.json.write_text(json.dumps({"workloads": results, "scaling": grown}, indent=1))
     return 0

@@ -19,7 +19,7 @@ import numpy as np
 from lintra.optimized.arrays import ArrayTable, table
 from lintra.optimized.convert import from_program, to_program
 from lintra.optimized.ir import AType, Eqn, Graph, Var, collector_paused_during
-from lintra.optimized.jvp import forget_linearity, jvp_graph
+from lintra.optimized.jvp import jvp_graph
 from lintra.optimized.plan import Plan
 from lintra.optimized.remat import rematerialize
 from lintra.optimized.simplify import prune
@@ -111,8 +111,9 @@ class Compiled:
 
     @functools.cached_property
     def _unzipped(self) -> tuple[Graph, Graph]:
-        g = forget_linearity(self.graph)
-        return unzip_graph(self.jvp_graph, len(g.inputs), len(g.outputs))
+        # the JVP graph's primal parameters and results are those of the program (J-Forget
+        # keeps their number): no second J-Forget walk needed to count them
+        return unzip_graph(self.jvp_graph, len(self.graph.inputs), len(self.graph.outputs))
 
     @functools.cached_property
     def _primal_plan(self) -> Plan:
