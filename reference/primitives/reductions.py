@@ -369,8 +369,9 @@ def pair_layout(x: ArrayType, axis: int) -> tuple[tuple[int, ...], tuple[int, ..
 
 
 class AxisScan:
-    """Equations along one axis of a scan, emitted in the order a scan meets the elements:
-    the slices, paddings and interleavings of the work-efficient scan in :func:`cumprod_jvp`."""
+    """The slices, paddings and interleavings along one axis that the work-efficient scan of
+    :func:`cumprod_jvp` is built from; pairs are ordered as the scan meets their elements
+    (from the end if ``reverse``)."""
 
     def __init__(self, em: Emitter, x: ArrayType, axis: int, reverse: bool) -> None:
         self.em, self.x, self.axis, self.reverse = em, x, axis, reverse
