@@ -190,11 +190,18 @@ def _home(number: _mpf, dps: int) -> tuple[int, str]:
     cache must live where the computed one did. A number of any other context is rebuilt at
     ``dps`` digits, rounding to nearest."""
     ctx = number.context
-    if isinstance(ctx, BoundedContext):
+    home = _HOMES.get(ctx)
+    if home is None and isinstance(ctx, BoundedContext):
         home = (ctx.dps, ctx._prec_rounding[1])
-        if context(*home)._prec_rounding == ctx._prec_rounding:
-            return home
-    return dps, "n"
+        if context(*home)._prec_rounding != ctx._prec_rounding:
+            return dps, "n"
+        if context(*home) is ctx:  # a shared context, never changed: its home is for good
+            _HOMES[ctx] = home
+    return home if home is not None else (dps, "n")
+
+
+_HOMES: dict[object, tuple[int, str]] = {}
+"""The home of each shared context met (:func:`_home`): worked out once, not per number."""
 
 
 class _Pickler(pickle.Pickler):
@@ -221,8 +228,11 @@ def store(path: Path, value: object, dps: int) -> None:
     buffer = io.BytesIO()
     _Pickler(buffer, dps).dump(value)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        try:  # the directory is usually there: making sure first cost a system call a store
+            handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        except FileNotFoundError:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         try:
             with os.fdopen(handle, "wb") as f:
                 f.write(buffer.getvalue())
