@@ -73,9 +73,10 @@ def from_program(p: Program) -> Graph:
         env[b.name] = v
         inputs.append(v)
     eqns: list[Eqn] = []
+    literals: dict[tuple, Lit] = {}  # the program's literals by dtype and value (shared)
     for k, e in enumerate(p.equations, 1):
         try:
-            _read_equation(k, e, env, eqns, uses)
+            _read_equation(k, e, env, eqns, uses, literals)
         except LintraError as err:
             raise err.at(program=p.name, location=e.loc, equation=f"equation {k}: {e}"
                          ) from None
@@ -114,7 +115,7 @@ _STRUCTURAL = frozenset({"call", "dup", "drop", "zero"})
 
 
 def _read_equation(k: int, e: Equation, env: dict[str, Atom], eqns: list[Eqn],
-                   uses: dict[str, int]) -> None:
+                   uses: dict[str, int], literals: dict[tuple, Lit]) -> None:
     """Append the engine's equation for ``e``, checked as spec 2.2 to 2.4 say (``dup`` and
     ``drop`` only update ``env``). Runs once per equation: fields are read once, and an
     equation with one unannotated result (most of a long program) takes the shortest
@@ -137,8 +138,8 @@ def _read_equation(k: int, e: Equation, env: dict[str, Atom], eqns: list[Eqn],
         else:
             operands.append(None)
             has_literal = True
-    ins = (_with_literals(e, operands, rule.shared_positions(len(operands))) if has_literal
-           else tuple(operands))  # type: ignore[arg-type]
+    ins = (_with_literals(e, operands, rule.shared_positions(len(operands)), literals)
+           if has_literal else tuple(operands))  # type: ignore[arg-type]
     outputs = e.outputs
     annotated = False
     for b in outputs:
@@ -203,10 +204,12 @@ def _check_annotation(b: Binder, t: AType, linear: bool) -> None:
             f"is {'linear' if linear else 'not linear'}", location=b.loc, variable=b.name)
 
 
-def _with_literals(e: Equation, operands: list[Atom | None],
-                   positions: tuple[int, ...]) -> tuple[Atom, ...]:
+def _with_literals(e: Equation, operands: list[Atom | None], positions: tuple[int, ...],
+                   shared: dict[tuple, Lit]) -> tuple[Atom, ...]:
     """Operands with each literal typed as spec 2.2 says: in a shared position, the dtype of
-    the first variable among the shared positions; elsewhere its default."""
+    the first variable among the shared positions; elsewhere its default. Equal literals of
+    one dtype are one :class:`Lit` (``shared``, by dtype, Python type and value), so that a
+    long program's repeated constants are made, and named by its plans, once."""
     context = None
     for k in positions:
         given = operands[k]
@@ -220,7 +223,15 @@ def _with_literals(e: Equation, operands: list[Atom | None],
             continue
         assert isinstance(a, Literal)
         dtype = context if context is not None and k in positions else default_dtype(a)
-        out.append(Lit(literal_value(a, dtype), dtype))
+        value = a.value
+        if value and value == value:  # not a zero (0.0 == -0.0) nor nan: shared
+            key = (dtype, value.__class__, value)
+            lit = shared.get(key)
+            if lit is None:
+                lit = shared[key] = Lit(literal_value(a, dtype), dtype)
+            out.append(lit)
+        else:
+            out.append(Lit(literal_value(a, dtype), dtype))
     return tuple(out)
 
 

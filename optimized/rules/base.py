@@ -206,6 +206,8 @@ class Rule:
         # result types already inferred for operand types, for rules without parameters
         # (not a field: equality and hashing ignore it)
         object.__setattr__(self, "_inferred", {})
+        # shared_positions' answers by number of operands (not a field either)
+        object.__setattr__(self, "_positions", {})
 
     def result_types(self, ins: Sequence[Atom], params: dict) -> tuple[AType, ...]:
         """``infer`` on the operands' types. A type rule is a function of the operand types
@@ -224,7 +226,15 @@ class Rule:
         return out
 
     def shared_positions(self, n: int) -> tuple[int, ...]:
-        """The positions among ``n`` operands whose literals share a dtype (spec 2.2)."""
+        """The positions among ``n`` operands whose literals share a dtype (spec 2.2),
+        worked out once per number of operands."""
+        known: dict[int, tuple[int, ...]] = self._positions  # type: ignore[attr-defined]
+        positions = known.get(n)
+        if positions is None:
+            positions = known[n] = self._shared_positions(n)
+        return positions
+
+    def _shared_positions(self, n: int) -> tuple[int, ...]:
         if self.shared_from is not None:
             return tuple(range(self.shared_from, n))
         if self.shared_dtype is None:
