@@ -11,6 +11,7 @@ import pytest
 import lintra.optimized as lo
 import lintra.optimized.plan as plan_module
 from lintra.optimized.convert import from_program, to_program
+from lintra.optimized.ir import Lit
 from lintra.reference import check, evaluate
 from lintra.reference.derived import hvp, jvp, vjp
 from lintra.reference.errors import (
@@ -178,6 +179,33 @@ def f(x: f32[2]) -> f32[2]:
     _, lin = c.linearize(x)
     check(lin.program)
     check(lin.transpose().program)
+
+
+def test_equal_literals_are_made_once_and_zeros_keep_their_sign() -> None:
+    """Conversion makes one constant per dtype and value (a long program's repeated
+    literals once), never one for 0.0 and -0.0, nor for an integer and a boolean."""
+    p = parse_program("""
+def f(x: f64[2], n: i64[2], b: bool[2]) -> (f64[2], f64[2], f64[2], i64[2], bool[2]):
+    a: f64[2] = mul(x, 2.0)
+    c: f64[2] = mul(a, 2.0)
+    d: f64[2] = mul(c, 0.0)
+    e: f64[2] = mul(c, -0.0)
+    m: i64[2] = mul(n, 1)
+    k: bool[2] = and(b, true)
+    return c, d, e, m, k
+""")
+    g = from_program(p)
+    lits = [a for eq in g.eqns for a in eq.ins if isinstance(a, Lit)]
+    two_a, two_b, zero, negative_zero, one, true = lits
+    assert two_a is two_b and zero is not negative_zero
+    assert len({id(one), id(true)}) == 2 and one.dtype == "i64" and true.dtype == "bool"
+    x, n, b = np.array([1.0, -3.0]), np.array([4, -5]), np.array([True, False])
+    c, d, e, m, k = lo.compile(p).evaluate(x, n, b)
+    np.testing.assert_array_equal(c, 4.0 * x)
+    np.testing.assert_array_equal(np.signbit(d), [False, True])    # 4x * +0.0
+    np.testing.assert_array_equal(np.signbit(e), [True, False])    # 4x * -0.0
+    np.testing.assert_array_equal(m, n)
+    np.testing.assert_array_equal(k, b)
 
 
 @pytest.mark.parametrize("args, error", [
