@@ -574,7 +574,7 @@ def check_equation(
             scope, eqn=e, index=index,
         )
     hints = resolve_literal_dtypes(prim, e, scope)
-    operands = tuple(check_operand(a, h, scope, e, index) for a, h in zip(e.inputs, hints))
+    operands = tuple([check_operand(a, h, scope, e, index) for a, h in zip(e.inputs, hints)])
     typing = known_typing(prim, operands, e.params)
     if typing is None:
         typing = judge_equation(prim, e, operands, scope, index)

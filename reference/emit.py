@@ -106,10 +106,11 @@ class NameSupply:
             self._taken.add(hint)
             return hint
         n = self._next.get(hint, 1)
-        while f"{hint}_{n}" in self._taken:
-            n += 1
-        self._next[hint] = n + 1
         name = f"{hint}_{n}"
+        while name in self._taken:
+            n += 1
+            name = f"{hint}_{n}"
+        self._next[hint] = n + 1
         self._taken.add(name)
         return name
 
