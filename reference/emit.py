@@ -6,7 +6,9 @@ own type rule and annotates its binder. Rules may use a linear value any number 
 :func:`share_linear_values` then makes the program obey the linearity discipline of chapter 2
 by inserting a chain of ``dup`` for every linear value used more than once and a ``drop`` for
 every linear value never used (rule *Share* of spec 4.1). Both are single passes, so
-transformed programs of any length are built without recursion.
+transformed programs of any length are built without recursion. The transformations run
+with the cyclic garbage collector held off (:func:`collector_paused`), which otherwise
+walks the whole heap again and again while a long result is built.
 """
 
 from __future__ import annotations
@@ -60,9 +62,10 @@ def collector_paused() -> Iterator[None]:
     Why: a transformation of a long program allocates its result, millions of objects that
     all survive it, and each time the survivors grow the heap by a quarter the collector
     walks every object the process holds, none of them garbage. At 100,000 equations that
-    was a quarter of ``grad``'s time. Nothing here makes reference cycles, so no memory waits
-    for the collector; reference counting frees the rest as before. A program in another
-    thread that switches the collector on or off meanwhile may find it restored at exit."""
+    was a quarter of ``grad``'s time. The transformations build no reference cycles (an
+    error's traceback is one, collected once the collector is back), so little memory waits
+    for it: reference counting frees their temporaries as before. A program in another thread
+    that switches the collector on or off meanwhile may find it restored at exit."""
     enabled = gc.isenabled()
     gc.disable()
     try:
