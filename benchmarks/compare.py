@@ -11,7 +11,9 @@ conformance adapter's lowering (with the ``peers`` extra). Every gradient is che
 the hand-written one before anything is timed. Systems are interleaved round by round and
 the table shows medians and the ratio to the hand-written pass; peak memory of one call is
 measured with ``tracemalloc`` (NumPy reports its buffers to it) for NumPy and the engine.
-A second table shows how transformation and compilation grow with program size.
+A second table shows how transformation and compilation grow with program size (medians of
+three rounds, wall-clock and CPU time of the process, and the load average: on a shared
+machine the wall-clock time includes waiting for a core).
 """
 
 from __future__ import annotations
@@ -199,7 +201,8 @@ def scaling(sizes: tuple[int, ...], rounds: int = 3) -> list[dict[str, Any]]:
     JVP, partial evaluation, transposition, plan generation), less the run itself: the
     median over ``rounds`` rounds, wall-clock and CPU time of this process. Each round
     compiles a program of its own (named after the round: an equal program would be found
-    in the compile cache), parsed before the clock starts."""
+    in the compile cache), parsed before the clock starts, with what parsing left already
+    collected (its garbage is not the compiler's)."""
     out = []
     x = np.array([0.1, 0.2, 0.3])
     for n in sizes:
