@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import enum
 import functools
+import hashlib
+import itertools
 import math
 import zlib
 from collections.abc import Mapping, Sequence
@@ -39,7 +41,7 @@ from lintra.conformance.analysis import overflow_threshold, value_class
 from lintra.conformance.backend import Backend
 from lintra.conformance.results import CheckResult, Status
 from lintra.conformance.truth import run_checked
-from lintra.reference import PRIMITIVES, check, parse_program
+from lintra.reference import PRIMITIVES, check, jvp, parse_program
 from lintra.reference.domains import MpDomain
 from lintra.reference.emit import checked
 from lintra.reference.jvp import jvp_program
@@ -592,14 +594,26 @@ GRID_MAGNITUDES = 32
 """Log-spaced magnitudes from the smallest subnormal to the largest finite number."""
 
 
+def exact_geomspace(start: float, stop: float, count: int) -> np.ndarray:
+    """``count`` points from ``start`` to ``stop`` in geometric progression, each the correctly
+    rounded float64 of its exact value (mpmath at 40 digits). ``np.geomspace`` goes through
+    ``np.power``, whose kernel NumPy picks by machine: its points, and so the worst cases
+    measured at them, would differ from one machine to the next."""
+    with CTX.workdps(40):
+        lo, ratio = CTX.mpf(start), CTX.mpf(stop) / CTX.mpf(start)
+        points = [lo * ratio ** (CTX.mpf(k) / (count - 1)) for k in range(count)]
+        return np.array([start, *(float(v) for v in points[1:-1]), stop])
+
+
 def _dense_line(dtype: DType) -> np.ndarray:
     """Magnitudes over the whole range, a fine line over [-40, 40] (the tails of tanh,
     logistic and erf, where 1 - y has lost every digit), a coarse one over [-800, 800]
     (the overflow and underflow thresholds of exp, cosh, logistic), and the neighbourhood
     of ±1 (the domain edges of asin, acos, atanh, acosh)."""
     info = np.finfo(dtype.numpy)
-    magnitudes = np.geomspace(float(info.smallest_subnormal), float(info.max), GRID_MAGNITUDES)
-    near_one = 1 - np.geomspace(float(info.eps) / 2, 0.5, 8)
+    magnitudes = exact_geomspace(float(info.smallest_subnormal), float(info.max),
+                                 GRID_MAGNITUDES)
+    near_one = 1 - exact_geomspace(float(info.eps) / 2, 0.5, 8)
     line = np.concatenate([
         magnitudes, -magnitudes, np.linspace(-40.3, 40.3, 81), np.linspace(-801, 801, 17),
         near_one, -near_one, 2 - near_one,
@@ -607,6 +621,27 @@ def _dense_line(dtype: DType) -> np.ndarray:
     with np.errstate(over="ignore"):
         values = line.astype(dtype.numpy)
     return values[np.isfinite(values)]
+
+
+def kernel_fingerprint(primitives: Sequence[str]) -> str:
+    """Eight hex digits that tell apart machines whose NumPy kernels give different bits for
+    what the reference computes on the dense line (:func:`grid`): each primitive's value and
+    JVP coefficient there, in f64 and f32, by one vectorized call each. NumPy picks its
+    transcendental kernels by machine (spec 3.0.3), so the worst cases measured on the grid
+    are a property of the machine as much as of the formulas: spec 3.1 states the
+    fingerprint of the machine its measured column comes from."""
+    digest = hashlib.sha256()
+    for name, dtype in itertools.product(primitives, (DType.f64, DType.f32)):
+        line = _dense_line(dtype)
+        t = f"{dtype.value}[{len(line)}]"
+        for ps in MEASURED_PARAMS.get(name, ({},)):
+            p = parse_program(f"def k(x: {t}) -> {t}:\n    y: {t} = {name}(x{params_text(ps)})\n"
+                              f"    return y\n")
+            with np.errstate(all="ignore"):
+                ys, dys = jvp(p, [line], [np.ones_like(line)])
+            for v in (*ys, *dys):
+                digest.update(np.ascontiguousarray(v).tobytes())
+    return digest.hexdigest()[:8]
 
 
 PAIR_VALUES = (1e-300, 0.3, 1.0, 7.0, 1e300)
