@@ -1081,16 +1081,31 @@ def cumprod_jvp_equations(length: int) -> int:
     return 18 * (length - 1).bit_length() - 1
 
 
+def cummax_jvp_equations(length: int) -> int:
+    """The most equations cummax's JVP rule emits for a scanned axis of ``length`` (spec
+    3.7, *Sizes*): its restarting scan's 18 per level, ⌈log₂ length⌉ levels, and 12 more
+    for the runs' starts, members, counts and the quotient; 16 for a length of 1 and none
+    for an empty operand."""
+    if length <= 1:
+        return 16 * length
+    return 18 * (length - 1).bit_length() + 12
+
+
+SCAN_JVP_EQUATIONS = {"cumprod": cumprod_jvp_equations, "cummax": cummax_jvp_equations}
+"""The primitives whose JVP rule grows with the length of the scanned axis (spec 3.7)."""
+
+
 def jvp_equations_allowed(p: Program) -> int:
     """``r·k`` of spec 4.4's size bound: 13 equations per operand, except that a ``cumprod``
-    equation counts what its rule may emit for the length of its axis."""
+    or ``cummax`` equation counts what its rule may emit for the length of its axis."""
     typing = check(p)
     total = 0
     for e, et in zip(p.equations, typing.equations):
-        if e.primitive == "cumprod":
+        scan = SCAN_JVP_EQUATIONS.get(e.primitive)
+        if scan is not None:
             t = et.inputs[0].array
             axis = int(et.params["axis"]) % t.rank
-            total += cumprod_jvp_equations(0 if 0 in t.shape else t.shape[axis])
+            total += scan(0 if 0 in t.shape else t.shape[axis])
         else:
             total += JVP_EQUATIONS_PER_OPERAND * len(e.inputs)
     return total

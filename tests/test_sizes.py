@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from lintra.conformance.properties import (
     JVP_EQUATIONS_PER_OPERAND,
+    SCAN_JVP_EQUATIONS,
     TRANSPOSE_EQUATIONS_PER_OPERAND,
-    cumprod_jvp_equations,
     jvp_equations_allowed,
 )
 from lintra.conformance.strategies import programs
@@ -59,7 +59,8 @@ def test_every_family_states_its_sizes() -> None:
 
 def rule_sizes(p: Program) -> list[tuple[str, str, int, int, int]]:
     """(primitive, "jvp" or "transpose", equations emitted, operands, the length of a
-    cumprod's axis or 0) per rule application that the transformations of ``p`` would make, with
+    cumprod's or cummax's axis or 0) per rule application that the transformations of ``p``
+    would make, with
     every float operand varying."""
     typing = check(p)
     out = []
@@ -68,7 +69,7 @@ def rule_sizes(p: Program) -> list[tuple[str, str, int, int, int]]:
         if prim is None:
             continue
         length = 0
-        if e.primitive == "cumprod":
+        if e.primitive in SCAN_JVP_EQUATIONS:
             x = et.inputs[0].array
             length = x.shape[int(et.params["axis"]) % x.rank]
         varying = [isinstance(a, Var) and tangent_type(vt) is not None
@@ -102,8 +103,8 @@ def test_rules_emit_what_their_family_states(p: Program) -> None:
     for name, stage, emitted, operands, length in rule_sizes(p):
         jvp_limit, transpose_limit = STATED[PRIMITIVES[name].family]
         limit = (jvp_limit if stage == "jvp" else transpose_limit) * max(operands, 1)
-        if name == "cumprod" and stage == "jvp":  # its scan grows with the axis (spec 3.7)
-            limit = cumprod_jvp_equations(length)
+        if name in SCAN_JVP_EQUATIONS and stage == "jvp":  # grows with the axis (spec 3.7)
+            limit = SCAN_JVP_EQUATIONS[name](length)
         assert emitted <= limit, (name, stage, emitted, operands, length)
 
 

@@ -367,27 +367,6 @@ def _cumsum_transpose(b: Builder, e: Eqn, cts: Sequence[Var | None]) -> list[Var
     return [b.op("cumsum", cts[0], axis=e.params["axis"], reverse=not e.params["reverse"])]
 
 
-def _pair_layout(t: AType, axis: int) -> tuple[tuple[int, ...], tuple[int, ...],
-                                               tuple[int, ...]]:
-    """The shape ``t.shape`` with the scan axis doubled: dimension ``axis`` indexes the
-    contributing element j, ``axis + 1`` the result element i; and the broadcast dimensions
-    that place an array of type ``t`` along i, or along j."""
-    shape = (*t.shape[:axis], t.shape[axis], *t.shape[axis:])
-    along_i = (*range(axis), *range(axis + 1, t.rank + 1))
-    along_j = (*range(axis + 1), *range(axis + 2, t.rank + 1))
-    return shape, along_i, along_j
-
-
-def _pair_mask(b: Builder, compare: str, shape: tuple[int, ...], axis: int) -> Var:
-    """``compare(i, j)`` over the pair layout ``shape``: computed on an n × n square and
-    broadcast (a view), so no index array of the layout's size is made."""
-    n = shape[axis]
-    i = b.op("iota", dtype="i64", shape=(n, n), dimension=1)
-    j = b.op("iota", dtype="i64", shape=(n, n), dimension=0)
-    return b.op("broadcast_in_dim", b.op(compare, i, j), shape=shape,
-                broadcast_dimensions=(axis, axis + 1))
-
-
 def _along(b: Builder, v: Var, axis: int, lo: int, hi: int, step: int = 1) -> Var:
     """``v[lo:hi:step]`` along ``axis``, everything along the other axes."""
     shape = v.type.shape
@@ -412,32 +391,53 @@ def _interleave(b: Builder, even: Var, odd: Var, axis: int) -> Var:
     return b.op("reshape", pair, new_sizes=(*shape[:axis], 2 * shape[axis], *shape[axis + 1:]))
 
 
-def _cumprod_jvp(b: Builder, e: Eqn, dxs: Sequence[Var | None]) -> list[Var | None]:
-    """dy solves dy_i = x_i·dy_(i−1) + y_(i−1)·dx_i (dy_(−1) = 0, y_(−1) = 1), computed as a
-    work-efficient scan of the affine maps t ↦ t·x_i + y_(i−1)·dx_i (spec 3.7): an
-    up-sweep composes neighbouring maps (factor A, offset B) level by level, a down-sweep
-    applies each level's composed prefix to the pairs after it. The partial ∂y_i/∂x_j is
-    y_(j−1) times products of disjoint runs of x after j: no division (exact at zeros), at
-    most i − 1 roundings; the arrays of all levels together are linear in the axis length.
-    The axis is first padded to a power of two with the identity map (1, 0), placed after
-    the last element in the scan's direction."""
-    x, y, dx = e.ins[0], e.outs[0], dxs[0]
-    if x.type.size == 0:  # an empty result depends on nothing
-        return [None]
-    axis, reverse = e.params["axis"], e.params["reverse"]
-    dtype, n = x.type.dtype, x.type.shape[axis]
+class _Affine:
+    """cumprod's scan elements, the affine maps t ↦ t·A + B (factor A, offset B)."""
+
+    @staticmethod
+    def compose(b: Builder, fa: Var, fb: Var, sa: Var, sb: Var, keep_factor: bool
+                ) -> tuple[Var | None, Var]:
+        """The map of a pair: its first element's (fa, fb), then its second's (sa, sb)."""
+        return (b.op("mul", fa, sa) if keep_factor else None,
+                b.op("add", b.op("mul", sa, fb), sb))
+
+    @staticmethod
+    def after(b: Builder, prefix: Var, fa: Var, fb: Var) -> Var:
+        """The scan at an element (fa, fb) given the scan before it."""
+        return b.op("add", b.op("mul", fa, prefix), fb)
+
+
+class _Restarting:
+    """cummax's scan elements (R, B): a running sum of B that starts afresh where R holds.
+    A restart chooses with ``select_n`` rather than multiplying the sum before it by 0, so
+    an infinite or nan sum there does not become nan."""
+
+    @staticmethod
+    def compose(b: Builder, fa: Var, fb: Var, sa: Var, sb: Var, keep_factor: bool
+                ) -> tuple[Var | None, Var]:
+        return (b.op("or", fa, sa) if keep_factor else None,
+                b.op("select_n", sa, b.op("add", fb, sb), sb))
+
+    @staticmethod
+    def after(b: Builder, prefix: Var, fa: Var, fb: Var) -> Var:
+        return b.op("select_n", fa, b.op("add", prefix, fb), fb)
+
+
+def _blelloch(b: Builder, factor: Var, offset: Var, fill: Lit, axis: int, reverse: bool,
+              kind: type[_Affine] | type[_Restarting]) -> Var:
+    """The inclusive scan along ``axis`` (from the end if ``reverse``) of the elements
+    (factor, offset) under ``kind``'s composition, work-efficiently (spec 3.7): the axis
+    padded to a power of two with (``fill``, 0) after its last element in the scan's
+    direction (elements met after every real one change none of their results); an up-sweep
+    composes neighbouring elements level by level, a down-sweep applies each level's
+    composed prefix to the pairs after it; the arrays of all levels together are linear in
+    the axis length."""
+    n = offset.type.shape[axis]
     width = 1 << (n - 1).bit_length()
-    # y_(i−1) in the scan's direction: y shifted by one, 1 entering at the scan's start
-    if reverse:
-        shifted = _padded(b, _along(b, y, axis, 1, n), Lit(1.0, dtype), axis, 0, 1)
-    else:
-        shifted = _padded(b, _along(b, y, axis, 0, n - 1), Lit(1.0, dtype), axis, 1, 0)
-    factor: Var = x
-    offset = b.op("mul", shifted, dx)
     if width > n:
         before, after = (width - n, 0) if reverse else (0, width - n)
-        factor = _padded(b, factor, Lit(1.0, dtype), axis, before, after)
-        offset = _padded(b, offset, b.zero(AType(dtype, ())), axis, before, after)
+        factor = _padded(b, factor, fill, axis, before, after)
+        offset = _padded(b, offset, b.zero(AType(offset.type.dtype, ())), axis, before, after)
     early = 1 if reverse else 0  # which of the positions 2k, 2k + 1 the scan meets first
     sweep: list[tuple[Var, Var]] = []
     while offset.type.shape[axis] > 1:
@@ -447,24 +447,23 @@ def _cumprod_jvp(b: Builder, e: Eqn, dxs: Sequence[Var | None]) -> list[Var | No
         fb, sb = _along(b, offset, axis, early, size, 2), _along(b, offset, axis, 1 - early,
                                                                   size, 2)
         sweep.append((fa, fb))
-        if size > 2:  # the top level's composed factor is never read
-            factor = b.op("mul", fa, sa)
-        offset = b.op("add", b.op("mul", sa, fb), sb)
+        composed, offset = kind.compose(b, fa, fb, sa, sb, size > 2)  # top: factor unread
+        if composed is not None:
+            factor = composed
     scanned = offset  # the inclusive scan at the later element of each pair, level by level
     for fa, fb in reversed(sweep):
         pairs = fb.type.shape[axis]
         if pairs == 1:
             early_part = fb
         elif reverse:  # pair k follows pair k + 1
-            moved = b.op("add", b.op("mul", _along(b, fa, axis, 0, pairs - 1),
-                                     _along(b, scanned, axis, 1, pairs)),
-                         _along(b, fb, axis, 0, pairs - 1))
+            moved = kind.after(b, _along(b, scanned, axis, 1, pairs),
+                               _along(b, fa, axis, 0, pairs - 1),
+                               _along(b, fb, axis, 0, pairs - 1))
             early_part = b.op("concatenate", moved, _along(b, fb, axis, pairs - 1, pairs),
                               dimension=axis)
         else:  # pair k follows pair k − 1
-            moved = b.op("add", b.op("mul", _along(b, fa, axis, 1, pairs),
-                                     _along(b, scanned, axis, 0, pairs - 1)),
-                         _along(b, fb, axis, 1, pairs))
+            moved = kind.after(b, _along(b, scanned, axis, 0, pairs - 1),
+                               _along(b, fa, axis, 1, pairs), _along(b, fb, axis, 1, pairs))
             early_part = b.op("concatenate", _along(b, fb, axis, 0, 1), moved,
                               dimension=axis)
         if reverse:
@@ -474,20 +473,54 @@ def _cumprod_jvp(b: Builder, e: Eqn, dxs: Sequence[Var | None]) -> list[Var | No
     if width > n:
         scanned = _along(b, scanned, axis, width - n, width) if reverse else _along(
             b, scanned, axis, 0, n)
-    return [scanned]
+    return scanned
+
+
+def _cumprod_jvp(b: Builder, e: Eqn, dxs: Sequence[Var | None]) -> list[Var | None]:
+    """dy solves dy_i = x_i·dy_(i−1) + y_(i−1)·dx_i (dy_(−1) = 0, y_(−1) = 1), computed as a
+    work-efficient scan of the affine maps t ↦ t·x_i + y_(i−1)·dx_i (spec 3.7). The partial
+    ∂y_i/∂x_j is y_(j−1) times products of disjoint runs of x after j: no division (exact
+    at zeros), at most i − 1 roundings; memory linear in the axis length."""
+    x, y, dx = e.ins[0], e.outs[0], dxs[0]
+    if x.type.size == 0:  # an empty result depends on nothing
+        return [None]
+    axis, reverse = e.params["axis"], e.params["reverse"]
+    dtype, n = x.type.dtype, x.type.shape[axis]
+    # y_(i−1) in the scan's direction: y shifted by one, 1 entering at the scan's start
+    if reverse:
+        shifted = _padded(b, _along(b, y, axis, 1, n), Lit(1.0, dtype), axis, 0, 1)
+    else:
+        shifted = _padded(b, _along(b, y, axis, 0, n - 1), Lit(1.0, dtype), axis, 1, 0)
+    return [_blelloch(b, x, b.op("mul", shifted, dx), Lit(1.0, dtype), axis, reverse, _Affine)]
 
 
 def _cummax_jvp(b: Builder, e: Eqn, dxs: Sequence[Var | None]) -> list[Var | None]:
-    """dy_i = the mean of dx_j over j ≤ i (in the scan's direction) with x_j = y_i."""
-    x, y = e.ins[0], e.outs[0]
+    """dy_i = the mean of dx_j over j ≤ i (in the scan's direction) with x_j = y_i. Those j
+    are the elements with x_j = y_j in the run of equal y that ends at i (y only grows along
+    the scan; a nan y equals nothing and is a run of its own): dy = S/C, S the sum of the
+    run's members' tangents so far (a restarting scan, linear in memory, over
+    ``select_n(member, −0, dx)``: −0 is the exact neutral element of IEEE addition) and C
+    their count (an integer cumsum less its value where the run began, which a cummax
+    carries along the run)."""
+    x, y, dx = e.ins[0], e.outs[0], dxs[0]
+    if x.type.size == 0 or dx is None:
+        return [None]
     axis, reverse = e.params["axis"], e.params["reverse"]
-    shape, along_i, along_j = _pair_layout(x.type, axis)
-    yi = b.op("broadcast_in_dim", y, shape=shape, broadcast_dimensions=along_i)
-    xj = b.op("broadcast_in_dim", x, shape=shape, broadcast_dimensions=along_j)
-    reached = _pair_mask(b, "le" if reverse else "ge", shape, axis)
-    mask = b.op("and", reached, b.op("eq", xj, yi))
-    spread = b.op("broadcast_in_dim", dxs[0], shape=shape, broadcast_dimensions=along_j)
-    return [_mean_where(b, mask, spread, (axis,))]
+    n = x.type.shape[axis]
+    differs = b.op("ne", _along(b, y, axis, 1, n), _along(b, y, axis, 0, n - 1))
+    if reverse:  # element i's predecessor is i + 1; the last element starts a run
+        starts = _padded(b, differs, Lit(True, "bool"), axis, 0, 1)
+    else:
+        starts = _padded(b, differs, Lit(True, "bool"), axis, 1, 0)
+    member = b.op("eq", x, y)
+    ones = b.op("convert_element_type", member, new_dtype="i64")
+    seen = b.op("cumsum", ones, axis=axis, reverse=reverse)
+    at_start = b.op("select_n", starts, Lit(0, "i64"), b.op("sub", seen, ones))
+    count = b.op("sub", seen, b.op("cummax", at_start, axis=axis, reverse=reverse))
+    neutral = b.op("neg", b.zero(x.type))
+    terms = b.op("select_n", member, neutral, dx)
+    sums = _blelloch(b, starts, terms, Lit(True, "bool"), axis, reverse, _Restarting)
+    return [b.op("div", sums, b.op("convert_element_type", count, new_dtype=x.type.dtype))]
 
 
 def _sort_jvp(b: Builder, e: Eqn, dxs: Sequence[Var | None]) -> list[Var | None]:

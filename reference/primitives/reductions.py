@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -356,18 +356,6 @@ def cumsum_transpose(em: Emitter, cts: Tangents, xs: tuple[Atom | LinearOperand,
                      hint="ct"),)
 
 
-def pair_layout(x: ArrayType, axis: int) -> tuple[tuple[int, ...], tuple[int, ...],
-                                                  tuple[int, ...]]:
-    """The shape x.shape[:axis] + (n,) + x.shape[axis:] with a dimension j at ``axis`` and i
-    at ``axis + 1``; and the broadcast_dimensions that place x's axis at i or at j."""
-    n = x.shape[axis]
-    shape = (*x.shape[:axis], n, *x.shape[axis:])
-    before = tuple(range(axis))
-    at_i = (*before, *range(axis + 1, x.rank + 1))
-    at_j = (*before, axis, *range(axis + 2, x.rank + 1))
-    return shape, at_i, at_j
-
-
 class AxisScan:
     """The slices, paddings and interleavings along one axis that the work-efficient scan of
     :func:`cumprod_jvp` is built from; pairs are ordered as the scan meets their elements
@@ -412,22 +400,89 @@ class AxisScan:
         size = (*shape[:a], 2 * shape[a], *shape[a + 1:])
         return em.emit1("reshape", stacked, new_sizes=size, hint=hint)
 
-    def carry(self, prefix: Var, factors: Var, own: Var) -> Var:
+    def carry(self, prefix: Var, factors: Var, own: Var, steps: ScanSteps) -> Var:
         """The inclusive scan at the first element of each pair: own_k alone for the pair
-        the scan meets first, else prefix (the scan up to the pair before) · factor_k +
-        own_k."""
+        the scan meets first, else ``steps.apply`` of the scan up to the pair before
+        (``prefix``) to the pair's own (factor_k, own_k)."""
         em = self.em
         h = em.array_type(own).shape[self.axis]
         if h == 1:
             return own
         before, inner, edge = ((1, h), (0, h - 1), (h - 1, h)) if self.reverse else (
             (0, h - 1), (1, h), (0, 1))
-        carried = em.emit1("add", em.emit1("mul", self.take(factors, *inner),
-                                           self.take(prefix, *before, hint="dt"), hint="dt"),
-                           self.take(own, *inner, hint="dt"), hint="dt")
+        carried = steps.apply(em, self.take(prefix, *before, hint="dt"),
+                              self.take(factors, *inner), self.take(own, *inner, hint="dt"))
         head = self.take(own, *edge, hint="dt")
         parts = (carried, head) if self.reverse else (head, carried)
         return em.emit1("concatenate", *parts, dimension=self.axis, hint="dt")
+
+    def sweep(self, a: Atom, b: Var, steps: ScanSteps, fill: Literal) -> Var:
+        """The inclusive scan of the pairs (a, b) under ``steps`` (a primal, b linear):
+        the axis padded to a power of two with (``fill``, 0) after its last element in the
+        scan's order (pairs the scan meets after every real one change none of its
+        results), an up-sweep combining neighbours level by level, a down-sweep spreading
+        the inclusive results back, and the padding cut off."""
+        em, axis = self.em, self.axis
+        n = self.x.shape[axis]
+        size = 1 << (n - 1).bit_length()
+        if size > n:
+            a = self.extend(a, fill, size - n, at_start=self.reverse)  # type: ignore[arg-type]
+            b = self.extend(b, em.zero(ArrayType(self.x.dtype, ())), size - n,
+                            at_start=self.reverse, hint="dt")
+        levels = []
+        while em.array_type(b).shape[axis] > 1:  # up-sweep: pair k combines 2k, 2k + 1
+            a1, a2 = self.pairs(a)  # type: ignore[arg-type]
+            b1, b2 = self.pairs(b, hint="dt")
+            levels.append((a1, b1))
+            top = em.array_type(a1).shape[axis] == 1  # the top level's a is never read
+            a, b = steps.compose(em, a1, b1, a2, b2, top)  # type: ignore[assignment]
+        z = b
+        for a1, b1 in reversed(levels):  # down-sweep: z is the inclusive scan, level by level
+            z = self.interleave(self.carry(z, a1, b1, steps), z)
+        if size > n:
+            z = self.take(z, *((size - n, size) if self.reverse else (0, n)), hint="dt")
+        return z
+
+
+class ScanSteps(Protocol):
+    """How :meth:`AxisScan.sweep` combines pairs (a, b): ``compose`` two neighbours (the one
+    the scan meets first, then the other; no combined a at the ``top`` level, where it is
+    never read), and ``apply`` a prefix z to a pair."""
+
+    def compose(self, em: Emitter, a1: Var, b1: Var, a2: Var, b2: Var, top: bool
+                ) -> tuple[Var | None, Var]: ...
+
+    def apply(self, em: Emitter, z: Var, a: Var, b: Var) -> Var: ...
+
+
+class AffineSteps:
+    """cumprod's pairs, the maps t ↦ t·A + B: (A₁, B₁)∘(A₂, B₂) = (A₁·A₂, B₁·A₂ + B₂)."""
+
+    @staticmethod
+    def compose(em: Emitter, a1: Var, b1: Var, a2: Var, b2: Var, top: bool
+                ) -> tuple[Var | None, Var]:
+        a = None if top else em.emit1("mul", a1, a2, hint="c")
+        return a, em.emit1("add", em.emit1("mul", a2, b1, hint="dt"), b2, hint="dt")
+
+    @staticmethod
+    def apply(em: Emitter, z: Var, a: Var, b: Var) -> Var:
+        return em.emit1("add", em.emit1("mul", a, z, hint="dt"), b, hint="dt")
+
+
+class SegmentedSumSteps:
+    """cummax's pairs (R, B), a running sum that restarts where R holds:
+    (R₁, B₁)∘(R₂, B₂) = (R₁ ∨ R₂, B₂ if R₂ else B₁ + B₂). The choice is a ``select_n``, not
+    a multiplication by 0 or 1, so an infinite or nan sum before a restart stays out."""
+
+    @staticmethod
+    def compose(em: Emitter, a1: Var, b1: Var, a2: Var, b2: Var, top: bool
+                ) -> tuple[Var | None, Var]:
+        r = None if top else em.emit1("or", a1, a2, hint="c")
+        return r, em.emit1("select_n", a2, em.emit1("add", b1, b2, hint="dt"), b2, hint="dt")
+
+    @staticmethod
+    def apply(em: Emitter, z: Var, a: Var, b: Var) -> Var:
+        return em.emit1("select_n", a, em.emit1("add", z, b, hint="dt"), b, hint="dt")
 
 
 def cumprod_jvp(em: Emitter, xs: Atoms, ts: Tangents, ys: tuple[Var, ...], ps: Params
@@ -446,70 +501,77 @@ def cumprod_jvp(em: Emitter, xs: Atoms, ts: Tangents, ys: tuple[Var, ...], ps: P
     reverse = bool(ps["reverse"])
     scan = AxisScan(em, x, axis, reverse)
     n = x.shape[axis]
-    size = 1 << (n - 1).bit_length()
     kept = (1, n) if reverse else (0, n - 1)
     before = scan.extend(scan.take(ys[0], *kept), Literal(1.0), 1, at_start=not reverse)
-    a, b = xs[0], em.emit1("mul", before, ts[0], hint="dt")  # type: ignore[arg-type]
-    if size > n:
-        a = scan.extend(a, Literal(1.0), size - n, at_start=reverse)  # type: ignore[arg-type]
-        b = scan.extend(b, em.zero(ArrayType(x.dtype, ())), size - n, at_start=reverse,
-                        hint="dt")
-    levels = []
-    while em.array_type(b).shape[axis] > 1:  # up-sweep: pair k combines elements 2k, 2k + 1
-        a1, a2 = scan.pairs(a)  # type: ignore[arg-type]
-        b1, b2 = scan.pairs(b, hint="dt")
-        levels.append((a1, b1))
-        if em.array_type(a1).shape[axis] > 1:
-            a = em.emit1("mul", a1, a2, hint="c")
-        b = em.emit1("add", em.emit1("mul", a2, b1, hint="dt"), b2, hint="dt")
-    z = b
-    for a1, b1 in reversed(levels):  # down-sweep: z is the inclusive scan, level by level
-        z = scan.interleave(scan.carry(z, a1, b1), z)
-    if size > n:
-        z = scan.take(z, *((size - n, size) if reverse else (0, n)), hint="dt")
-    return (z,)
+    b = em.emit1("mul", before, ts[0], hint="dt")  # type: ignore[arg-type]
+    return (scan.sweep(xs[0], b, AffineSteps(), Literal(1.0)),)
 
 
 def cummax_jvp(em: Emitter, xs: Atoms, ts: Tangents, ys: tuple[Var, ...], ps: Params
                ) -> Tangents:
-    """dy_i = the mean of dx_j over j ≤ i with x_j = y_i (chapter 6)"""
+    """dy_i = the mean of dx_j over j ≤ i with x_j = y_i (chapter 6). Such a j has
+    y_j = y_i (x_j ≤ y_j ≤ y_i) and x_j = y_j, so the mean is over the plateau of equal
+    running maxima that ends at i (a run restarting where y changes; a nan y is its own
+    run) and its elements with m_j = [x_j = y_j]: S_i / C_i with S a running sum of
+    ``select_n(m, −0, dx)`` that restarts at each run (a scan as cumprod's, linear in
+    memory) and C the count of m in the run (integers: a cumsum K less its value before
+    the run's start, carried by a cummax). −0 adds exactly, so S is the sum over the mean's
+    elements alone (spec 3.7)."""
     x = em.array_type(xs[0])
+    if 0 in x.shape:  # no element: nothing depends on x
+        return (None,)
     axis = normalize_axis(ps["axis"], x.rank)  # type: ignore[arg-type]
-    shape, at_i, at_j = pair_layout(x, axis)
-    yi = em.emit1("broadcast_in_dim", ys[0], shape=shape, broadcast_dimensions=at_i, hint="c")
-    xj = em.emit1("broadcast_in_dim", xs[0], shape=shape, broadcast_dimensions=at_j, hint="c")
-    ii = em.emit1("iota", dtype="i64", shape=shape, dimension=axis + 1, hint="c")
-    jj = em.emit1("iota", dtype="i64", shape=shape, dimension=axis, hint="c")
-    before = em.emit1("le" if ps["reverse"] else "ge", ii, jj, hint="c")
-    mask = em.emit1("and", before, em.emit1("eq", xj, yi, hint="c"), hint="c")
-    dx = em.emit1("broadcast_in_dim", ts[0], shape=shape, broadcast_dimensions=at_j, hint="dt")
-    return (mean_where(em, mask, dx, (axis,)),)
+    reverse = bool(ps["reverse"])
+    scan = AxisScan(em, x, axis, reverse)
+    n = x.shape[axis]
+    y = ys[0]
+    # a run starts where y differs from its neighbour before it in the scan's order
+    changed = em.emit1("ne", scan.take(y, 1, n), scan.take(y, 0, n - 1), hint="c")
+    starts = scan.extend(changed, Literal(True), 1, at_start=not reverse)
+    member = em.emit1("eq", xs[0], y, hint="c")
+    counted = em.emit1("convert_element_type", member, new_dtype="i64", hint="c")
+    total = em.emit1("cumsum", counted, axis=axis, reverse=reverse, hint="c")
+    earlier = em.emit1("select_n", starts, Literal(0),
+                       em.emit1("sub", total, counted, hint="c"), hint="c")
+    count = em.emit1("sub", total, em.emit1("cummax", earlier, axis=axis, reverse=reverse,
+                                            hint="c"), hint="c")
+    minus_zero = em.emit1("neg", em.zero(x, hint="dt"), hint="dt")
+    own = em.emit1("select_n", member, minus_zero, ts[0], hint="dt")  # type: ignore[arg-type]
+    sums = scan.sweep(starts, own, SegmentedSumSteps(), Literal(True))
+    return (em.emit1("div", sums, em.emit1("convert_element_type", count,
+                                           new_dtype=x.dtype.value, hint="c"), hint="dt"),)
 
 
 def sort_jvp(em: Emitter, xs: Atoms, ts: Tangents, ys: tuple[Var, ...], ps: Params
              ) -> Tangents:
     """Each float result's tangent is its operand's tangent permuted as the evaluation
-    permutes the operand (stable: ties keep input order)."""
+    permutes the operand (stable: ties keep input order): a ``gather`` at the permutation,
+    which sorting an ``iota`` along with the keys gives. Along the last axis of a rank-1
+    operand directly; otherwise from the flattened tangent, at the flat position of the
+    element each result element comes from: its own flat position moved along the axis by
+    (perm − index)·stride. Exact: the tangents are copied, inf, nan and −0 included."""
     x = em.array_type(xs[0])
+    if x.size == 0:  # no element: nothing depends on x
+        return tuple(None for _ in ts)
     axis = normalize_axis(ps["dimension"], x.rank)  # type: ignore[arg-type]
     keys = int(ps["num_keys"])  # type: ignore[arg-type]
-    shape, at_i, at_j = pair_layout(x, axis)
     index = em.emit1("iota", dtype="i64", shape=x.shape, dimension=axis, hint="c")
-    sorted_all = em.emit("sort", *xs[:keys], index, dimension=axis, num_keys=keys, hint="c")
-    perm = sorted_all[-1]
-    pi = em.emit1("broadcast_in_dim", perm, shape=shape, broadcast_dimensions=at_i, hint="c")
-    jj = em.emit1("iota", dtype="i64", shape=shape, dimension=axis, hint="c")
-    picks = em.emit1("eq", pi, jj, hint="c")
+    perm = em.emit("sort", *xs[:keys], index, dimension=axis, num_keys=keys, hint="c")[-1]
+    if x.rank > 1:
+        stride = int(np.prod(x.shape[axis + 1:], dtype=np.int64))
+        moved = em.emit1("sub", perm, index, hint="c")
+        if stride != 1:
+            moved = em.emit1("mul", moved, Literal(stride), hint="c")
+        flat = em.emit1("iota", dtype="i64", shape=(x.size,), dimension=0, hint="c")
+        here = em.emit1("reshape", flat, new_sizes=x.shape, hint="c")
+        perm = em.emit1("add", here, moved, hint="c")
     out: list[Tangent] = []
     for t in ts:
         if t is None:
             out.append(None)
             continue
-        dtype = em.array_type(t).dtype.value
-        onehot = em.emit1("convert_element_type", picks, new_dtype=dtype, hint="c")
-        dx = em.emit1("broadcast_in_dim", t, shape=shape, broadcast_dimensions=at_j, hint="dt")
-        out.append(em.emit1("reduce_sum", em.emit1("mul", onehot, dx, hint="dt"),
-                            axes=(axis,), hint="dt"))
+        line = t if x.rank == 1 else em.emit1("reshape", t, new_sizes=(x.size,), hint="dt")
+        out.append(em.emit1("gather", line, perm, axis=0, hint="dt"))
     return tuple(out)
 
 
