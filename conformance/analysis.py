@@ -616,7 +616,7 @@ def _origin_taint(state: _State, origin: Origin, shape: tuple[int, ...]) -> np.n
             if vt.array.dtype.is_float and b.name in state.values and _partials_out_of_range(
                     state, origin.equation, origin.typing, xs, state.values[b.name],
                     state.errors[b.name], vt.array).any():
-                out |= True  # cumprod's partials are products of the same prefixes
+                out |= True  # a partial out of range (cumprod: a product of factors)
     return out
 
 
