@@ -22,7 +22,7 @@ from lintra.optimized.ir import AType, Eqn, Graph, Var, collector_paused_during
 from lintra.optimized.jvp import jvp_graph
 from lintra.optimized.plan import Plan
 from lintra.optimized.remat import rematerialize
-from lintra.optimized.simplify import prune
+from lintra.optimized.simplify import prune, uniform_products
 from lintra.optimized.transpose import transpose_graph
 from lintra.optimized.unzip import unzip_graph
 from lintra.reference.errors import LinearityError, LintraTypeError, ShapeError
@@ -218,7 +218,8 @@ class Compiled:
         wanted = tuple(self._float_inputs.index(k) for k in nums)
         graph, seed = _joined(primal, self._linear.transposed.graph, self.graph, out_type,
                               wanted, with_value=True, plain=False)
-        return Plan(rematerialize(graph, _backward_start(graph, seed)), self.table)
+        return Plan(uniform_products(rematerialize(graph, _backward_start(graph, seed))),
+                    self.table)
 
     def grad(self, *args: Any, argnums: int | Sequence[int] = 0) -> Any:
         """The gradient of the scalar result with respect to parameter(s) ``argnums``."""

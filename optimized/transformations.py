@@ -35,7 +35,7 @@ from lintra.optimized.ir import AType, Builder, Eqn, Graph, Lit, Var
 from lintra.optimized.jvp import jvp_graph
 from lintra.optimized.plan import Plan
 from lintra.optimized.remat import rematerialize
-from lintra.optimized.simplify import prune
+from lintra.optimized.simplify import prune, uniform_products
 from lintra.optimized.tracing import (
     _ACTIVE,
     LANGUAGE_DTYPES,
@@ -365,7 +365,7 @@ def grad_of(g: Graph, wrt: Sequence[int], of: int) -> tuple[Graph, Graph]:
                          [*primal.outputs[:n_out], *grads]))
     start = next((k for k, e in enumerate(joined.eqns) if e.outs and e.outs[0] is seed),
                  len(joined.eqns))
-    return joined, rematerialize(joined, start)
+    return joined, uniform_products(rematerialize(joined, start))
 
 
 def linear_of(g: Graph, n_args: int) -> Graph:
