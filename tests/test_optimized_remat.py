@@ -176,6 +176,19 @@ def scalar_loss(p: Program) -> Program | None:
                          + f"\n    return {total}\n")
 
 
+def random_arguments(p: Program, seed: int) -> list[np.ndarray]:
+    """Arguments for ``p``'s parameters: floats in [−2, 2], integers in [−3, 3]."""
+    rng = np.random.default_rng(seed)
+    args = []
+    for b in p.inputs:
+        t = b.type.array
+        if t.dtype.is_float:
+            args.append(rng.uniform(-2, 2, t.shape).astype(t.dtype.numpy))
+        else:
+            args.append(rng.integers(-3, 4, t.shape).astype(t.dtype.numpy))
+    return args
+
+
 @settings(max_examples=40, deadline=None, database=None,
           suppress_health_check=list(HealthCheck))
 @given(programs(max_equations=8, float_input=True, dtypes=(DType.f64, DType.f32, DType.i64)),
@@ -188,14 +201,7 @@ def test_same_bits_and_never_a_larger_peak_on_generated_programs(p: Program, see
     graph, start = gradient_graph(loss)
     after = rematerialize(graph, start)
     assert peak_live(after) <= peak_live(graph)
-    rng = np.random.default_rng(seed)
-    args = []
-    for b in loss.inputs:
-        t = b.type.array
-        if t.dtype.is_float:
-            args.append(rng.uniform(-2, 2, t.shape).astype(t.dtype.numpy))
-        else:
-            args.append(rng.integers(-3, 4, t.shape).astype(t.dtype.numpy))
+    args = random_arguments(loss, seed)
     table = lo.compile(loss).table
     for got, want in zip(Plan(after, table)(*args), Plan(graph, table)(*args), strict=True):
         same_bits(got, want)

@@ -21,7 +21,7 @@ from lintra.optimized.simplify import uniform_products
 from lintra.reference.parse import parse_program
 from lintra.reference.syntax import DType, Program
 from tests.harness import same_bits
-from tests.test_optimized_remat import gradient_graph, scalar_loss
+from tests.test_optimized_remat import gradient_graph, random_arguments, scalar_loss
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 import workloads
@@ -121,14 +121,7 @@ def test_same_bits_on_generated_programs(p: Program, seed: int) -> None:
     graph, start = gradient_graph(loss)
     before = rematerialize(graph, start)
     after = uniform_products(before)
-    rng = np.random.default_rng(seed)
-    args = []
-    for b in loss.inputs:
-        t = b.type.array
-        if t.dtype.is_float:
-            args.append(rng.uniform(-2, 2, t.shape).astype(t.dtype.numpy))
-        else:
-            args.append(rng.integers(-3, 4, t.shape).astype(t.dtype.numpy))
+    args = random_arguments(loss, seed)
     table = lo.compile(loss).table
     for got, want in zip(Plan(after, table)(*args), Plan(before, table)(*args), strict=True):
         same_bits(got, want)
