@@ -681,7 +681,8 @@ def _coefficient_deviation(state: _State, origin: Origin, name: str
                            ) -> tuple[np.ndarray, np.ndarray]:
     """How far the exact coefficient ``name`` moves, and where its class changes, when the
     primal equation's float operands move to the corners of their bounds, and (an
-    elementwise equation) each to 0 where its bound holds 0 (:func:`_zero_inside`): the
+    elementwise equation) each to 0 where its bound holds 0 (:func:`_zero_inside`) and to
+    the extrema of ``pow``'s and ``atan2``'s coefficients (:func:`_interior_extrema`): the
     rule's equations re-run there in mpmath (exact whatever the formula, so the result
     does not depend on the reference's choice of formula); ``sin`` and ``cos`` reach
     ``1 + |c|`` where the bound is π/4 or more (:func:`_periodic_reach`)."""
@@ -708,6 +709,7 @@ def _coefficient_deviation(state: _State, origin: Origin, name: str
                 zeroed = _zero_inside(state.values[n], state.errors[n])
                 if zeroed is not None:
                     points.append({n: zeroed})
+            points.extend(_interior_extrema(state, e, et, moving))
         for env in points:
             for eq, eqt in origin.span:
                 xs = tuple(env[a.name] if isinstance(a, Var) and a.name in env
@@ -728,6 +730,55 @@ def _coefficient_deviation(state: _State, origin: Origin, name: str
         cache[n] = (deviation[n], moved[n])
     return cache.get(name, (_zeros(state.values[name]),
                             np.zeros(np.shape(state.values[name]), dtype=bool)))
+
+
+def _interior_extrema(state: _State, e: Equation, et: object, moving: list[str]
+                      ) -> list[dict[str, np.ndarray]]:
+    """The points, one operand moved, where a coefficient of ``pow`` or ``atan2`` has an
+    extremum inside its operand's bound away from 0, which neither the corners nor 0 see:
+    ``pow``'s ``y·x^(y−1)`` in y at ``y = −1/ln x`` and ``ln x·x^y`` in x at
+    ``x = e^(−1/y)``; ``atan2(y, x)``'s ``x/(x² + y²)`` in x at ``x = ±|y|`` and
+    ``−y/(x² + y²)`` in y at ``y = ±|x|`` (on the edges of the box of the two bounds, where
+    the extrema of these functions lie). Each point moves the elements whose bound holds
+    the extremum and leaves the others at their centre; none where no bound holds one."""
+    prim = e.primitive
+    if prim not in ("pow", "atan2"):
+        return []
+    names = [a.name if isinstance(a, Var) else None for a in e.inputs]
+    values = [_operand(state, a, vt)[0] for a, vt in zip(e.inputs, et.inputs)]
+    ctx = state.domain.ctx
+    # (operand moved, the other operand) -> where the moved one has the extremum
+    if prim == "pow":
+        def at_y(x: object) -> list[object]:  # y·x^(y−1) in y
+            return [-1 / ctx.ln(x)] if x > 0 and x != 1 and ctx.isfinite(x) else []
+
+        def at_x(y: object) -> list[object]:  # ln x·x^y in x
+            return [ctx.exp(-1 / y)] if y != 0 and ctx.isfinite(y) else []
+        rules = ((1, 0, at_y), (0, 1, at_x))
+    else:
+        def both_signs(v: object) -> list[object]:
+            return [abs(v), -abs(v)] if ctx.isfinite(v) and v != 0 else []
+        rules = ((1, 0, both_signs), (0, 1, both_signs))  # x at ±|y|, y at ±|x|
+    points = []
+    for moved, other, where in rules:
+        name = names[moved]
+        if name is None or name not in moving:
+            continue
+        x = np.asarray(values[moved], dtype=object)
+        if np.shape(values[other]) not in ((), x.shape):  # a rank-0 operand moved as one
+            continue
+        err = np.broadcast_to(np.asarray(state.errors[name], dtype=object), x.shape)
+        o = np.broadcast_to(np.asarray(values[other], dtype=object), x.shape)
+        for branch in range(2):
+            out, changed = x.copy(), False
+            for i in cells(x.shape):
+                found = where(o[i])
+                if branch < len(found) and ctx.isfinite(x[i]) and (
+                        abs(found[branch] - x[i]) <= err[i]):
+                    out[i], changed = found[branch], True
+            if changed:
+                points.append({name: out})
+    return points
 
 
 def _zero_inside(x: np.ndarray, err: np.ndarray) -> np.ndarray | None:

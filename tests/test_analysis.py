@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 
 from lintra.conformance.analysis import (
     ERROR_MODELS,
+    _interior_extrema,
+    _State,
     coefficient_origins,
     jvp_bounds,
     overflow_threshold,
@@ -24,6 +26,7 @@ from lintra.conformance.properties import Tally, judge
 from lintra.reference import evaluate, parse_program
 from lintra.reference.check import check
 from lintra.reference.derived import jvp
+from lintra.reference.domains import MpDomain
 from lintra.reference.jvp import jvp_program
 from lintra.reference.primitives import DerivativeClaim
 from lintra.reference.primitives.derivatives import chain_rule
@@ -416,6 +419,51 @@ def test_a_coefficient_is_also_evaluated_at_the_zero_inside_its_operand_bound(na
     jb = jvp_bounds(p, [x], [t])
     assert bool(jb.reliable[0])
     assert within_bound(jb, jvp(p, [x], [t])[1][0]) <= 1
+
+
+def test_a_coefficient_is_also_evaluated_at_its_extremum_away_from_zero() -> None:
+    """b = x·1e17 − (1e17 + 16) at x = 1 + 2^-52 is 0 in float64 and 6.2 exactly, with a
+    bound of about 11; v = b + 1/4 puts the float operand at the peak of atan2(w, v)'s
+    coefficient of dw, v/(v² + w²) at w = 1/4, which is 2 in float64 against the exact
+    0.155, while the corners of v and 0 move it by at most 0.78: the float JVP lay five
+    bounds away before the extremum v = |w| was evaluated too. (pow's extrema are placed
+    by the same code, below; the corners of its cases at hand already reach beyond them.)"""
+    p = program("def f(x: f64[], w: f64[]) -> f64[]:\n    a: f64[] = mul(x, 1.0e17)\n"
+                "    b: f64[] = sub(a, 100000000000000016.0)\n    v: f64[] = add(b, 0.25)\n"
+                "    c: f64[] = atan2(w, v)\n    return c\n")
+    x, w = np.array(1 + 2.0 ** -52), np.array(0.25)
+    tx, tw = np.array(0.0), np.array(1.0)
+    jb = jvp_bounds(p, [x, w], [tx, tw])
+    assert bool(jb.reliable[0])
+    assert within_bound(jb, jvp(p, [x, w], [tx, tw])[1][0]) <= 1
+
+
+def test_the_extrema_of_pow_and_atan2_are_placed_where_the_calculus_puts_them() -> None:
+    """The points the analysis adds, per element and only inside the moved operand's bound:
+    pow's y at −1/ln x and x at e^(−1/y); atan2's x at ±|y| and y at ±|x|."""
+    d = MpDomain(40)
+    mp = d.ctx.mpf
+
+    def points(prim: str, xs: list, errs: list, moving: list[str]) -> list[list[float]]:
+        p = program(f"def f(a: f64[3], b: f64[3]) -> f64[3]:\n    c: f64[3] = {prim}(a, b)\n"
+                    "    return c\n")
+        et = check(p).equations[0]
+        values = {n: np.array([mp(v) for v in vs], dtype=object) for n, vs in zip("ab", xs)}
+        errors = {n: np.array([mp(v) for v in vs], dtype=object) for n, vs in zip("ab", errs)}
+        state = _State(d, values, errors, {}, {})
+        return [[float(v) for v in pt[n]] for pt in _interior_extrema(
+            state, p.equations[0], et, moving) for n in pt]
+
+    # pow(a, b): b moves to −1/ln a where that is within 0.5 of it (1/ln 2 = 1.4427)
+    got = points("pow", [[0.5, 0.5, 2.0], [1.3, 5.0, -1.2]], [[0, 0, 0], [0.5] * 3], ["b"])
+    assert got == [[1 / np.log(2), 5.0, -1 / np.log(2)]]
+    # a moves to e^(−1/b): e^(−1/2) = 0.6065 within 0.2 of 0.5; e^(1/4) = 1.284 not of 0.5
+    got = points("pow", [[0.5, 0.5, 3.0], [2.0, -4.0, 1.0]], [[0.2] * 3, [0] * 3], ["a"])
+    assert got == [[np.exp(-0.5), 0.5, 3.0]]
+    # atan2(a, b): b to +|a| (first point) or −|a| (second) within its bound
+    got = points("atan2", [[0.3, -2.0, 1.0], [0.5, -1.5, 9.0]], [[0] * 3, [0.3, 0.6, 1.0]],
+                 ["b"])
+    assert got == [[0.3, -1.5, 9.0], [0.5, -2.0, 9.0]]
 
 
 def test_a_tainted_scalar_taints_every_element_it_broadcasts_to() -> None:
