@@ -260,29 +260,35 @@ def kinks_inside(p: Program, primals: Sequence[object], dps: int) -> tuple[np.nd
                                                             e.params),),
                         tuple(Var(b.name) for b in results))
             args = [xs[k] for k in variables]
-            zeros = [np.zeros(np.shape(xs[k])) for k in floats]
-            ctx, h, at, reach = _line(q, args, skewed(zeros), dps)
-            hit = any(bool(k.any()) for k in _estimate(ctx, h, at, dps, reach)[2])
+            direction = irregular_direction([xs[k] for k in floats])
+            line_dps = dps + _digits_for_step(d.ctx, [xs[k] for k in floats], direction)
+            ctx, h, at, reach = _line(q, args, direction, line_dps)
+            hit = any(bool(k.any()) for k in _estimate(ctx, h, at, line_dps, reach)[2])
         if hit:
             marked |= {b.name for b in e.outputs}
     return tuple(np.full(t.array.shape, v.name in marked)
                  for v, t in zip(p.outputs, p.result_types) if t.array.dtype.is_float)
 
 
-SKEW = (0.6180339887498949, -0.4142135623730951, 0.7320508075688772, -0.2360679774997897)
-"""Irregular offsets (fractional parts of √5/2, √2, √3, √5, with signs): added to a tangent
-they give a direction no generated or hand-written case lines up with a tie."""
+GOLDEN = 0.6180339887498949
+"""1/φ: the fractional parts of its multiples never repeat (an irrational rotation)."""
 
 
-def skewed(tangents: Sequence[object]) -> list[np.ndarray]:
-    """The tangents plus :data:`SKEW` (cycled over the elements, in the tangents' dtypes)."""
-    out, k = [], 0
-    for t in tangents:
-        a = np.asarray(t)
-        flat = a.reshape(-1).astype(np.float64)
-        offsets = np.array([SKEW[(k + i) % len(SKEW)] for i in range(flat.size)])
-        k += flat.size
-        out.append((flat + offsets).astype(a.dtype).reshape(a.shape))
+def irregular_direction(operands: Sequence[object]) -> list[np.ndarray]:
+    """A direction for the operands of one equation, no generated or hand-written case lined
+    up with it: element i (flat index) of operand j moves by ``(j + 1)·v_i`` with
+    ``v_i = ±(1/4 + 3/4·frac((i + 1)/φ))``, signs alternating. Distinct elements move
+    differently (the fractional parts never repeat), so a tie between elements (``sort``,
+    ``cummax``, a reduction) is crossed with different slopes; the same element of different
+    operands moves in the ratio 1 : 2 : 3, so a tie between operands is too, and at
+    ``clamp``'s tie of all three the upper bound moves farthest. That matters: ``clamp``
+    is smooth along every line on which the upper bound's slope lies between the other
+    two's, with a derivative that is not chapter 6's convention there."""
+    out = []
+    for j, x in enumerate(operands):
+        a = np.asarray(x)
+        steps = [(-1) ** i * (0.25 + 0.75 * ((i + 1) * GOLDEN % 1.0)) for i in range(a.size)]
+        out.append((np.array(steps) * (j + 1)).reshape(a.shape))
     return out
 
 
@@ -336,6 +342,19 @@ def _scale(ctx: mpmath.MPContext, xs: list[np.ndarray], ts: dict[int, np.ndarray
             if x != 0 and ctx.isfinite(x):
                 scale = min(scale, abs(x) / largest)
     return scale
+
+
+def _digits_for_step(ctx: mpmath.MPContext, xs: Sequence[object],
+                     ts: Sequence[object]) -> int:
+    """Digits to add to ``dps`` so that a line's rounding level relative to its step is what
+    it is at a step scale of 1: the step is ``10^(−dps/4)`` times :func:`_scale`, which a
+    tiny operand element makes tiny for every element (``1e-45`` beside operands near 1),
+    and the rounding term ``10^(−dps)·max|x|/h`` of the slope test would then hide every
+    kink of the line."""
+    scale = _scale(ctx, [_mp(ctx, x) for x in xs], {i: _mp(ctx, t) for i, t in enumerate(ts)})
+    if scale >= 1 or scale == 0:
+        return 0
+    return (4 * (int(-ctx.log10(scale)) + 1)) // 3
 
 
 def _slope_jump(at: Callable[[object], tuple[np.ndarray, ...]], k: int, center: np.ndarray,

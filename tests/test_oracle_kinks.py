@@ -1,0 +1,73 @@
+"""The oracle's marks of kinks inside a program (spec 7.2, *Kinks*): an equation at a kink of
+its own primitive marks what depends on it, even where the program is smooth along every
+line through its inputs, so that the oracle comparisons leave those results to the
+differential checks. ``clamp``'s tie of all three operands is the hard case: it is smooth
+along every line on which the upper bound's slope lies between the other two's."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from lintra.conformance.backends.reference import ReferenceBackend
+from lintra.conformance.oracle import irregular_direction, kinks_inside
+from lintra.conformance.properties import Case, grad_vs_oracle
+from lintra.conformance.results import Status
+from lintra.reference import parse_program
+
+CLAMP_TIED = parse_program("def f(x0: f64[2, 3], x1: f64[2, 3]) -> f64[2, 3]:\n"
+                           "    a0 = clamp(x1, x0, x0)\n    return a0\n")
+"""``clamp(x1, x0, x0)``: x at its upper bound everywhere; where x1 = x0 too, all three
+operands tie and chapter 6's convention (3/4 of x0's tangent and 1/4 of x1's) is not the
+derivative along a line, which is x0's tangent alone."""
+
+
+def clamp_case() -> tuple[np.ndarray, np.ndarray]:
+    """The thorough profile's seed-2 case that failed grad_vs_oracle on every backend: a
+    tie of all three operands at element 5, and a tiny lower bound 2^-149 at element 3,
+    which made the line's step so small that the slope test at 40 digits saw only
+    rounding."""
+    x0 = np.array([0.7, -1.3, 2.1, -0.45, 1.55, -0.85]).reshape(2, 3)
+    x1 = np.array([1.15, 0.7, -1.3, 2.0 ** -149, -0.45, -0.85]).reshape(2, 3)
+    return x0, x1
+
+
+def test_a_tie_of_all_three_clamp_operands_is_marked_beside_a_tiny_operand() -> None:
+    x0, x1 = clamp_case()
+    (marks,) = kinks_inside(CLAMP_TIED, [x0, x1], 40)
+    assert marks.all()
+    apart = parse_program("def f(x0: f64[2, 3], x1: f64[2, 3], x2: f64[2, 3]) -> f64[2, 3]:\n"
+                          "    a0 = clamp(x1, x0, x2)\n    return a0\n")
+    (marks,) = kinks_inside(apart, [x0, x0 - 1, x0 + 1], 40)  # no tie: nothing to mark
+    assert not marks.any()
+    x1[1, 2] = -0.9  # the tiny element kept, no triple tie: x at its upper bound still ties
+    (marks,) = kinks_inside(apart, [x0, x1, x0], 40)
+    assert marks.all()
+
+
+def test_grad_vs_oracle_leaves_the_tie_to_the_differential_checks() -> None:
+    """The case grad_vs_oracle failed on the reference itself (<vjp(w), t> by the convention
+    1.63875, <w, D f t> along the line 1.5325): now a kink on the way, skipped."""
+    x0, x1 = clamp_case()
+    t0 = np.array([1.1, -0.6, 0.35, -1.7, 0.8, 1.1]).reshape(2, 3)
+    t1 = np.array([-0.6, 0.35, -1.7, 0.8, 1.1, -0.6]).reshape(2, 3)
+    w = np.array([-0.9, 1.45, 0.55, -1.15, 1.9, -0.25]).reshape(2, 3)
+    case = Case(CLAMP_TIED, (x0, x1), (t0, t1), (w,), source="test")
+    result = grad_vs_oracle(ReferenceBackend(), case)
+    assert result.status is Status.SKIP, result.reason
+
+
+def test_the_direction_leaves_every_tie_by_a_kink() -> None:
+    """Distinct elements move differently (ties between elements), the same element of
+    operands 1, 2, 3 in the ratio 1 : 2 : 3 (ties between operands), so at clamp's triple
+    tie the upper bound's slope is never between the other two's."""
+    shapes = [(6,), (6,), (6,)]
+    lo, x, hi = irregular_direction([np.zeros(s) for s in shapes])
+    steps = np.concatenate([lo, x, hi])
+    assert len(set(np.round(lo, 12))) == lo.size and np.all(lo != 0)
+    assert np.allclose(x, 2 * lo) and np.allclose(hi, 3 * lo)
+    for a, b, c in zip(lo, x, hi):
+        assert not min(a, b) <= c <= max(a, b)
+    for (i, u), (j, v) in itertools.combinations(enumerate(steps), 2):
+        assert u != v or i % 6 == j % 6, (i, j)
