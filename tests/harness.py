@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import tracemalloc
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -252,3 +253,14 @@ def ill_typed_refused_alike(text: str, error: type) -> None:
         check(p)
     with pytest.raises(error):
         lo.compile(p)
+
+
+def traced_peak(f: Callable[[], object]) -> tuple[object, int]:
+    """``f()`` and the peak of the memory traced while it ran, in bytes."""
+    tracemalloc.start()
+    try:
+        out = f()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return out, peak

@@ -13,7 +13,7 @@ per-factor claim is this file's measurement.
 from __future__ import annotations
 
 import re
-import tracemalloc
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
@@ -37,7 +37,7 @@ from lintra.reference import (
     vjp,
 )
 from lintra.reference.syntax import DType
-from tests.harness import same_bits
+from tests.harness import same_bits, traced_peak
 from tests.test_sizes import rule_sizes
 
 SPEC = Path(__file__).resolve().parent.parent / "spec" / "3.7-reductions.md"
@@ -241,15 +241,8 @@ def test_grad_at_1e5_in_linear_memory(engine: str) -> None:
     p = parse_program(SUM_OF_CUMPROD)
     x = np.random.default_rng(0).uniform(0.99, 1.01, N_LARGE)
     compiled = lo.compile(p) if engine == "optimized" else None
-    tracemalloc.start()
-    try:
-        if compiled is None:
-            g = grad(p, x)
-        else:
-            g = compiled.vjp(x)[1](np.float64(1.0))[0]
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    g, peak = traced_peak(lambda: grad(p, x) if compiled is None
+                          else compiled.vjp(x)[1](np.float64(1.0))[0])
     assert peak <= ELEMENTS_PER_PADDED * PADDED * 8, peak / (PADDED * 8)
     u = np.finfo(np.float64).eps / 2
     rtol = 4 * N_LARGE * u / (1 - 4 * N_LARGE * u)
@@ -266,13 +259,20 @@ def test_the_rule_emits_what_sizes_states() -> None:
     text = SPEC.read_text(encoding="utf-8")
     assert re.search(r"`cumprod`,\s+whose scan emits at most 18⌈log₂ n⌉ − 1 for an axis of"
                      r"\s+length n ≥ 2, 3 for n = 1 and none\s+for an empty operand", text)
+    assert_scan_sizes(program, cumprod_jvp_equations)
+
+
+def assert_scan_sizes(make: Callable[..., Program], bound: Callable[[int], int]) -> None:
+    """A scan's JVP rule emits ``bound(n)`` equations for an axis of length n, 4 fewer where
+    n ≥ 2 is a power of two (no padding to add or cut), over lengths 0 to 39, 1000, 1024 and
+    1025, rank 1 and 3, both directions (``make(shape, axis=, reverse=)`` the program)."""
     for n in [*range(0, 40), 1000, 1024, 1025]:
         for shape, axis in (((n,), 0), ((2, n, 3), 1)):
             for reverse in (False, True):
-                sizes = rule_sizes(program(shape, axis=axis, reverse=reverse))
+                sizes = rule_sizes(make(shape, axis=axis, reverse=reverse))
                 emitted = sum(e for name, stage, e, *_ in sizes if stage == "jvp")
                 power_of_two = n >= 2 and n & (n - 1) == 0
-                assert emitted == cumprod_jvp_equations(n) - 4 * power_of_two, (n, shape)
+                assert emitted == bound(n) - 4 * power_of_two, (n, shape)
 
 
 # --------------------------------------------------------------------------------------------

@@ -12,9 +12,6 @@ n = 10⁵ take memory linear in n (the pair layout these rules replaced held n²
 from __future__ import annotations
 
 import re
-import tracemalloc
-from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -33,12 +30,17 @@ from lintra.reference import (
     unzip,
     vjp,
 )
-from tests.harness import same_bits
+from tests.harness import same_bits, traced_peak
+from tests.test_cumprod_linear import (
+    INF,
+    N_LARGE,
+    NAN,
+    NUMPY,
+    PADDED,
+    SPEC,
+    assert_scan_sizes,
+)
 from tests.test_sizes import rule_sizes
-
-SPEC = Path(__file__).resolve().parent.parent / "spec" / "3.7-reductions.md"
-NUMPY = {"f64": np.float64, "f32": np.float32}
-NAN, INF = float("nan"), float("inf")
 
 
 def type_text(dtype: str, shape: tuple[int, ...]) -> str:
@@ -287,8 +289,6 @@ def test_sort_with_several_operands_and_keys() -> None:
 # --------------------------------------------------------------------------------------------
 # Linear memory at n = 10⁵
 
-N_LARGE = 100_000
-PADDED = 1 << (N_LARGE - 1).bit_length()  # 131072, cummax's scan pads to it
 
 
 def sum_of(call: str) -> Program:
@@ -344,17 +344,6 @@ def sum_gradients(x: np.ndarray) -> dict[str, np.ndarray]:
     return {"sort": np.ones_like(x), "cummax": g}
 
 
-def traced_peak(f: Callable[[], object]) -> tuple[object, int]:
-    """``f()`` and the peak of the memory traced while it ran, in bytes."""
-    tracemalloc.start()
-    try:
-        out = f()
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    return out, peak
-
-
 @pytest.mark.parametrize("engine", ["reference", "optimized"])
 @pytest.mark.parametrize("prim", ["cummax", "sort"])
 def test_grad_at_1e5_in_linear_memory(prim: str, engine: str) -> None:
@@ -400,13 +389,7 @@ def test_cummax_rule_emits_what_sizes_states() -> None:
     text = " ".join(SPEC.read_text(encoding="utf-8").split())
     assert re.search(r"`cummax`, whose scan emits at most 18⌈log₂ n⌉ \+ 12 for an axis of "
                      r"length n ≥ 2, 16 for n = 1 and none for an empty operand", text)
-    for n in [*range(0, 40), 1000, 1024, 1025]:
-        for shape, axis in (((n,), 0), ((2, n, 3), 1)):
-            for reverse in (False, True):
-                sizes = rule_sizes(cummax_program(shape, axis=axis, reverse=reverse))
-                emitted = sum(e for name, stage, e, *_ in sizes if stage == "jvp")
-                power_of_two = n >= 2 and n & (n - 1) == 0
-                assert emitted == cummax_jvp_equations(n) - 4 * power_of_two, (n, shape)
+    assert_scan_sizes(cummax_program, cummax_jvp_equations)
 
 
 @pytest.mark.parametrize(("shape", "dimension", "count"), [
