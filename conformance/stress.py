@@ -631,8 +631,8 @@ def kernel_fingerprint(primitives: Sequence[str]) -> str:
     are a property of the machine as much as of the formulas: spec 3.1 states the
     fingerprint of the machine its measured column comes from."""
     digest = hashlib.sha256()
-    for name, dtype in itertools.product(primitives, (DType.f64, DType.f32)):
-        line = _dense_line(dtype)
+    lines = {dtype: _dense_line(dtype) for dtype in (DType.f64, DType.f32)}
+    for name, (dtype, line) in itertools.product(primitives, lines.items()):
         t = f"{dtype.value}[{len(line)}]"
         for ps in MEASURED_PARAMS.get(name, ({},)):
             p = parse_program(f"def k(x: {t}) -> {t}:\n    y: {t} = {name}(x{params_text(ps)})\n"

@@ -58,6 +58,11 @@ def uniform_products(g: Graph) -> Graph:
     env: dict[Var, Atom] = {}
     b = Builder()
     changed = False
+
+    def value_of(a: Atom) -> Atom:
+        """The literal a rank-0 ``copy`` of one stands for, else ``a`` itself."""
+        return known.get(a, a) if type(a) is Var else a  # type: ignore[arg-type]
+
     for e in g.eqns:
         ins = tuple([env.get(a, a) if type(a) is Var else a for a in e.ins]) if env else e.ins
         prim = e.prim
@@ -67,9 +72,9 @@ def uniform_products(g: Graph) -> Graph:
             ux, uy = uniform.get(x), uniform.get(y)  # type: ignore[arg-type]
             if out.type.shape:  # a rank-0 operand of a larger product is as good as uniform
                 if x.type.shape == ():
-                    ux = known.get(x, x) if type(x) is Var else x  # type: ignore[arg-type]
+                    ux = value_of(x)
                 if y.type.shape == ():
-                    uy = known.get(y, y) if type(y) is Var else y  # type: ignore[arg-type]
+                    uy = value_of(y)
             if ux is not None and uy is not None:
                 product = b.op("mul", ux, uy)
                 spread = b.op("broadcast_in_dim", product, shape=out.type.shape,
@@ -83,8 +88,7 @@ def uniform_products(g: Graph) -> Graph:
             elif uy is not None and uy is not y and x.type == out.type:
                 changed = True
                 y, ins = uy, (x, uy)
-            lx = known.get(x, x) if type(x) is Var else x  # type: ignore[arg-type]
-            ly = known.get(y, y) if type(y) is Var else y  # type: ignore[arg-type]
+            lx, ly = value_of(x), value_of(y)
             if type(ly) is Lit and x.type == out.type:
                 literal, other = ly, x
             elif type(lx) is Lit and y.type == out.type:
@@ -113,7 +117,7 @@ def uniform_products(g: Graph) -> Graph:
         if prim == "copy" and type(ins[0]) is Lit:
             known[outs[0]] = ins[0]  # type: ignore[assignment]
         elif prim == "broadcast_in_dim" and ins[0].type.shape == ():
-            uniform[outs[0]] = known.get(ins[0], ins[0])  # type: ignore[arg-type]
+            uniform[outs[0]] = value_of(ins[0])
     if not changed:
         return g
     return prune(Graph(g.name, g.inputs, b.eqns, [env.get(v, v) for v in g.outputs]))
