@@ -16,7 +16,6 @@ ends its own item; every other item still runs), with progress per primitive and
 from __future__ import annotations
 
 import argparse
-import os
 import shlex
 import sys
 import time
@@ -151,10 +150,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds one case may take before it is skipped with that reason (default: "
              "60; 0: no limit)")
     parser.add_argument(
-        "--jobs", "-j", type=int, default=1, metavar="N",
+        "--jobs", "-j", type=int, default=0, metavar="N",
         help="run items (a property around a primitive, a corpus case) in N worker "
              "processes, each loading the backend by the name given to --backend; 0: one "
-             "per CPU (default: %(default)s). The results are the same as with one.")
+             "per CPU this process may run on (default: 0); 1: all in this process. The "
+             "results are the same whatever N.")
     parser.add_argument("--no-corpus", action="store_true",
                         help="skip the corpus (spec 7.7): generated cases only")
     parser.add_argument("--report", metavar="FILE", help="write a self-contained HTML report")
@@ -192,8 +192,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(f"{option} {path}: no such directory {str(Path(path).parent)!r}")
     if args.jobs < 0:
         parser.error(f"--jobs {args.jobs}: expected 0 (one per CPU) or a number of workers")
-    if args.jobs == 0:
-        args.jobs = os.cpu_count() or 1
     if args.case_time_limit is not None and not args.case_time_limit >= 0:
         parser.error(f"--case-time-limit {args.case_time_limit:g}: expected 0 (no limit) or "
                      "a positive number of seconds")
@@ -269,17 +267,18 @@ def _execute(runner: ModuleType, backend: Backend, args: argparse.Namespace,
              checks: Sequence[str], primitives: Sequence[str], cases: Sequence[object],
              report: RunReport, progress: ProgressBar) -> None:
     """Run the selected properties, primitive by primitive, then the corpus cases (in
-    ``args.jobs`` worker processes, :func:`~lintra.conformance.runner.run_items`), and put
-    their results into ``report`` in that order, also when interrupted (what has finished
-    is kept)."""
+    ``args.jobs`` worker processes, 0: one per CPU,
+    :func:`~lintra.conformance.runner.run_items`), and put their results into ``report`` in
+    that order, also when interrupted (what has finished is kept)."""
     items = [runner.Item(name, primitive) for name in checks for primitive in primitives]
     items += [runner.Item(corpus_case=c.name) for c in cases]  # type: ignore[attr-defined]
+    jobs = args.jobs or runner.usable_cpus()
     found: dict[int, list[CheckResult]] = {}
     try:
         for index, results in runner.run_items(
-                args.backend if args.jobs > 1 else backend, items, args.profile,
+                args.backend if jobs > 1 else backend, items, args.profile,
                 seed=args.seed, conventions=args.conventions,
-                case_time_limit=args.case_time_limit, jobs=args.jobs, progress=progress,
+                case_time_limit=args.case_time_limit, jobs=jobs, progress=progress,
                 corpus_cases=cases):
             found[index] = results
     finally:

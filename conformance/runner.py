@@ -16,6 +16,7 @@ reason, never a hung run.
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -263,7 +264,12 @@ def run(backend: Backend | str, profile: Profile | str = "ci", *,
     its entries that match no item, or whose items did not fail, are listed in the report.
     ``case_time_limit``: seconds per case before it is skipped (None or 0: no limit).
     ``jobs``: worker processes (:func:`run_items`; more than one needs ``backend`` named by
-    a string); the results are the same as with one, in the same order."""
+    a string; 0: one per CPU, :func:`usable_cpus`); the results are the same as with one,
+    in the same order."""
+    if jobs < 0:
+        raise ValueError(f"jobs {jobs}: expected 0 (one per CPU) or a number of workers")
+    if jobs == 0:
+        jobs = usable_cpus()
     loaded = load_backend(backend)
     prof = profile_named(profile) if isinstance(profile, str) else profile
     names = list(checks) if checks is not None else list(CHECK_NAMES)
@@ -303,6 +309,16 @@ class Item:
         """How the progress bar names it."""
         return (f"corpus: {self.corpus_case}" if self.corpus_case is not None
                 else f"{self.check}: {self.primitive}")
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity mask where the system has one, so a
+    run pinned with ``taskset`` starts no more workers than it has CPUs), at least 1: the
+    number of workers ``jobs=0`` means."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # no affinity masks (macOS, Windows)
+        return os.cpu_count() or 1
 
 
 def run_items(backend: Backend | str, items: Sequence[Item], profile: Profile | str, *,

@@ -109,6 +109,8 @@ def fakes(monkeypatch: pytest.MonkeyPatch) -> Fakes:
     f = Fakes()
     monkeypatch.setattr(runner_module, "CHECKS", ("alpha", "beta"))
     monkeypatch.setattr(runner_module, "run_check", f.run_check)
+    # the fakes live in this process: the default of one worker per CPU would not see them
+    monkeypatch.setattr(runner_module, "usable_cpus", lambda: 1)
     monkeypatch.setattr(corpus_module, "load_corpus", f.load_corpus)
     monkeypatch.setattr(corpus_module, "run_corpus_case", f.run_corpus_case)
     return f
@@ -284,6 +286,35 @@ def test_case_runs_only_the_named_corpus_cases(fakes: Fakes) -> None:
     assert main("--backend", "reference", "--case", "c1", "--check", "alpha",
                 "--primitive", "sin", "-q") == 0
     assert [c[0] for c in fakes.calls] == ["alpha"] and fakes.corpus_calls == ["c2", "c1"]
+
+
+@pytest.mark.parametrize(("argv", "workers"), [((), 3), (("--jobs", "0"), 3),
+                                              (("--jobs", "1"), 1), (("--jobs", "5"), 5)])
+def test_jobs_default_to_one_worker_per_cpu(monkeypatch: pytest.MonkeyPatch,
+                                            argv: tuple[str, ...], workers: int) -> None:
+    """Without ``--jobs`` (or with 0) the items run in one worker per usable CPU, each
+    loading the backend by its name; ``--jobs 1`` keeps them in this process, with the
+    backend object."""
+    asked: list[tuple[object, int]] = []
+
+    def run_items(backend: object, items: list, profile: str, *, jobs: int, **_: object):
+        asked.append((backend, jobs))
+        return iter(())
+
+    monkeypatch.setattr(runner_module, "usable_cpus", lambda: 3)
+    monkeypatch.setattr(runner_module, "run_items", run_items)
+    assert main("--backend", "reference", "--check", "structure", "--primitive", "sin",
+                "--no-corpus", "-q", *argv) == 0
+    [(backend, jobs)] = asked
+    assert jobs == workers
+    assert (backend == "reference") if workers > 1 else (getattr(backend, "name", None)
+                                                         == "reference")
+
+
+def test_usable_cpus_follow_the_affinity_mask() -> None:
+    expected = (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                else os.cpu_count() or 1)
+    assert runner_module.usable_cpus() == expected >= 1
 
 
 @pytest.mark.parametrize("argv", [

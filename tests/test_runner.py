@@ -197,6 +197,8 @@ def test_worker_processes_need_a_backend_named_by_a_string() -> None:
             "evaluate_vs_truth", "sin")] * 2, "quick", jobs=2))
     with pytest.raises(ValueError, match="at least 1"):
         list(conformance_runner.run_items("reference", [], "quick", jobs=0))
+    with pytest.raises(ValueError, match="0 \\(one per CPU\\)"):
+        conformance_runner.run("reference", "quick", checks=[], corpus=False, jobs=-1)
 
 
 def test_a_slow_case_is_skipped_with_the_reason() -> None:
