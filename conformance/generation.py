@@ -114,13 +114,34 @@ def _elements(dtype: DType, points: tuple[float, ...], shift: int, low: float, h
     successive arrays start from different values), else any (zeros, integers and halves,
     the kinks of most primitives, come often: Hypothesis favours simple values)."""
     if dtype is DType.bool:
-        return st.sampled_from((False, True) if shift % 2 == 0 else (True, False))
+        return _ready(st.sampled_from((False, True) if shift % 2 == 0 else (True, False)))
     if dtype.is_int:
-        return st.integers(-3, 5)
+        return _ready(st.integers(-3, 5))
     width = 32 if dtype is DType.f32 else 64
     k = shift % len(points)
     rotated = [v for v in points[k:] + points[:k] if low <= v <= high]
     return _PointOrFloat(st.sampled_from(rotated), st.floats(low, high, width=width))
+
+
+def _ready(strategy: st.SearchStrategy) -> SearchStrategy:
+    """``strategy`` unwrapped (a lazy one's inner strategy) and validated once, so that
+    :func:`_draw_in_span` may draw from it without either."""
+    strategy.validate()
+    inner = unwrap_strategies(strategy)
+    assert not inner.is_empty
+    return inner
+
+
+def _draw_in_span(data: ConjectureData, strategy: SearchStrategy) -> object:
+    """What ``data.draw(strategy)`` draws below the top level, with the same span and
+    choices, from a strategy :func:`_ready` made (or a :class:`_PointOrFloat`): without
+    checking anew, at every element, that it is valid and not empty and unwrapping it,
+    which cost Hypothesis as much as drawing the element."""
+    data.start_span(strategy.label)
+    try:
+        return strategy.do_draw(data)
+    finally:
+        data.stop_span()
 
 
 class _PointOrFloat(SearchStrategy):
@@ -138,7 +159,7 @@ class _PointOrFloat(SearchStrategy):
         assert len(branches) == 2 and not any(b.is_empty for b in branches)
         self.points = unwrap_strategies(points)
         assert isinstance(self.points, SampledFromStrategy) and self.points.elements
-        self.floats = floats
+        self.floats = _ready(floats)
         # the span one_of's chooser opens: a sampled_from of the branches (its label does
         # not depend on the filter one_of gives it)
         self.chooser_label = SampledFromStrategy(branches).label
@@ -153,7 +174,7 @@ class _PointOrFloat(SearchStrategy):
         branch = data.draw_integer(0, 1)
         data.stop_span()
         if branch:
-            return data.draw(self.floats)
+            return _draw_in_span(data, self.floats)
         data.start_span(self.points_label)
         k = data.draw_integer(0, self.last)
         data.stop_span()
@@ -164,9 +185,16 @@ def _values(draw: st.DrawFn, types: Sequence[ArrayType], points: tuple[float, ..
             low: float, high: float) -> tuple[np.ndarray, ...]:
     """One array per type; element ``k`` of all of them together (in row-major order) starts
     from ``points[k]``, cyclically."""
+    data = getattr(draw, "__self__", None)  # the composite's draw is ConjectureData.draw
+    if isinstance(data, ConjectureData) and data.depth > 0:
+        def element(strategy: SearchStrategy) -> object:
+            return _draw_in_span(data, strategy)
+    else:
+        element = draw
     out, start = [], 0
     for t in types:
-        flat = [draw(_elements(t.dtype, points, start + k, low, high)) for k in range(t.size)]
+        flat = [element(_elements(t.dtype, points, start + k, low, high))
+                for k in range(t.size)]
         out.append(np.asarray(flat, dtype=t.dtype.numpy).reshape(t.shape))
         start += t.size
     return tuple(out)

@@ -330,3 +330,38 @@ def test_a_seed_gives_the_same_cases_in_any_process() -> None:
         assert run.returncode == 0, run.stderr[-3000:]
         outs.append(json.loads(run.stdout))
     assert outs[0] == outs[1] == fingerprint(FINGERPRINTED, 1)
+
+
+def test_elements_drawn_in_their_span_are_those_of_plain_draws() -> None:
+    """The inputs' elements are drawn without ``ConjectureData.draw``'s checks
+    (:func:`lintra.conformance.generation._draw_in_span`): the same choices and spans, so the
+    same arrays as drawing each element with the composite's ``draw``, for each dtype."""
+    from hypothesis import given, seed, settings
+    from hypothesis import strategies as st
+
+    from lintra.conformance import generation
+    from lintra.reference.syntax import ArrayType
+
+    types = [ArrayType(DType.f64, (3, 2)), ArrayType(DType.f32, (4,)),
+             ArrayType(DType.i32, (3,)), ArrayType(DType.bool, (2,)), ArrayType(DType.f64, ())]
+
+    def drawn(plain: bool) -> list[bytes]:
+        out: list[bytes] = []
+
+        @st.composite
+        def arrays(draw: st.DrawFn) -> tuple[np.ndarray, ...]:
+            fn = (lambda s: draw(s)) if plain else draw  # a lambda has no ConjectureData
+            return generation._values(fn, types, generation.UNREMARKABLE, -3.0, 3.0)
+
+        @seed(7)
+        @settings(max_examples=30, database=None, derandomize=False)
+        @given(arrays())
+        def collect(xs: tuple[np.ndarray, ...]) -> None:
+            out.append(b"|".join(x.dtype.str.encode() + x.tobytes() for x in xs))
+
+        collect()
+        return out
+
+    fast, plain = drawn(False), drawn(True)
+    assert len(fast) == 30 and len(set(fast)) > 20
+    assert fast == plain
