@@ -44,7 +44,7 @@ from dataclasses import dataclass, field, replace
 import mpmath
 import numpy as np
 
-from lintra.conformance.truth import cells, run_checked
+from lintra.conformance.truth import STEP_FUNCTIONS, cells, run_checked
 from lintra.conformance.truth_cache import cached
 from lintra.reference.check import ProgramTyping
 from lintra.reference.derived import vjp_program
@@ -1271,6 +1271,8 @@ def _corners(state: _State, e: Equation, et: object,
                 deviations[j] = _larger(deviations[j], _distance(y, c))
         if e.primitive == "rem":
             moved[0] = moved[0] | _quotients_differ(operands, xs, outs[0].shape)
+    if e.primitive in _POINT_TESTS:
+        moved[0] = moved[0] | _intervals_meet(operands, outs[0].shape)
     if e.primitive in _PERIODIC:
         deviations[0] = _larger(deviations[0], _periodic_reach(*operands[0], ys[0]))
     return moved, deviations
@@ -1402,9 +1404,6 @@ def _contains_tan_pole(x: object, err: object) -> bool:
     return bool(abs(x - (ctx.pi / 2 + k * ctx.pi)) <= ctx.mpf(err))
 
 
-_STEPWISE = frozenset({"floor", "ceil", "round", "sign"})
-
-
 def value_class(v: object) -> str:
     """``nan``, ``+inf``, ``-inf`` or ``finite``: the exact classes of spec 7.3."""
     if mpmath.isnan(v):
@@ -1421,10 +1420,31 @@ def _differs(prim: str, t: ArrayType, y: np.ndarray, c: np.ndarray) -> np.ndarra
         return np.asarray(np.asarray(y) != np.asarray(c), dtype=bool).reshape(t.shape)
     ya, ca = np.asarray(y, dtype=object), np.asarray(c, dtype=object)
     out = np.zeros(t.shape, dtype=bool)
-    step = prim in _STEPWISE
+    step = prim in STEP_FUNCTIONS
     for i in cells(t.shape):
         a, b = ya[i], ca[i]
         out[i] = value_class(a) != value_class(b) or (step and a != b)
+    return out
+
+
+_POINT_TESTS = frozenset({"eq", "ne"})
+"""Comparisons whose outcome flips at one point, inside the interval of the operands'
+bounds: their corners cannot see it (``ne(x, tan(x))`` at ``x = 1e-10`` is true exactly and
+at both corners of ``tan``'s bound, false at ``tan(x)``'s float value)."""
+
+
+def _intervals_meet(operands: list, shape: tuple[int, ...]) -> np.ndarray:
+    """Per element of ``eq`` or ``ne``, whether its two float operands, each within its
+    bound, may be equal: ``|x − y| <= E_x + E_y`` with some bound non-zero (both finite;
+    an infinity or nan decides the outcome by itself)."""
+    (x, ex), (y, ey) = operands
+    xs, ys, exs, eys = (np.broadcast_to(np.asarray(v, dtype=object), shape)
+                        for v in (x, y, ex, ey))
+    out = np.zeros(shape, dtype=bool)
+    for i in cells(shape):
+        a, b, width = xs[i], ys[i], exs[i] + eys[i]
+        out[i] = bool(width > 0 and mpmath.isfinite(a) and mpmath.isfinite(b)
+                      and mpmath.isfinite(width) and abs(a - b) <= width)
     return out
 
 

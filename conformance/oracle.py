@@ -32,6 +32,9 @@ marked a kink when ``|S(h/2)| > (3/4) |S(h)|`` (between the smooth ratio 1/2 and
 1) and ``|S(h/2)|`` exceeds the rounding term ``8 * 10^-dps * max(max|f|, max|x|) / h``. An odd jump
 (``sign`` at 0) has equal one-sided slopes, but its central differences grow like ``1/h``
 where smooth ones converge: an element is also marked when ``|D(h/2)| > (3/2) |D(h)|``.
+And a result that depends on a step function (``floor``...) taking other values at the
+line's two ends is marked whole: the line crossed a jump, however fine the staircase
+(:func:`_jumps_crossed`).
 Callers compare only the smooth elements with the estimate; at kinks the spec's conventions
 apply (chapter 6).
 
@@ -62,6 +65,7 @@ import numpy as np
 from lintra.conformance.truth import (
     MAX_DPS,
     ROUNDING_OF_STEP,
+    STEP_FUNCTIONS,
     TOLERANCES,
     cells,
     floor_of,
@@ -70,7 +74,7 @@ from lintra.conformance.truth import (
 from lintra.conformance.truth_cache import cached
 from lintra.reference.domains import MpDomain
 from lintra.reference.emit import checked
-from lintra.reference.syntax import Equation, Program
+from lintra.reference.syntax import Equation, Program, Var
 
 USEFUL = TOLERANCES.mpf(2) ** -60
 """An estimate settles only when its bound is below ``2^-60`` of its magnitude (plus the
@@ -158,7 +162,9 @@ def directional_derivative(
 
     def estimate_at(digits: int, rounding: str) -> tuple[tuple[np.ndarray, ...], ...]:
         ctx, h, at, reach = _line(p, primals, tangents, digits, rounding)
-        return _estimate(ctx, h, at, digits, reach)
+        values, bounds, kinks = _estimate(ctx, h, at, digits, reach)
+        crossed = _jumps_crossed(p, primals, tangents, digits, rounding)
+        return values, bounds, tuple(k | c for k, c in zip(kinks, crossed))
 
     values, bounds, kinks, settled, reasons = _until_settled(estimate_at, dps, max_dps,
                                                              floors)
@@ -268,6 +274,46 @@ def kinks_inside(p: Program, primals: Sequence[object], dps: int) -> tuple[np.nd
             marked |= {b.name for b in e.outputs}
     return tuple(np.full(t.array.shape, v.name in marked)
                  for v, t in zip(p.outputs, p.result_types) if t.array.dtype.is_float)
+
+
+def _jumps_crossed(p: Program, primals: Sequence[object], tangents: Sequence[object],
+                   dps: int, rounding: str) -> tuple[np.ndarray, ...]:
+    """Per float result, whether it depends on a step function
+    (:data:`~lintra.conformance.truth.STEP_FUNCTIONS`) that takes other values at the two
+    ends of the line one estimate of :func:`directional_derivative` differences along
+    (``x ± h t`` at ``dps`` digits, rounding toward ``rounding``). A step function is
+    constant between its jumps, so the line crossed one, and the differences measure the
+    jump, not a derivative. The slope tests miss this where the jumps are finer than the
+    line: ``floor(x·y)`` at ``x = y = 10^200``, where at 320 digits (Ziv's loop gets there:
+    below 210 the line does not move its points) the line moves ``x·y`` by ``10^390``,
+    across that many jumps, ``floor`` looks like the identity along it and its slope like a
+    derivative of ``10^200``, where the derivative is 0. Whole results are marked, as by
+    :func:`kinks_inside`."""
+    float_results = [t for t in p.result_types if t.array.dtype.is_float]
+    if not any(e.primitive in STEP_FUNCTIONS for e in p.equations):
+        return tuple(np.zeros(t.array.shape, dtype=bool) for t in float_results)
+    steps = [(b, vt) for e, et in zip(p.equations, checked(p).equations)
+             if e.primitive in STEP_FUNCTIONS for b, vt in zip(e.outputs, et.outputs)]
+    watched = Program(p.name, p.inputs, (*p.result_types, *(vt for _, vt in steps)),
+                      p.equations, (*p.outputs, *(Var(b.name) for b, _ in steps)))
+    _, h, at, _ = _line(watched, primals, tangents, dps, rounding)
+    first = len(float_results)
+    crossed = {b.name for (b, _), before, after in zip(steps, at(-h)[first:], at(h)[first:])
+               if _differ(before, after)}
+    marked: set[str] = set()
+    for e in p.equations:
+        if any(b.name in crossed for b in e.outputs) or any(
+                isinstance(a, Var) and a.name in marked for a in e.inputs):
+            marked |= {b.name for b in e.outputs}
+    return tuple(np.full(t.array.shape, v.name in marked)
+                 for v, t in zip(p.outputs, p.result_types) if t.array.dtype.is_float)
+
+
+def _differ(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two arrays of mpmath numbers differ somewhere (nan equal to nan)."""
+    return any(x != y and not (mpmath.isnan(x) and mpmath.isnan(y))
+               for x, y in zip(np.asarray(a, dtype=object).reshape(-1),
+                               np.asarray(b, dtype=object).reshape(-1)))
 
 
 GOLDEN = 0.6180339887498949

@@ -257,8 +257,13 @@ def _bound_mp_arguments(p: Program, args: Sequence[object], d: MpDomain
     return env
 
 
+STEP_FUNCTIONS = frozenset({"floor", "ceil", "round", "sign"})
+"""Float primitives constant between jumps (their derivative is 0 wherever it exists, spec
+4): the analysis marks an element whose value may change within its operand's bound (7.3),
+the oracle a result computed where its line crosses a jump (7.2)."""
+
 _ZERO = mpmath.mpf(0)._mpf_
 
 
-__all__ = ["MAX_DPS", "REL", "Settled", "agree", "cells", "evaluate_until_stable", "floor_of",
-           "run_checked", "until_stable"]
+__all__ = ["MAX_DPS", "REL", "STEP_FUNCTIONS", "Settled", "agree", "cells",
+           "evaluate_until_stable", "floor_of", "run_checked", "until_stable"]

@@ -362,6 +362,7 @@ def test_scatter_add_within_the_summation_bound(case: tuple) -> None:
         assert abs(Fraction(g) - sum(terms)) <= gamma * sum(abs(t) for t in terms)
 
 
+@pytest.mark.filterwarnings("error")  # the values the spec states, never a warning
 @pytest.mark.parametrize("dps", [None, 50])
 def test_scatter_add_table(dps: int | None) -> None:
     x = np.array([1.0, np.inf, -0.0, 2.0])
@@ -374,6 +375,10 @@ def test_scatter_add_table(dps: int | None) -> None:
     big = run("scatter_add", np.array([0.0]), np.array([0, 0, 0]), np.array([1e16, 1.0, 1.0]),
               dps=dps)
     assert big[0] == (1e16 if dps is None else 1e16 + 2)
+    # a sum beyond the largest float64 is inf in the float64 domain, exact in mpmath
+    huge = run("scatter_add", np.array([1e308]), np.array([0, 0]), np.array([1e308, -1e308]),
+               dps=dps)
+    assert huge[0] == (np.inf if dps is None else 1e308)
     # int wraparound
     ints = run("scatter_add", np.array([2**31 - 1], np.int32), np.array([0, 0]),
                np.array([1, 1], np.int32), dps=dps)

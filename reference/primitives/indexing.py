@@ -153,10 +153,11 @@ def scatter_add_eval(d: Domain, xs: Arrays, ps: Params, outs: Types) -> Arrays:
     result = np.moveaxis(x.copy(), axis, 0)
     moved = np.moveaxis(updates, list(range(axis, axis + indices.ndim)),
                         list(range(indices.ndim)))
-    for position in all_indices(indices.shape):  # increasing (row-major) position order
-        k = int(idx[position])
-        # A length-1 slice keeps this an array operation: integers wrap without a warning.
-        result[k:k + 1] += moved[position]
+    with np.errstate(all="ignore"):  # overflow and inf - inf: the values IEEE 754 states
+        for position in all_indices(indices.shape):  # increasing (row-major) position order
+            k = int(idx[position])
+            # A length-1 slice keeps this an array operation: integers wrap without a warning.
+            result[k:k + 1] += moved[position]
     return (np.moveaxis(result, 0, axis).copy(),)
 
 
