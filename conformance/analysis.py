@@ -586,6 +586,15 @@ def _claim(state: _State, e: Equation, et: object, coefficients: Coefficients) -
         state.overflowed[b.name] = _beyond_overflow(c, t.dtype) & ~taint
 
 
+_ORDER_DERIVATIVES = frozenset({"reduce_max", "reduce_min", "cummax", "sort"})
+"""Primitives whose derivative takes the tangent of elements chosen by their order within
+a slice of one operand (the largest, the running maximum, the permutation): where two
+elements of a slice may tie within their bounds, a correct backend's float values may order
+them otherwise, and its derivative takes other tangents. The corners of
+:func:`_coefficient_deviation` move every element of an operand the same way, so they
+never see this."""
+
+
 def _origin_taint(state: _State, origin: Origin, shape: tuple[int, ...]) -> np.ndarray:
     """The marks a coefficient inherits: those of its primal equation's operands (element by
     element for an elementwise primitive, every element otherwise), and the equation's own
@@ -593,8 +602,10 @@ def _origin_taint(state: _State, origin: Origin, shape: tuple[int, ...]) -> np.n
     coefficient of an element whose operand may lie across a pole is unbounded there,
     wherever the corners fall (``tan``'s ``1 + y²``, ``rem``'s quotient, nan at a zero
     divisor). At an exact zero the coefficient is chapter 6's, computed exactly. Every
-    element, where a partial result of a sum or product equation may leave the range
-    (:func:`_partials_out_of_range`): its derivative claim does not hold there either."""
+    element, where two elements of a slice of an order derivative's operand may tie
+    (:data:`_ORDER_DERIVATIVES`), and where a partial result of a sum or product equation
+    may leave the range (:func:`_partials_out_of_range`): its derivative claim does not hold
+    there either."""
     out = np.zeros(shape, dtype=bool)
     elementwise = taint_kind(origin.primitive) == "elementwise"
     for a in origin.equation.inputs:
@@ -610,6 +621,9 @@ def _origin_taint(state: _State, origin: Origin, shape: tuple[int, ...]) -> np.n
     pole = _pole_within_bounds(origin.equation, origin.typing, operands, exact_zeros=False)
     if pole is not None and pole.any():
         out |= pole if pole.shape == shape else True
+    if origin.equation.primitive in _ORDER_DERIVATIVES and _slices_may_tie(
+            *operands[0], _combined_axes(origin.typing)):
+        out |= True  # which element's tangent a result takes may differ
     if ERROR_MODELS.get(origin.equation.primitive, EXACT).kind in ("sum", "product"):
         xs = tuple(x for x, _ in operands)
         for b, vt in zip(origin.equation.outputs, origin.typing.outputs):
@@ -1469,13 +1483,34 @@ def _ties_within_bounds(operands: list, et: object) -> bool:
     """argmax, argmin and a multi-operand sort: some element of the first operand is within
     the sum of both bounds of another one in the same slice, so the winner or the order
     (which permutes the other operands) may change."""
-    x, err = operands[0]
-    axis = et.params.get("axis", et.params.get("dimension", -1))
-    if et.inputs[0].array.rank == 0:
+    return _slices_may_tie(*operands[0], _combined_axes(et))
+
+
+def _combined_axes(et: object) -> tuple[int, ...]:
+    """The axes along which an axis primitive (a reduction, a scan, ``sort``, ``argmax``)
+    combines the elements of its first operand; ``()`` for a rank-0 operand."""
+    rank = et.inputs[0].array.rank
+    if not rank:
+        return ()
+    params = et.params
+    if "axes" in params:
+        return tuple(sorted({int(a) % rank for a in params["axes"]}))
+    return (int(params.get("axis", params.get("dimension", -1))) % rank,)
+
+
+def _slices_may_tie(x: np.ndarray, err: np.ndarray, axes: tuple[int, ...]) -> bool:
+    """Whether two finite elements of one slice along ``axes`` (the elements combined
+    together) are within the sum of their bounds of each other, a bound non-zero: their
+    order may differ in a correct backend's float values."""
+    xa = np.asarray(x, dtype=object)
+    if not axes or xa.size == 0:
         return False
-    xs = np.moveaxis(np.asarray(x, dtype=object), axis, -1)
-    es = np.moveaxis(np.asarray(err, dtype=object), axis, -1)
-    for i in cells(xs.shape[:-1]):
+    ea = np.broadcast_to(np.asarray(err, dtype=object), xa.shape)
+    last = tuple(range(xa.ndim - len(axes), xa.ndim))
+    lead = tuple(n for k, n in enumerate(xa.shape) if k not in axes)
+    xs = np.moveaxis(xa, axes, last).reshape((*lead, -1))
+    es = np.moveaxis(ea, axes, last).reshape((*lead, -1))
+    for i in cells(lead):
         row, bounds = xs[i], es[i]
         for a, b in itertools.combinations(range(len(row)), 2):
             if not (mpmath.isfinite(row[a]) and mpmath.isfinite(row[b])):

@@ -393,14 +393,23 @@ def _scale(ctx: mpmath.MPContext, xs: list[np.ndarray], ts: dict[int, np.ndarray
 def _digits_for_step(ctx: mpmath.MPContext, xs: Sequence[object],
                      ts: Sequence[object]) -> int:
     """Digits to add to ``dps`` so that a line's rounding level relative to its step is what
-    it is at a step scale of 1: the step is ``10^(−dps/4)`` times :func:`_scale`, which a
-    tiny operand element makes tiny for every element (``1e-45`` beside operands near 1),
-    and the rounding term ``10^(−dps)·max|x|/h`` of the slope test would then hide every
-    kink of the line."""
-    scale = _scale(ctx, [_mp(ctx, x) for x in xs], {i: _mp(ctx, t) for i, t in enumerate(ts)})
-    if scale >= 1 or scale == 0:
+    it is at a step scale of 1 and operands of magnitude at most 1. The step is
+    ``10^(−dps/4)`` times :func:`_scale`, which a tiny operand element makes tiny for every
+    element (``1e-45`` beside operands near 1), and never more than ``10^(−dps/4)``, which
+    beside a huge operand (``1.8e308``) is below the working precision: the rounding term
+    ``10^(−dps)·max|x|/h`` of the slope test would hide every kink of the line. Each decade
+    the step lies below 1, and each the largest finite operand lies above it, costs 4/3
+    digits (the step itself shrinks by a quarter of the digits added)."""
+    operands = [_mp(ctx, x) for x in xs]
+    scale = _scale(ctx, operands, {i: _mp(ctx, t) for i, t in enumerate(ts)})
+    if scale == 0:
         return 0
-    return (4 * (int(-ctx.log10(scale)) + 1)) // 3
+    reach = max([abs(v) for x in operands for v in x.reshape(-1) if ctx.isfinite(v)]
+                + [ctx.mpf(1)])
+    decades = ctx.log10(reach / scale) if scale < 1 or reach > 1 else 0
+    if decades <= 0:
+        return 0
+    return (4 * (int(decades) + 1)) // 3
 
 
 def _slope_jump(at: Callable[[object], tuple[np.ndarray, ...]], k: int, center: np.ndarray,

@@ -101,3 +101,28 @@ def test_a_line_across_jumps_finer_than_itself_is_a_kink() -> None:
     near = directional_derivative(FLOOR_OF_PRODUCT, [np.array(3e7), np.array(1.7)],
                                   tangents, 40)
     assert not near.kinks[0] and near.values[0][()] == 0 and near.settled[0][()]
+
+
+def test_a_huge_operand_does_not_hide_the_kinks_of_its_equation() -> None:
+    """clamp(x1, x0, x1) (thorough profile, seed 6: jvp_vs_oracle failed every backend),
+    with element 0 of both operands the largest float64, a tie of all three operands where
+    the outer line keeps lo = hi and sees x1's tangent. The equation's own line moved its
+    operands by 10^-10 at 40 digits, below the precision of 1.8e308, and the slope test's
+    rounding level, relative to the largest operand, hid every kink of the line, the lo = hi
+    tie of element 1 too: the line now gets 4/3 of a digit for every decade of its largest
+    operand."""
+    big = np.finfo(np.float64).max
+    tied = parse_program("def f(x0: f64[2], x1: f64[2]) -> f64[2]:\n"
+                         "    a0 = clamp(x1, x0, x1)\n    return a0\n")
+    x0, x1 = np.array([big, -1.3]), np.array([big, -0.45])
+    (marks,) = kinks_inside(tied, [x0, x1], 40)
+    assert marks.all()
+    case = Case(tied, (x0, x1), (np.array([1.1, -0.6]), np.array([0.35, -1.7])),
+                (np.array([-0.9, 1.45]),), source="test")
+    result = jvp_vs_oracle(ReferenceBackend(), case)
+    assert result.status is Status.SKIP, result.reason
+    # beside a huge operand, an equation away from its kinks stays unmarked
+    apart = parse_program("def f(x0: f64[2], x1: f64[2]) -> f64[2]:\n"
+                          "    a0 = mul(x0, x1)\n    return a0\n")
+    (marks,) = kinks_inside(apart, [np.array([1e300, 0.5]), np.array([1e-300, 2.0])], 40)
+    assert not marks.any()
