@@ -21,8 +21,9 @@ over the equations, and work only where a cheap residual exists; never recursive
 A first step (:func:`recompute_from_sources`) handles residuals that are a short elementwise
 recipe away from their *sources*, the values the recipe reads that it does not recompute:
 
-* a residual made by views and at most one cheap step from the graph's parameters alone
-  (``reshape(slice(xs))``, one step's input of an unrolled loop; ``sub(1.0, slice(x))``) is
+* a residual made by views and at most one cheap step from the graph's parameters alone,
+  products by literals counted as views (``reshape(slice(xs))``, one step's input of an
+  unrolled loop; ``sub(1.0, slice(x))``; ``mul(2.0, sub(1.0, slice(x)))``) is
   recomputed where the backward sweep reads it: a view costs nothing to make again, one
   cheap step about what reading a kept value back costs (as above), and each value kept is
   an array object alive across the whole sweep;
@@ -41,7 +42,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from lintra.optimized.ir import Eqn, Graph, Var, lookup
+from lintra.optimized.ir import Eqn, Graph, Lit, Var, lookup
 from lintra.optimized.simplify import prune
 
 CHEAP = frozenset({"neg", "add", "sub", "mul", "abs", "max", "min"})
@@ -214,6 +215,13 @@ class _Analysis(NamedTuple):
     """The sources of recipes with one source."""
 
 
+def _scaling(e: Eqn) -> bool:
+    """Whether ``e`` multiplies by a literal: counted with the views in a recipe's work, so
+    that a coefficient ``2·(1 − x)`` (a square's, spec 3.1) is made again where the backward
+    sweep reads it, as ``1 − x`` is, instead of being kept across the sweep."""
+    return e.prim == "mul" and any(type(a) is Lit for a in e.ins)
+
+
 def _recipes(eqns: list[Eqn], forward_end: int, parameters: set[Var]) -> _Analysis:
     """The recipe of each one-result forward value made by an elementwise or view
     primitive, within :data:`RECIPE_LIMIT` equations. One pass in program order: a value's
@@ -239,7 +247,7 @@ def _recipes(eqns: list[Eqn], forward_end: int, parameters: set[Var]) -> _Analys
         if not allowed:
             continue
         cheap = e.prim in CHEAP or e.prim in VIEWS
-        work = 0 if e.prim in VIEWS else 1
+        work = 0 if e.prim in VIEWS or _scaling(e) else 1
         parts = [recipes.get(a) for a in operands]
         if None in parts or not parts:  # some operands are sources: they all are
             sources = frozenset(operands) if operands else no_sources
