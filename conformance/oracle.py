@@ -74,6 +74,7 @@ from lintra.conformance.truth import (
 from lintra.conformance.truth_cache import cached
 from lintra.reference.domains import MpDomain
 from lintra.reference.emit import checked
+from lintra.reference.errors import EvaluationError
 from lintra.reference.syntax import Equation, Program, Var
 
 USEFUL = TOLERANCES.mpf(2) ** -60
@@ -156,7 +157,9 @@ def directional_derivative(
 
     Integer and boolean inputs are held fixed; integer and boolean results are skipped.
     Kinks are looked for along the tangent and inside every equation
-    (:func:`kinks_inside`, at ``dps`` digits).
+    (:func:`kinks_inside`, at ``dps`` digits). Where the program raises an
+    :class:`~lintra.reference.errors.EvaluationError` at a point of the line, no element is
+    settled (:func:`_no_estimate`).
     """
     floors = [floor_of(t.array.dtype) for t in p.result_types if t.array.dtype.is_float]
 
@@ -166,11 +169,27 @@ def directional_derivative(
         crossed = _jumps_crossed(p, primals, tangents, digits, rounding)
         return values, bounds, tuple(k | c for k, c in zip(kinks, crossed))
 
-    values, bounds, kinks, settled, reasons = _until_settled(estimate_at, dps, max_dps,
-                                                             floors)
+    try:
+        values, bounds, kinks, settled, reasons = _until_settled(estimate_at, dps, max_dps,
+                                                                 floors)
+    except EvaluationError as exc:
+        return _no_estimate(p, f"the program raises at a point of the line: {exc}")
     inside = kinks_inside(p, primals, dps)
     return Estimate(values, bounds, tuple(k | i for k, i in zip(kinks, inside)), settled,
                     reasons)
+
+
+def _no_estimate(p: Program, reason: str) -> Estimate:
+    """An estimate that settles no element (nan values, infinite bounds, ``reason``): the
+    program is not defined along the whole line (``rem(a, a)`` with ``a`` an ``argmax``
+    that moves to index 0 next to the point), so no difference estimates a derivative, and
+    no caller compares against it."""
+    shapes = [t.array.shape for t in p.result_types if t.array.dtype.is_float]
+    return Estimate(tuple(np.full(s, mpmath.nan, dtype=object) for s in shapes),
+                    tuple(np.full(s, mpmath.inf, dtype=object) for s in shapes),
+                    tuple(np.zeros(s, dtype=bool) for s in shapes),
+                    tuple(np.zeros(s, dtype=bool) for s in shapes),
+                    tuple(np.full(s, reason, dtype=object) for s in shapes))
 
 
 def _until_settled(estimate_at: Callable[[int, str], tuple[tuple[np.ndarray, ...], ...]],
