@@ -696,7 +696,8 @@ def _coefficient_deviation(state: _State, origin: Origin, name: str
     """How far the exact coefficient ``name`` moves, and where its class changes, when the
     primal equation's float operands move to the corners of their bounds, and (an
     elementwise equation) each to 0 where its bound holds 0 (:func:`_zero_inside`) and to
-    the extrema of ``pow``'s and ``atan2``'s coefficients (:func:`_interior_extrema`): the
+    the extrema of ``pow``'s and ``atan2``'s coefficients and the poles of those of
+    ``atanh``, ``asin``, ``acos`` and ``acosh`` (:func:`_interior_extrema`): the
     rule's equations re-run there in mpmath (exact whatever the formula, so the result
     does not depend on the reference's choice of formula); ``sin`` and ``cos`` reach
     ``1 + |c|`` where the bound is π/4 or more (:func:`_periodic_reach`)."""
@@ -756,6 +757,8 @@ def _interior_extrema(state: _State, e: Equation, et: object, moving: list[str]
     the extrema of these functions lie). Each point moves the elements whose bound holds
     the extremum and leaves the others at their centre; none where no bound holds one."""
     prim = e.primitive
+    if prim in _EDGE_POLES:
+        return _edge_poles(state, e, et, moving)
     if prim not in ("pow", "atan2"):
         return []
     names = [a.name if isinstance(a, Var) else None for a in e.inputs]
@@ -792,6 +795,34 @@ def _interior_extrema(state: _State, e: Equation, et: object, moving: list[str]
                     out[i], changed = found[branch], True
             if changed:
                 points.append({name: out})
+    return points
+
+
+_EDGE_POLES = {"atanh": (-1, 1), "asin": (-1, 1), "acos": (-1, 1), "acosh": (1,)}
+"""The domain edges away from 0 where a coefficient of 3.1 is infinite (``1/(1 − x²)``,
+``±1/√(1 − x²)``, ``1/√(x² − 1)``); those at 0 are :func:`_zero_inside`'s."""
+
+
+def _edge_poles(state: _State, e: Equation, et: object, moving: list[str]
+                ) -> list[dict[str, np.ndarray]]:
+    """The points with the operand of ``atanh``, ``asin``, ``acos`` or ``acosh`` at a pole
+    of its coefficient (:data:`_EDGE_POLES`) where its bound holds one: the coefficient
+    is infinite there, a class change the corners on both sides miss (``atanh(cos(x))`` at
+    ``x = 1e-10``: ``cos`` may round to 1, where the float coefficient is infinite; the
+    thorough profile found it at seed 9)."""
+    (a,) = e.inputs
+    if not isinstance(a, Var) or a.name not in moving:
+        return []
+    x = np.asarray(state.values[a.name], dtype=object)
+    err = np.broadcast_to(np.asarray(state.errors[a.name], dtype=object), x.shape)
+    points = []
+    for pole in _EDGE_POLES[e.primitive]:
+        out, changed = x.copy(), False
+        for i in cells(x.shape):
+            if mpmath.isfinite(x[i]) and abs(x[i] - pole) <= err[i]:
+                out[i], changed = state.domain.ctx.mpf(pole), True
+        if changed:
+            points.append({a.name: out})
     return points
 
 
