@@ -393,6 +393,29 @@ _WORKER: dict[str, object] = {}
 
 def _start_worker(backend: str) -> None:
     _WORKER["backend"] = load_backend(backend)
+    _exit_with_parent()
+
+
+PARENT_POLL_SECONDS = 1.0
+"""How often a worker process looks whether the process that started it is still there."""
+
+
+def _exit_with_parent() -> None:
+    """End this worker process, from a daemon thread, once the process that started it is
+    gone (killed without the chance to stop its pool, as ``kill`` does): a worker would
+    otherwise finish a long item, a ``thorough`` one of minutes, for nobody. Ctrl-C reaches
+    the workers by itself (the terminal signals the whole process group)."""
+    import threading
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(PARENT_POLL_SECONDS)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="lintra-parent-watch", daemon=True).start()
 
 
 def _work(item: Item, profile: Profile | str, seed: int, conventions: str,

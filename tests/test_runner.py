@@ -6,6 +6,7 @@ backend call with its own arrays."""
 from __future__ import annotations
 
 import hashlib
+import os
 import signal
 import subprocess
 import sys
@@ -360,3 +361,76 @@ def test_ulps_beyond_the_dtype_range_are_those_at_its_largest_float() -> None:
     assert _ulp(mp.mpf("3.4e38"), DType.f32) == 2.0**104
     assert _ulp(mp.mpf("1e309"), DType.f64) == 2.0**971
     assert _ulp(mp.mpf(1), DType.f64) == 2.0**-52
+
+
+class Sleepy(ReferenceBackend):
+    """The reference, but each evaluation first sleeps a minute (a long item)."""
+
+    name = "sleepy"
+
+    def evaluate(self, program: Program, args: Sequence[np.ndarray]) -> tuple:
+        time.sleep(60)
+        return super().evaluate(program, args)
+
+
+def _children(pid: int) -> list[int]:
+    """The live (not zombie) processes whose parent is ``pid``, from /proc."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[1] == str(pid) and fields[0] != "Z":
+            out.append(int(stat.parent.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux's /proc")
+def test_workers_end_when_their_parent_is_killed(tmp_path: Path) -> None:
+    """A run in two worker processes whose parent is killed (SIGKILL: no chance to stop
+    its pool): the workers, busy with a minute-long item each, end within seconds instead
+    of finishing it for nobody."""
+    pids = tmp_path / "workers"
+    code = (
+        "import os, sys, time\n"
+        "from lintra.conformance import runner\n"
+        "items = [runner.Item('evaluate_vs_truth', p) for p in ('sin', 'cos', 'exp')]\n"
+        "for _ in runner.run_items('tests.test_runner:Sleepy', items, 'quick', jobs=2,\n"
+        "                          case_time_limit=None):\n"
+        "    pass\n")
+    env = {**os.environ, "LINTRA_TRUTH_CACHE": "off"}
+    parent = subprocess.Popen([sys.executable, "-c", code], env=env,
+                              cwd=Path(__file__).resolve().parent.parent)
+    try:
+        deadline = time.monotonic() + 60
+        children: list[int] = []
+        while time.monotonic() < deadline and len(children) < 2:
+            time.sleep(0.5)
+            children = _children(parent.pid)
+        assert len(children) >= 2, "the workers did not start"
+        time.sleep(3)  # each has loaded the backend and is asleep inside an item
+        pids.write_text(" ".join(map(str, children)))
+        parent.kill()
+        parent.wait(timeout=10)
+        gone = time.monotonic() + 10
+        alive = children
+        while alive and time.monotonic() < gone:
+            time.sleep(0.25)
+            alive = [c for c in children if _alive(c)]
+        assert not alive, f"workers {alive} outlived their parent"
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+        for c in (int(x) for x in (pids.read_text().split() if pids.exists() else ())):
+            try:
+                os.kill(c, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
