@@ -1487,10 +1487,16 @@ def _intervals_meet(operands: list, shape: tuple[int, ...]) -> np.ndarray:
                         for v in (x, y, ex, ey))
     out = np.zeros(shape, dtype=bool)
     for i in cells(shape):
-        a, b, width = xs[i], ys[i], exs[i] + eys[i]
-        out[i] = bool(width > 0 and mpmath.isfinite(a) and mpmath.isfinite(b)
-                      and mpmath.isfinite(width) and abs(a - b) <= width)
+        width = exs[i] + eys[i]
+        out[i] = bool(mpmath.isfinite(width)) and _may_meet(xs[i], ys[i], width)
     return out
+
+
+def _may_meet(a: object, b: object, width: object) -> bool:
+    """Whether finite ``a`` and ``b`` are within ``width`` (the sum of their bounds, not 0)
+    of each other: a correct backend's float values may be equal, or ordered otherwise."""
+    return bool(width > 0 and mpmath.isfinite(a) and mpmath.isfinite(b)
+                and abs(a - b) <= width)
 
 
 def _quotients_differ(operands: list, corner: list, shape: tuple[int, ...]) -> np.ndarray:
@@ -1544,9 +1550,7 @@ def _slices_may_tie(x: np.ndarray, err: np.ndarray, axes: tuple[int, ...]) -> bo
     for i in cells(lead):
         row, bounds = xs[i], es[i]
         for a, b in itertools.combinations(range(len(row)), 2):
-            if not (mpmath.isfinite(row[a]) and mpmath.isfinite(row[b])):
-                continue
-            if abs(row[a] - row[b]) <= bounds[a] + bounds[b] and bounds[a] + bounds[b] > 0:
+            if _may_meet(row[a], row[b], bounds[a] + bounds[b]):
                 return True
     return False
 

@@ -34,7 +34,7 @@ marked a kink when ``|S(h/2)| > (3/4) |S(h)|`` (between the smooth ratio 1/2 and
 where smooth ones converge: an element is also marked when ``|D(h/2)| > (3/2) |D(h)|``.
 And a result that depends on a step function (``floor``...) taking other values at the
 line's two ends is marked whole: the line crossed a jump, however fine the staircase
-(:func:`_jumps_crossed`).
+(:func:`_jumps_crossed`, from the same points).
 Callers compare only the smooth elements with the estimate; at kinks the spec's conventions
 apply (chapter 6).
 
@@ -162,12 +162,20 @@ def directional_derivative(
     settled (:func:`_no_estimate`).
     """
     floors = [floor_of(t.array.dtype) for t in p.result_types if t.array.dtype.is_float]
+    watched, steps = _watching_steps(p)
+    first = len(floors)
 
     def estimate_at(digits: int, rounding: str) -> tuple[tuple[np.ndarray, ...], ...]:
-        ctx, h, at, reach = _line(p, primals, tangents, digits, rounding)
+        ctx, h, line_at, reach = _line(watched, primals, tangents, digits, rounding)
+
+        def at(step: object) -> tuple[np.ndarray, ...]:  # the results, not the steps
+            return line_at(step)[:first]
+
         values, bounds, kinks = _estimate(ctx, h, at, digits, reach)
-        crossed = _jumps_crossed(p, primals, tangents, digits, rounding)
-        return values, bounds, tuple(k | c for k, c in zip(kinks, crossed))
+        if steps:
+            crossed = _jumps_crossed(p, steps, line_at(-h)[first:], line_at(h)[first:])
+            kinks = tuple(k | c for k, c in zip(kinks, crossed))
+        return values, bounds, kinks
 
     try:
         values, bounds, kinks, settled, reasons = _until_settled(estimate_at, dps, max_dps,
@@ -295,30 +303,36 @@ def kinks_inside(p: Program, primals: Sequence[object], dps: int) -> tuple[np.nd
                  for v, t in zip(p.outputs, p.result_types) if t.array.dtype.is_float)
 
 
-def _jumps_crossed(p: Program, primals: Sequence[object], tangents: Sequence[object],
-                   dps: int, rounding: str) -> tuple[np.ndarray, ...]:
-    """Per float result, whether it depends on a step function
-    (:data:`~lintra.conformance.truth.STEP_FUNCTIONS`) that takes other values at the two
-    ends of the line one estimate of :func:`directional_derivative` differences along
-    (``x ± h t`` at ``dps`` digits, rounding toward ``rounding``). A step function is
-    constant between its jumps, so the line crossed one, and the differences measure the
-    jump, not a derivative. The slope tests miss this where the jumps are finer than the
-    line: ``floor(x·y)`` at ``x = y = 10^200``, where at 320 digits (Ziv's loop gets there:
-    below 210 the line does not move its points) the line moves ``x·y`` by ``10^390``,
-    across that many jumps, ``floor`` looks like the identity along it and its slope like a
-    derivative of ``10^200``, where the derivative is 0. Whole results are marked, as by
-    :func:`kinks_inside`."""
-    float_results = [t for t in p.result_types if t.array.dtype.is_float]
+def _watching_steps(p: Program) -> tuple[Program, list[str]]:
+    """``p`` with the results of its step functions
+    (:data:`~lintra.conformance.truth.STEP_FUNCTIONS`) of float dtype returned after its
+    own, so that the points of a line give them too (:func:`_jumps_crossed`), and their
+    names; ``p`` itself and none where it has no such step function."""
     if not any(e.primitive in STEP_FUNCTIONS for e in p.equations):
-        return tuple(np.zeros(t.array.shape, dtype=bool) for t in float_results)
-    steps = [(b, vt) for e, et in zip(p.equations, checked(p).equations)
-             if e.primitive in STEP_FUNCTIONS for b, vt in zip(e.outputs, et.outputs)]
+        return p, []
+    steps = [(b.name, vt) for e, et in zip(p.equations, checked(p).equations)
+             if e.primitive in STEP_FUNCTIONS for b, vt in zip(e.outputs, et.outputs)
+             if vt.array.dtype.is_float]  # the line's points give float results only
+    if not steps:
+        return p, []
     watched = Program(p.name, p.inputs, (*p.result_types, *(vt for _, vt in steps)),
-                      p.equations, (*p.outputs, *(Var(b.name) for b, _ in steps)))
-    _, h, at, _ = _line(watched, primals, tangents, dps, rounding)
-    first = len(float_results)
-    crossed = {b.name for (b, _), before, after in zip(steps, at(-h)[first:], at(h)[first:])
-               if _differ(before, after)}
+                      p.equations, (*p.outputs, *(Var(n) for n, _ in steps)))
+    return watched, [n for n, _ in steps]
+
+
+def _jumps_crossed(p: Program, steps: Sequence[str], before: Sequence[np.ndarray],
+                   after: Sequence[np.ndarray]) -> tuple[np.ndarray, ...]:
+    """Per float result, whether it depends on a step function (named in ``steps``) that
+    takes other values at the two ends of the line one estimate of
+    :func:`directional_derivative` differences along (``before`` at ``x − h t``, ``after``
+    at ``x + h t``). A step function is constant between its jumps, so the line crossed
+    one, and the differences measure the jump, not a derivative. The slope tests miss this
+    where the jumps are finer than the line: ``floor(x·y)`` at ``x = y = 10^200``, where at
+    320 digits (Ziv's loop gets there: below 210 the line does not move its points) the line
+    moves ``x·y`` by ``10^390``, across that many jumps, ``floor`` looks like the identity
+    along it and its slope like a derivative of ``10^200``, where the derivative is 0.
+    Whole results are marked, as by :func:`kinks_inside`."""
+    crossed = {n for n, b, a in zip(steps, before, after) if _differ(b, a)}
     marked: set[str] = set()
     for e in p.equations:
         if any(b.name in crossed for b in e.outputs) or any(
